@@ -1,0 +1,39 @@
+# Two commands: `make run` (a tour of flagramp on SQLite) and `make test` (the whole suite).
+# Both create .venv and install what they need on the first run.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck layers pytest bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	bash scripts/setup-debian.sh
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/flagramp tour
+
+test: lint typecheck layers pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: $(STAMP)
+	$(BIN)/mypy src
+
+layers: $(STAMP)
+	$(BIN)/lint-imports
+
+pytest: $(STAMP)
+	$(BIN)/pytest -n 2 -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/eval.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache flagramp.db

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite talks to: a real Prometheus server
+# (metric-source tests) and Ruby Flipper (the compatibility peer).
+# Runs only as root and only when something is missing, so `make test` stays fast.
+set -euo pipefail
+need=()
+command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
+command -v ruby >/dev/null 2>&1 || need+=(ruby)
+ruby -e 'require "flipper"' >/dev/null 2>&1 || need+=(ruby-flipper)
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "setup-debian: missing ${need[*]}; run as root or install them (tests that need them will skip)" >&2
+  exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

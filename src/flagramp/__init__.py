@@ -1,0 +1,3 @@
+"""flagramp: staged feature-flag rollouts from written release plans."""
+
+__version__ = "0.1.0"

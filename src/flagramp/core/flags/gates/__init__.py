@@ -1,0 +1,1 @@
+"""flagramp.core.flags.gates."""

@@ -1,0 +1,1 @@
+"""flagramp.stats."""
