@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from flagramp.core.types import PropertyValue
 
 
-class Variant(str, Enum):
+class Variant(StrEnum):
     """Which side of a flag an actor saw."""
 
     ON = "on"
     OFF = "off"
 
 
-class DeviceClass(str, Enum):
+class DeviceClass(StrEnum):
     """Coarse device class, for metric filters such as seed 002's mobile/desktop."""
 
     DESKTOP = "desktop"

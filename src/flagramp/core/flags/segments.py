@@ -16,13 +16,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from flagramp.core.types import Properties, PropertyValue
 from flagramp.errors import InvalidSegment
 
 
-class Operator(str, Enum):
+class Operator(StrEnum):
     """A comparison a condition applies to one property."""
 
     EQ = "=="
@@ -156,8 +156,7 @@ def _scalar(text: str) -> PropertyValue:
 def _is_member(actual: PropertyValue, values: tuple[PropertyValue, ...]) -> bool:
     # bool is an int in Python; `true == 1` must not match, as in Ruby and JSON.
     return any(
-        isinstance(actual, bool) == isinstance(v, bool) and actual == v
-        for v in values
+        isinstance(actual, bool) == isinstance(v, bool) and actual == v for v in values
     )
 
 

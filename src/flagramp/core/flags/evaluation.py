@@ -1,0 +1,147 @@
+"""Evaluating flags: a compiled fast path, and `explain` that says which gate decided.
+
+Both follow one order: blockers (deny, eligibility), then Flipper's gates; the first
+open gate wins. The fast path is precomputed per flag (sets, crc32 of the key,
+thresholds) so a check costs a few dictionary and hash operations; `explain` walks
+the gate objects and is for people (CLI, API, reports), not for the hot path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from flagramp.core.clock import Clock
+from flagramp.core.flags.bucketing import bucket
+from flagramp.core.flags.gates import BLOCKERS, GATES, CheckContext, CompileEnv
+from flagramp.core.flags.gates.base import Predicate
+from flagramp.core.flags.model import EMPTY_PROPERTIES, Actor, Flag
+from flagramp.core.flags.segments import Segment
+from flagramp.core.types import Properties
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """The answer for one check: enabled or not, the deciding gate, and why.
+
+    `gate` is a Flipper gate name (`boolean`, `expression`, `actor`,
+    `percentage_of_actors`, `percentage_of_time`, `group`), a flagramp rule
+    (`deny`, `eligibility`), or `default` when no gate is open.
+    """
+
+    enabled: bool
+    gate: str
+    reason: str
+
+
+class CompiledFlag:
+    """A flag prepared for fast checks; rebuild it when the flag changes."""
+
+    __slots__ = ("_check", "flag")
+
+    def __init__(self, flag: Flag, env: CompileEnv) -> None:
+        self.flag = flag
+        self._check = _compose(
+            [p for b in BLOCKERS if (p := b.compile(flag, env)) is not None],
+            [p for g in GATES if (p := g.compile(flag, env)) is not None],
+        )
+
+    def is_enabled(
+        self, flipper_id: str | None = None, properties: Properties = EMPTY_PROPERTIES
+    ) -> bool:
+        """True if the flag is on for this actor (or for a check without actor)."""
+        return self._check(flipper_id, properties)
+
+
+class Evaluator:
+    """Compiles flags and explains checks against one set of segments.
+
+    Time and randomness are injected: `clock` is read only by expressions
+    (`Now`), `random` only by `percentage_of_time` and `Random`.
+    """
+
+    def __init__(
+        self,
+        segments: Mapping[str, Segment],
+        clock: Clock,
+        random: Callable[[], float],
+    ) -> None:
+        self.segments = dict(segments)
+        self.clock = clock
+        self.random = random
+        self._env = CompileEnv(self.segments, clock.now, random)
+
+    def compile(self, flag: Flag) -> CompiledFlag:
+        """Prepare `flag` for fast single-actor checks."""
+        return CompiledFlag(flag, self._env)
+
+    def is_enabled(self, flag: Flag, actors: Sequence[Actor] = ()) -> bool:
+        """Flipper's `enabled?(*actors)`, without building an explanation's text."""
+        if len(actors) <= 1:
+            actor = actors[0] if actors else None
+            compiled = self.compile(flag)
+            if actor is None:
+                return compiled.is_enabled()
+            return compiled.is_enabled(actor.flipper_id, actor.properties)
+        return self.explain(flag, actors).enabled
+
+    def explain(self, flag: Flag, actors: Sequence[Actor] = ()) -> Evaluation:
+        """Which gate decides for these actors, and why."""
+        ctx = CheckContext(
+            flag=flag,
+            actors=tuple(actors),
+            segments=self.segments,
+            now=self.clock.now().astimezone(dt.UTC),
+            random=self.random,
+        )
+        for blocker in BLOCKERS:
+            reason = blocker.block_reason(ctx)
+            if reason is not None:
+                return Evaluation(False, blocker.name, reason)
+        for gate in GATES:
+            reason = gate.open_reason(ctx)
+            if reason is not None:
+                return Evaluation(True, gate.name, reason)
+        return Evaluation(False, "default", _closed_reason(flag, ctx))
+
+
+def _compose(blockers: list[Predicate], openers: list[Predicate]) -> Predicate:
+    # Specialised shapes: the common flags (one gate, maybe one blocker) then pay
+    # for no loop at all. Rationale: this runs on every request of the host app.
+    if not openers:
+        return _never
+    if not blockers and len(openers) == 1:
+        return openers[0]
+    if len(blockers) == 1 and len(openers) == 1:
+        blocked, opener = blockers[0], openers[0]
+
+        def one_of_each(actor_id: str | None, props: Properties) -> bool:
+            return not blocked(actor_id, props) and opener(actor_id, props)
+
+        return one_of_each
+    blocker_tuple, opener_tuple = tuple(blockers), tuple(openers)
+
+    def general(actor_id: str | None, props: Properties) -> bool:
+        for is_blocked in blocker_tuple:
+            if is_blocked(actor_id, props):
+                return False
+        return any(is_open(actor_id, props) for is_open in opener_tuple)
+
+    return general
+
+
+def _never(_id: str | None, _props: Properties) -> bool:
+    return False
+
+
+def _closed_reason(flag: Flag, ctx: CheckContext) -> str:
+    if flag.state == "off":
+        return "no gate is enabled"
+    if not ctx.actors and (flag.actors or flag.percentage_of_actors or flag.groups):
+        return "no actor given, and the enabled gates need one"
+    pct = flag.percentage_of_actors
+    if pct is not None and not pct.is_zero and ctx.actors:
+        b = bucket(flag.key, ctx.actor_ids)
+        return f"bucket {b} of 100000 is not below {pct} ({pct.threshold:g})"
+    return "no enabled gate is open for these actors"

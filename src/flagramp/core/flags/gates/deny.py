@@ -1,0 +1,28 @@
+"""Denied actors: flagramp's addition. A deny wins over every gate."""
+
+from __future__ import annotations
+
+from flagramp.core.flags.gates.base import CheckContext, CompileEnv, Predicate
+from flagramp.core.flags.model import Flag
+from flagramp.core.types import Properties
+
+
+class DenyRule:
+    name = "deny"
+
+    def block_reason(self, ctx: CheckContext) -> str | None:
+        denied = set(ctx.flag.denied_actors)
+        for actor_id in ctx.actor_ids:
+            if actor_id in denied:
+                return f"{actor_id} is on the flag's deny list"
+        return None
+
+    def compile(self, flag: Flag, env: CompileEnv) -> Predicate | None:
+        if not flag.denied_actors:
+            return None
+        denied = frozenset(flag.denied_actors)
+
+        def is_denied(actor_id: str | None, _props: Properties) -> bool:
+            return actor_id in denied
+
+        return is_denied
