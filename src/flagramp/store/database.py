@@ -51,7 +51,6 @@ def open_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
 def _alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(False))
     return config
 
 
