@@ -4,4 +4,6 @@ from __future__ import annotations
 
 import typer
 
-plan_app = typer.Typer(help="Release plans: validate, lint, show, diff.", no_args_is_help=True)
+plan_app = typer.Typer(
+    help="Release plans: validate, lint, show, diff.", no_args_is_help=True
+)

@@ -126,16 +126,17 @@ def parse_rule(rule: str) -> Condition:
         items = [p.strip() for p in _LIST_ITEM.findall(raw[1:-1]) if p.strip()]
         if not items:
             raise InvalidSegment(rule, "the list is empty")
-        values = tuple(_scalar(item) for item in items)
+        values = tuple(parse_scalar(item) for item in items)
     else:
-        value = _scalar(raw)
+        value = parse_scalar(raw)
         if operator in _ORDERING and not isinstance(value, int | float):
             raise InvalidSegment(rule, f"{operator.value} compares numbers only")
         values = (value,)
     return Condition(match["prop"], operator, values)
 
 
-def _scalar(text: str) -> PropertyValue:
+def parse_scalar(text: str) -> PropertyValue:
+    """Read `42`, `4.2`, `true`, `null`, `"quoted"` or a bare word as a value."""
     if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
         return text[1:-1]
     lowered = text.lower()
@@ -176,7 +177,7 @@ def _render(value: PropertyValue) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str) and (
-        _scalar(value) != value or "," in value or "]" in value or not value
+        parse_scalar(value) != value or "," in value or "]" in value or not value
     ):
         return f'"{value}"'
     return str(value)
