@@ -72,8 +72,8 @@ class Duration:
 
     @classmethod
     def of(cls, seconds: int) -> Duration:
-        """The shortest text for a number of seconds (`5400` → `1h30m`)."""
-        for unit in ("mo", "w", "d", "h", "m", "s"):
+        """The text for a number of seconds (`5400` → `1h30m`, `7200` → `2h`)."""
+        for unit in ("mo", "w", "d", "h"):
             size = UNITS[unit]
             if seconds % size == 0 and seconds >= size:
                 return cls(seconds, f"{seconds // size}{unit}")

@@ -25,6 +25,9 @@ from flagramp.core.plans.problems import (
 from flagramp.core.plans.translate import TAGS, problems_from
 from flagramp.core.plans.validate import check
 
+#: Top-level keys with this prefix hold the author's anchors and are ignored.
+EXTENSION_PREFIX = "x-"
+
 
 @dataclass(frozen=True)
 class LoadedPlan:
@@ -77,8 +80,12 @@ def load_plan(text: str, file: str = "plan.yaml") -> LoadedPlan:
             )
         )
         raise PlanInvalid(sort_problems(problems))
+    data = to_data(root)
+    assert isinstance(data, dict)
+    # Top-level `x-` keys are for the author (YAML anchors to share); skip them.
+    data = {k: v for k, v in data.items() if not k.startswith(EXTENSION_PREFIX)}
     try:
-        plan = Plan.model_validate(to_data(root))
+        plan = Plan.model_validate(data)
     except ValidationError as exc:
         problems.extend(_field_problems(file, root, exc))
         raise PlanInvalid(sort_problems(problems)) from None
