@@ -1,9 +1,301 @@
-"""`flagramp plan …`: validate, lint, show, schema, new, diff."""
+"""`flagramp plan …`: validate, lint, show, schema, new, diff.
+
+Thin commands: read files, call `flagramp.core.plans`, print. Problems print as
+`file:line:column: field: message` with the fix hint on the next line.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.table import Table
+from rich.tree import Tree
+
+from flagramp.cli.output import EXIT_ERROR, console, emit_json, fail, user_errors
+from flagramp.core.clock import SystemClock
+from flagramp.core.plans import (
+    LoadedPlan,
+    ManualPhase,
+    PlanInvalid,
+    PlanTooLarge,
+    Problem,
+    diff,
+    lint,
+    load_plan,
+    new_plan,
+    plan_schema,
+    project,
+)
+from flagramp.core.plans.compose import MAX_BYTES, size_problem
+from flagramp.core.plans.percentages import show_number
 
 plan_app = typer.Typer(
     help="Release plans: validate, lint, show, diff.", no_args_is_help=True
 )
+
+FileArg = Annotated[Path, typer.Argument(help="A plan file (YAML).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def read_plan(path: Path) -> LoadedPlan:
+    """Read and load one plan file; raises PlanInvalid with file problems too."""
+    name = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            # Rationale: never read a huge file into memory just to refuse it.
+            raise PlanTooLarge([size_problem(name, size)])
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PlanInvalid(
+            [_file_problem(name, f"cannot read: {exc.strerror}")]
+        ) from None
+    except UnicodeDecodeError:
+        raise PlanInvalid([_file_problem(name, "is not UTF-8 text")]) from None
+    return load_plan(text, name)
+
+
+def _file_problem(name: str, message: str) -> Problem:
+    return Problem(name, 1, 1, "", message)
+
+
+def _print_problems(problems: tuple[Problem, ...] | list[Problem]) -> None:
+    for problem in problems:
+        colour = "red" if problem.level.value == "error" else "yellow"
+        console.print(f"[{colour}]{problem.level.value}[/]: {problem}", markup=True)
+        if problem.hint:
+            console.print(f"    hint: {problem.hint}", markup=False)
+
+
+@plan_app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Plan files.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Check plans; exit 1 if any has problems."""
+    results: list[dict[str, object]] = []
+    failed = False
+    for path in files:
+        try:
+            loaded = read_plan(path)
+        except PlanInvalid as exc:
+            failed = True
+            results.append(
+                {
+                    "file": str(path),
+                    "valid": False,
+                    "problems": [p.to_json() for p in exc.problems],
+                }
+            )
+            if not as_json:
+                _print_problems(exc.problems)
+            continue
+        stages = sum(len(p.stages) for _, p in loaded.plan.rollout_phases())
+        results.append({"file": str(path), "valid": True, "problems": []})
+        if not as_json:
+            console.print(
+                f"[green]ok[/]: {path}: {len(loaded.plan.phases)} phases, "
+                f"{stages} stages",
+                markup=True,
+            )
+    if as_json:
+        emit_json({"valid": not failed, "files": results})
+    if failed:
+        raise typer.Exit(EXIT_ERROR)
+
+
+@plan_app.command("lint")
+def lint_command(file: FileArg, as_json: JsonOpt = False) -> None:
+    """Warn about likely mistakes; exit 1 only if the plan is invalid."""
+    try:
+        loaded = read_plan(file)
+    except PlanInvalid as exc:
+        if as_json:
+            emit_json({"valid": False, "problems": [p.to_json() for p in exc.problems]})
+        else:
+            _print_problems(exc.problems)
+        raise typer.Exit(EXIT_ERROR) from None
+    warnings = lint(loaded)
+    if as_json:
+        emit_json({"valid": True, "problems": [w.to_json() for w in warnings]})
+        return
+    _print_problems(warnings)
+    console.print(f"{file}: {len(warnings)} warnings")
+
+
+@plan_app.command()
+def show(
+    file: FileArg,
+    start: Annotated[
+        str | None,
+        typer.Option(help="Projected start, ISO 8601 (default: first window or now)."),
+    ] = None,
+) -> None:
+    """Show a plan as a tree and its projected timeline."""
+    with user_errors():
+        loaded = _load_or_exit(file)
+        plan = loaded.plan
+        begin = _start(start, loaded)
+        timeline = project(plan, begin)
+    console.print(_tree(loaded))
+    table = Table(
+        title="Projected timeline "
+        f"(earliest finish {timeline.finish:%Y-%m-%d %H:%M %Z})"
+    )
+    for column in ("phase", "stage", "%", "start", "end", "length set by"):
+        table.add_column(column)
+    for step in timeline.steps:
+        pct = "" if step.percentage is None else show_number(step.percentage)
+        table.add_row(
+            step.phase,
+            step.stage,
+            pct,
+            f"{step.start:%Y-%m-%d %H:%M}",
+            f"{step.end:%Y-%m-%d %H:%M}",
+            step.why,
+        )
+    console.print(table)
+
+
+@plan_app.command()
+def schema() -> None:
+    """Print the plan JSON Schema (save it for editor completion)."""
+    emit_json(plan_schema())
+
+
+@plan_app.command()
+def new(
+    name: Annotated[str, typer.Option(help="The plan's short name.")] = "my-release",
+    flag: Annotated[str, typer.Option(help="The flag to roll out.")] = "my_feature",
+    users_per_day: Annotated[
+        int, typer.Option(min=1, help="Expected eligible users per day.")
+    ] = 20_000,
+    schema_url: Annotated[
+        str, typer.Option(help="Where the JSON Schema is, for the editor comment.")
+    ] = "plan.schema.json",
+) -> None:
+    """Print a new plan with VA's usual ladder (canary, 25, 50, 75, 100 %)."""
+    with user_errors():
+        text = new_plan(name, flag, users_per_day, schema_url)
+        load_plan(text, "new.yaml")  # never hand out a template that does not load
+    typer.echo(text, nl=False)
+
+
+@plan_app.command("diff")
+def diff_command(
+    old: Annotated[Path, typer.Argument(help="The running revision.")],
+    new: Annotated[Path, typer.Argument(help="The proposed revision.")],
+    passed: Annotated[
+        list[str] | None,
+        typer.Option("--passed", help="A stage the run has passed: PHASE/STAGE."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Describe what a revision changes; flag changes that weaken a running plan."""
+    refs: list[tuple[str, str]] = []
+    for item in passed or []:
+        phase, sep, stage = item.partition("/")
+        if not sep or not phase or not stage:
+            fail(f"--passed {item!r}: write it as PHASE/STAGE")
+        refs.append((phase, stage))
+    before = _load_or_exit(old).plan
+    after = _load_or_exit(new).plan
+    changes = diff(before, after, refs)
+    if as_json:
+        emit_json(
+            [
+                {
+                    "where": c.where,
+                    "text": c.text,
+                    "flagged": c.flagged,
+                    "reason": c.reason,
+                }
+                for c in changes
+            ]
+        )
+        return
+    if not changes:
+        console.print("no changes")
+    for change in changes:
+        console.print(
+            str(change), markup=False, style="bold red" if change.flagged else None
+        )
+    flagged = sum(c.flagged for c in changes)
+    if flagged:
+        console.print(f"{flagged} flagged changes weaken the running plan", style="red")
+
+
+def _load_or_exit(file: Path) -> LoadedPlan:
+    try:
+        return read_plan(file)
+    except PlanInvalid as exc:
+        _print_problems(exc.problems)
+        raise typer.Exit(EXIT_ERROR) from None
+
+
+def _start(text: str | None, loaded: LoadedPlan) -> dt.datetime:
+    if text is not None:
+        try:
+            when = dt.datetime.fromisoformat(text)
+        except ValueError:
+            fail(f"--start {text!r} is not an ISO 8601 date or time")
+        return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+    first = loaded.plan.phases[0].window
+    if first is not None:
+        return dt.datetime.combine(first.start, dt.time(9), dt.UTC)
+    return SystemClock().now()
+
+
+def _tree(loaded: LoadedPlan) -> Tree:
+    plan = loaded.plan
+    tree = Tree(f"[bold]{plan.title}[/] ({plan.name}, revision {plan.revision})")
+    tree.add(
+        f"owner {plan.owner}, product owner {plan.product_owner}, "
+        f"env {plan.environment}"
+    )
+    if plan.prerequisites:
+        node = tree.add("prerequisites")
+        for item in plan.prerequisites:
+            node.add(f"{item.text} — signed by {item.signed_by}", highlight=False)
+    phases = tree.add("phases")
+    for phase in plan.phases:
+        if isinstance(phase, ManualPhase):
+            node = phases.add(
+                f"[bold]{phase.name}[/] (manual, owner {phase.owner}, "
+                f"watch {phase.watch})"
+            )
+            for check in phase.checklist:
+                node.add(check.text)
+            continue
+        flags = ", ".join(phase.flags)
+        node = phases.add(f"[bold]{phase.name}[/]: {flags}")
+        for stage in phase.stages:
+            gate = (
+                f", go/no-go {', '.join(stage.go_no_go.roles)}"
+                if stage.go_no_go
+                else ""
+            )
+            leaf = node.add(
+                f"{stage.name}: {show_number(stage.percentage)} % "
+                f"for {stage.hold}{gate}"
+            )
+            for criterion in stage.criteria:
+                leaf.add(criterion.describe())
+            for question in stage.record.questions:
+                leaf.add(f"? {question.text}")
+    policy = tree.add("rollback")
+    for severity, rule in plan.rollback.severities.items():
+        policy.add(f"{severity.value}: {rule.action.value}")
+    if plan.go_live is not None:
+        live = tree.add("go live")
+        for kpi in plan.go_live.kpis:
+            live.add(f"KPI {kpi.name}: {kpi.description} {kpi.target()}".rstrip())
+        for checkpoint in plan.go_live.checkpoints:
+            live.add(f"checkpoint {checkpoint.name} after {checkpoint.after}")
+    return tree
+
+
+__all__ = ["plan_app", "read_plan"]

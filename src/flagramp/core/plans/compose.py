@@ -244,6 +244,18 @@ def _typed(text: str, kind: str, mark: Mark) -> Scalar:
     return text
 
 
+def size_problem(file: str, size: int) -> Problem:
+    """The problem for a file of `size` bytes, above MAX_BYTES."""
+    return Problem(
+        file,
+        1,
+        1,
+        "",
+        f"the file is {size} bytes; a plan may be at most {MAX_BYTES} bytes",
+        "a plan is a few kilobytes; is this the right file?",
+    )
+
+
 def compose(text: str, file: str) -> tuple[Node | None, list[Problem]]:
     """Build the node tree of `text`; the list holds every problem found.
 
@@ -252,15 +264,7 @@ def compose(text: str, file: str) -> tuple[Node | None, list[Problem]]:
     """
     size = len(text) if len(text) > MAX_BYTES else len(text.encode("utf-8"))
     if size > MAX_BYTES:
-        problem = Problem(
-            file,
-            1,
-            1,
-            "",
-            f"the file is {size} bytes; a plan may be at most {MAX_BYTES} bytes",
-            "a plan is a few kilobytes; is this the right file?",
-        )
-        return None, [problem]
+        return None, [size_problem(file, size)]
     composer = _Composer(file)
     try:
         for event in yaml.parse(text, Loader=_Parser):
