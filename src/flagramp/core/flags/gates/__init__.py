@@ -18,9 +18,12 @@ from flagramp.core.flags.gates.group import GroupGate
 from flagramp.core.flags.gates.percentage_of_actors import PercentageOfActorsGate
 from flagramp.core.flags.gates.percentage_of_time import PercentageOfTimeGate
 
+DENY = DenyRule()
+ELIGIBILITY = EligibilityRule()
+
 #: Checked first; any one keeps the flag off. Deny before eligibility so that the
 #: explanation names the deny list when both apply.
-BLOCKERS: tuple[Blocker, ...] = (DenyRule(), EligibilityRule())
+BLOCKERS: tuple[Blocker, ...] = (DENY, ELIGIBILITY)
 
 #: Flipper's gate order (main): the first open gate decides. Do not reorder:
 #: `explain` must name the same gate Ruby Flipper would.
@@ -35,6 +38,8 @@ GATES: tuple[Gate, ...] = (
 
 __all__ = [
     "BLOCKERS",
+    "DENY",
+    "ELIGIBILITY",
     "GATES",
     "Blocker",
     "CheckContext",

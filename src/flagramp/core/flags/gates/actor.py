@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flagramp.core.flags.gates.base import CheckContext, CompileEnv, Predicate
-from flagramp.core.flags.model import Flag
+from flagramp.core.flags.model import EMPTY_PROPERTIES, Flag
 from flagramp.core.types import Properties
 
 
@@ -23,7 +23,9 @@ class ActorGate:
             return None
         allowed = frozenset(flag.actors)
 
-        def is_listed(actor_id: str | None, _props: Properties) -> bool:
+        def is_listed(
+            actor_id: str | None = None, _props: Properties = EMPTY_PROPERTIES
+        ) -> bool:
             return actor_id in allowed
 
         return is_listed

@@ -11,8 +11,17 @@ from flagramp.core.flags.model import Actor, Flag
 from flagramp.core.flags.segments import Segment
 from flagramp.core.types import Properties
 
-#: A compiled single-actor check: (flipper_id or None, properties) -> bool.
-Predicate = Callable[[str | None, Properties], bool]
+
+class Predicate(Protocol):
+    """A compiled single-actor check: `(flipper_id=None, properties={}) -> bool`.
+
+    Both arguments have defaults so that a flag with a single gate can hand its
+    predicate to callers as is, without a wrapper frame.
+    """
+
+    def __call__(
+        self, actor_id: str | None = ..., props: Properties = ..., /
+    ) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +73,4 @@ class Blocker(Protocol):
 
     def block_reason(self, ctx: CheckContext) -> str | None:
         """Why the actors are kept off, or None if they are not."""
-        ...
-
-    def compile(self, flag: Flag, env: CompileEnv) -> Predicate | None:
-        """A fast check that returns True when the actor is kept off."""
         ...

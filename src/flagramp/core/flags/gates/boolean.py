@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from flagramp.core.flags.gates.base import CheckContext, CompileEnv, Predicate
-from flagramp.core.flags.model import Flag
+from flagramp.core.flags.model import EMPTY_PROPERTIES, Flag
+from flagramp.core.types import Properties
 
 
-def _always(_id: str | None, _props: object) -> bool:
+def _always(_id: str | None = None, _props: Properties = EMPTY_PROPERTIES) -> bool:
     return True
 
 

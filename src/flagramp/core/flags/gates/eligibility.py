@@ -9,7 +9,9 @@ failing closed is the safe reading of a dangling reference.
 
 from __future__ import annotations
 
-from flagramp.core.flags.gates.base import CheckContext, CompileEnv, Predicate
+from collections.abc import Callable
+
+from flagramp.core.flags.gates.base import CheckContext, CompileEnv
 from flagramp.core.flags.model import Flag
 from flagramp.core.types import Properties
 
@@ -28,20 +30,18 @@ class EligibilityRule:
             return None
         return f"not in eligibility segment {name!r} ({'; '.join(segment.rules())})"
 
-    def compile(self, flag: Flag, env: CompileEnv) -> Predicate | None:
+    def compile(
+        self, flag: Flag, env: CompileEnv
+    ) -> Callable[[Properties], bool] | None:
+        """Who is eligible, as a fast predicate; None when everyone is."""
         name = flag.eligibility
         if name is None:
             return None
         segment = env.segments.get(name)
         if segment is None:
+            return _nobody
+        return segment.compile()
 
-            def always_blocked(_id: str | None, _props: Properties) -> bool:
-                return True
 
-            return always_blocked
-        contains = segment.contains
-
-        def outside(_id: str | None, props: Properties) -> bool:
-            return not contains(props)
-
-        return outside
+def _nobody(_props: Properties) -> bool:
+    return False

@@ -41,7 +41,9 @@ class ExpressionGate:
         node = compile_expression(dict(flag.expression))
         key, now, draw = flag.key, env.now, env.random
 
-        def holds(actor_id: str | None, props: Properties) -> bool:
+        def holds(
+            actor_id: str | None = None, props: Properties = EMPTY_PROPERTIES
+        ) -> bool:
             return _holds(node, key, actor_id, props, now(), draw)
 
         return holds

@@ -7,7 +7,7 @@ rule is data that the store, the API and the audit log can see.
 from __future__ import annotations
 
 from flagramp.core.flags.gates.base import CheckContext, CompileEnv, Predicate
-from flagramp.core.flags.model import Flag
+from flagramp.core.flags.model import EMPTY_PROPERTIES, Flag
 from flagramp.core.types import Properties
 
 
@@ -30,7 +30,9 @@ class GroupGate:
         if not segments:
             return None
 
-        def in_group(actor_id: str | None, props: Properties) -> bool:
+        def in_group(
+            actor_id: str | None = None, props: Properties = EMPTY_PROPERTIES
+        ) -> bool:
             return actor_id is not None and any(s.contains(props) for s in segments)
 
         return in_group

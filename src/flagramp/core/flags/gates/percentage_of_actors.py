@@ -6,7 +6,7 @@ import zlib
 
 from flagramp.core.flags.bucketing import BUCKETS, bucket
 from flagramp.core.flags.gates.base import CheckContext, CompileEnv, Predicate
-from flagramp.core.flags.model import Flag
+from flagramp.core.flags.model import EMPTY_PROPERTIES, Flag
 from flagramp.core.types import Properties
 
 
@@ -32,7 +32,9 @@ class PercentageOfActorsGate:
         threshold = pct.threshold
         if pct.value >= 100:
 
-            def has_actor(actor_id: str | None, _props: Properties) -> bool:
+            def has_actor(
+                actor_id: str | None = None, _props: Properties = EMPTY_PROPERTIES
+            ) -> bool:
                 return actor_id is not None
 
             return has_actor
@@ -40,7 +42,9 @@ class PercentageOfActorsGate:
         key_crc = zlib.crc32(flag.key.encode())
         crc32 = zlib.crc32
 
-        def in_bucket(actor_id: str | None, _props: Properties) -> bool:
+        def in_bucket(
+            actor_id: str | None = None, _props: Properties = EMPTY_PROPERTIES
+        ) -> bool:
             if actor_id is None:
                 return False
             return crc32(actor_id.encode(), key_crc) % BUCKETS < threshold

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flagramp.core.flags.gates.base import CheckContext, CompileEnv, Predicate
-from flagramp.core.flags.model import Flag
+from flagramp.core.flags.model import EMPTY_PROPERTIES, Flag
 from flagramp.core.types import Properties
 
 
@@ -29,7 +29,9 @@ class PercentageOfTimeGate:
         share = pct.value / 100
         draw = env.random
 
-        def lucky(_id: str | None, _props: Properties) -> bool:
+        def lucky(
+            _id: str | None = None, _props: Properties = EMPTY_PROPERTIES
+        ) -> bool:
             return share >= 1 or draw() < share
 
         return lucky
