@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from flagramp.core.plans.compose import compose
-from flagramp.core.plans.nodes import MappingNode, Node, key_mark, locate, to_data
+from flagramp.core.plans.nodes import (
+    MappingNode,
+    Node,
+    flatten_lists,
+    key_mark,
+    locate,
+    to_data,
+)
 from flagramp.core.plans.plan import Plan
 from flagramp.core.plans.problems import (
     Finding,
@@ -80,6 +87,7 @@ def load_plan(text: str, file: str = "plan.yaml") -> LoadedPlan:
             )
         )
         raise PlanInvalid(sort_problems(problems))
+    flatten_lists(root, "criteria")
     data = to_data(root)
     assert isinstance(data, dict)
     # Top-level `x-` keys are for the author (YAML anchors to share); skip them.

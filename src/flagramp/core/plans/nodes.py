@@ -136,3 +136,34 @@ def _child(node: Node, part: str | int) -> Node | None:
         pair = node.get(str(part))
         return pair[1] if pair else None
     return None
+
+
+def flatten_lists(node: Node, key: str) -> None:
+    """Splice lists nested in the lists under `key` (YAML has no list splat)."""
+    seen: set[int] = set()
+    stack: list[Node] = [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue  # aliases share nodes; visit each once
+        seen.add(id(current))
+        if isinstance(current, SequenceNode):
+            stack.extend(current.items)
+            continue
+        if not isinstance(current, MappingNode):
+            continue
+        for index, (name, value) in enumerate(current.pairs):
+            if (
+                name.value == key
+                and isinstance(value, SequenceNode)
+                and any(isinstance(item, SequenceNode) for item in value.items)
+            ):
+                items: list[Node] = []
+                for item in value.items:
+                    if isinstance(item, SequenceNode):
+                        items.extend(item.items)
+                    else:
+                        items.append(item)
+                value = SequenceNode(value.mark, items)
+                current.pairs[index] = (name, value)
+            stack.append(value)

@@ -49,6 +49,24 @@ class Record(PlanModel):
         return not self.metrics and not self.questions
 
 
+def _flat(value: object) -> object:
+    # The loader already flattens nested lists in the file; this serves callers
+    # who build plans from data.
+    if isinstance(value, list | tuple):
+        return [
+            x for item in value for x in (item if isinstance(item, list) else [item])
+        ]
+    return value
+
+
+#: Success criteria. A list may hold lists (YAML aliases of shared criteria),
+#: which are flattened: `criteria: [*new_errors, *baseline_criteria]`.
+Criteria = Annotated[
+    tuple[Criterion, ...],
+    BeforeValidator(_flat, json_schema_input_type=list[Criterion | list[Criterion]]),
+]
+
+
 class Stage(PlanModel):
     """A percentage of the eligible users, held for a while and judged."""
 
@@ -63,7 +81,7 @@ class Stage(PlanModel):
     """The least number of requests before the criteria can decide."""
     max_time: Duration | None = None
     """The longest the stage may last without a decision; then it pauses."""
-    criteria: tuple[Criterion, ...] = ()
+    criteria: Criteria = ()
     go_no_go: GoNoGoField | None = None
     """Roles that must answer Launch at the end of the stage."""
     record: Record = Record()
