@@ -1,1 +1,78 @@
-"""flagramp.stats."""
+"""flagramp.stats: always-valid decisions from aggregated metrics.
+
+Pure functions and frozen values: no I/O, no clock, no randomness. See
+docs/statistics.md for the method and its tuning.
+"""
+
+from flagramp.stats.alpha import split_alpha
+from flagramp.stats.buckets import DEFAULT_BUCKETS, BucketSums, bucket_of
+from flagramp.stats.counts import CountLimit, evaluate_count_limit
+from flagramp.stats.decision import Evidence, GuardDecision, Outcome
+from flagramp.stats.estimates import (
+    ArmEstimate,
+    arm_from_buckets,
+    arm_from_totals,
+    baseline,
+    design_effect,
+    ratio_moments,
+)
+from flagramp.stats.guards import (
+    Comparison,
+    Direction,
+    RatioGuard,
+    evaluate_ratio_guard,
+    excess_and_variance,
+)
+from flagramp.stats.novelty import (
+    FingerprintTally,
+    NoveltyBudget,
+    evaluate_novelty,
+    unseen_fingerprints,
+    users_needed,
+)
+from flagramp.stats.sequential import (
+    crosses,
+    log_mixture_ratio,
+    mixing_variance,
+    mixture_radius,
+    two_sided_radius,
+    wald_sample_size,
+)
+from flagramp.stats.srm import SRM_THRESHOLD, check_sample_ratio, srm_statistic
+
+__all__ = [
+    "DEFAULT_BUCKETS",
+    "SRM_THRESHOLD",
+    "ArmEstimate",
+    "BucketSums",
+    "Comparison",
+    "CountLimit",
+    "Direction",
+    "Evidence",
+    "FingerprintTally",
+    "GuardDecision",
+    "NoveltyBudget",
+    "Outcome",
+    "RatioGuard",
+    "arm_from_buckets",
+    "arm_from_totals",
+    "baseline",
+    "bucket_of",
+    "check_sample_ratio",
+    "crosses",
+    "design_effect",
+    "evaluate_count_limit",
+    "evaluate_novelty",
+    "evaluate_ratio_guard",
+    "excess_and_variance",
+    "log_mixture_ratio",
+    "mixing_variance",
+    "mixture_radius",
+    "ratio_moments",
+    "split_alpha",
+    "srm_statistic",
+    "two_sided_radius",
+    "unseen_fingerprints",
+    "users_needed",
+    "wald_sample_size",
+]
