@@ -69,6 +69,11 @@ def place(
 def load_plan(text: str, file: str = "plan.yaml") -> LoadedPlan:
     """Read and check a plan; raises PlanInvalid listing every problem found."""
     root, problems = compose(text, file)
+    if root is None and not problems:
+        empty = Problem(
+            file, 1, 1, "", "the plan is empty", "start from `flagramp plan new`"
+        )
+        raise PlanInvalid([empty])
     if root is None:
         too_big = any(
             "at most" in p.message or "more than" in p.message for p in problems

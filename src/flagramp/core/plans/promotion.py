@@ -51,7 +51,8 @@ class HookProbe(PlanModel):
     """Run a verification hook registered on the server, by name."""
 
     kind: Literal["hook"]
-    hook: Name
+    name: Name
+    """The hook's name as registered on the server."""
     arguments: dict[Name, str] = Field(default_factory=dict)
     """Text arguments handed to the hook; never a command line."""
 

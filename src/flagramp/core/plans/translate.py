@@ -62,7 +62,8 @@ def problems_from(
     for detail in details:
         if detail["type"] == "too_short" and _has_inner_error(detail, details):
             continue  # pydantic adds this when items failed, not when it was short
-        loc = clean_loc(detail["loc"], root)
+        keep_last = detail["type"] in ("missing", "extra_forbidden")
+        loc = clean_loc(detail["loc"], root, keep_last=keep_last)
         message, hint, at_key = _reword(detail, loc)
         yield loc, message, hint, at_key
 
@@ -74,13 +75,17 @@ def _has_inner_error(outer: ErrorDetails, details: list[ErrorDetails]) -> bool:
     )
 
 
-def clean_loc(loc: tuple[str | int, ...], root: Node) -> Loc:
-    """Drop the parts of a pydantic path that are not written in the file."""
+def clean_loc(loc: tuple[str | int, ...], root: Node, *, keep_last: bool = True) -> Loc:
+    """Drop the parts of a pydantic path that are not written in the file.
+
+    The last part names a missing or unknown field for those errors
+    (`keep_last`); otherwise a trailing union tag is dropped like any other.
+    """
     kept: list[str | int] = []
     for index, part in enumerate(loc):
         is_last = index == len(loc) - 1
         if (
-            not is_last
+            not (is_last and keep_last)
             and isinstance(part, str)
             and part in TAGS
             and not present(root, (*kept, part))
@@ -138,7 +143,7 @@ def _unknown_field(field: str) -> tuple[str, str, bool]:
     if field in _FORBIDDEN_COMMANDS:
         return (
             f"unknown field `{field}`: a plan never carries commands",
-            "register a hook on the server and name it: {kind: hook, hook: <name>}",
+            "register a hook on the server and name it: {kind: hook, name: <hook>}",
             True,
         )
     close = difflib.get_close_matches(field, sorted(_all_fields()), n=1, cutoff=0.75)
