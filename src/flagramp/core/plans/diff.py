@@ -239,7 +239,7 @@ def _show(value: object) -> str:
         return "none"
     if isinstance(value, float):
         return show_number(value)
-    if isinstance(value, tuple):
+    if isinstance(value, tuple | list):
         return "[" + ", ".join(_show(v) for v in value) + "]"
     if isinstance(value, BaseModel):
         return (
