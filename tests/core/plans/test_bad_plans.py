@@ -20,7 +20,8 @@ CASES = [
     ("percentage-below-0", "percentage: 5\n", "percentage: -1\n",
      "plan.yaml:25:21: phases[0].stages[0].percentage: -1 is below 0"),
     ("percentage-decimals", "percentage: 5\n", "percentage: 5.1234\n",
-     "plan.yaml:25:21: phases[0].stages[0].percentage: 5.1234 has more than 3 decimals"),
+     "plan.yaml:25:21: phases[0].stages[0].percentage: 5.1234 has more than "
+     "3 decimals"),
     ("percentages-decrease", "percentage: 50", "percentage: 4",
      "plan.yaml:31:21: phases[0].stages[1].percentage: 4 is below the previous "
      "stage's 5"),
@@ -35,7 +36,8 @@ CASES = [
      "plan.yaml:36:9: phases[0].stages[2].hold: is required"),
     ("unknown-field", "percentage: 100", "percentag: 100",
      "plan.yaml:37:9: phases[0].stages[2].percentag: unknown field `percentag`"),
-    ("unknown-criterion-kind", "{kind: count, metric: calls", "{kind: counter, metric: calls",
+    ("unknown-criterion-kind", "{kind: count, metric: calls",
+     "{kind: counter, metric: calls",
      "plan.yaml:34:13: phases[0].stages[1].criteria[0]: unknown kind 'counter'"),
     ("unknown-metric", "metric: calls", "metric: call",
      "plan.yaml:34:35: phases[0].stages[1].criteria[0].metric: metric 'call' is "
@@ -67,7 +69,8 @@ CASES = [
      "[oracle, cerner]"),
     ("duplicate-stage", "name: Half", "name: Canary",
      "plan.yaml:30:15: phases[0].stages[1].name: 'Canary' is used twice"),
-    ("duplicate-key", "  kill_switch: [eng]\n", "  kill_switch: [eng]\n  kill_switch: [po]\n",
+    ("duplicate-key", "  kill_switch: [eng]\n",
+     "  kill_switch: [eng]\n  kill_switch: [po]\n",
      "plan.yaml:47:3: duplicate key 'kill_switch' (first written at line 46)"),
     ("no-bound", "below: 2, severity", "severity",
      "plan.yaml:34:13: phases[0].stages[1].criteria[0].below: is required"),

@@ -24,7 +24,8 @@ def _plan(text: str = BASE) -> Plan:
          "- phase 'Rollout', stage 'Half': criterion changed: calls fewer than 2 per "
          "stage (treatment) (high, pause) → calls fewer than 3 per stage (treatment) "
          "(high, pause)"),
-        ("  calls: {kind", "  csat: {kind: mean, event: csat, value: score}\n  calls: {kind",
+        ("  calls: {kind",
+         "  csat: {kind: mean, event: csat, value: score}\n  calls: {kind",
          "- metrics: added 'csat'"),
         ("high: {action: step_back, revert_required: true}", "high: {action: continue}",
          "- rollback: high: step_back → continue"),
@@ -47,7 +48,8 @@ def test_identical_plans_have_no_changes() -> None:
 
 def test_removing_a_criterion_is_flagged() -> None:
     text = BASE.replace(
-        "        criteria:\n          - {kind: count, metric: calls, below: 2, severity: high}\n",
+        "        criteria:\n"
+        "          - {kind: count, metric: calls, below: 2, severity: high}\n",
         "",
     )
     changes = diff(_plan(), _plan(text))

@@ -83,4 +83,5 @@ def test_a_few_anchors_are_fine() -> None:
     text = BASE.replace("go_no_go: [eng, po]", "go_no_go: &gate [eng, po]", 1)
     text = text.replace("go_no_go: [eng, po]", "go_no_go: *gate")
     loaded = load_plan(text, "plan.yaml")
-    assert loaded.plan.phases[0].stages[1].go_no_go is not None
+    _, phase = next(loaded.plan.rollout_phases())
+    assert phase.stages[1].go_no_go is not None

@@ -8,13 +8,21 @@ from flagramp.core.plans import lint, load_plan
 from tests.core.plans.sample import BASE
 
 _AUDIENCE = "audience: {eligible: oracle}"
-_CONTROL = "{kind: relative_to_control, metric: error_rate, max_increase: 0.5, severity: critical}"
+_CONTROL = (
+    "{kind: relative_to_control, metric: error_rate, max_increase: 0.5, "
+    "severity: critical}"
+)
+_HALF_CRITERIA = (
+    "        criteria:\n"
+    "          - {kind: count, metric: calls, below: 2, severity: high}\n"
+)
+_ERRORS = "{kind: absolute, metric: error_rate, below: 5, severity: critical}"
 _NEW_ERRORS = (
     "{kind: new_error_class, min_users: 3, fingerprints: 20, severity: critical}"
 )
 
 CASES = [
-    ("no-criteria", "        criteria:\n          - {kind: count, metric: calls, below: 2, severity: high}\n", "",
+    ("no-criteria", _HALF_CRITERIA, "",
      "plan.yaml:30:9: phases[0].stages[1]: stage 'Half' has no success criteria"),
     ("placeholder-lorem", "title: Demo release", "title: lorem ipsum",
      "plan.yaml:2:8: title: placeholder text 'lorem ipsum' left in 'lorem ipsum'"),
@@ -28,7 +36,8 @@ CASES = [
     ("placeholder-link", "title: Demo release", "title: '[link here]'",
      "plan.yaml:2:8: title: placeholder text 'link here' left in '[link here]'"),
     ("hold-too-short", "hold: 2h\n        criteria:\n          - {kind: absolute",
-     "hold: 2h\n        min_sample: 1000\n        criteria:\n          - {kind: absolute",
+     "hold: 2h\n        min_sample: 1000\n"
+     "        criteria:\n          - {kind: absolute",
      "plan.yaml:26:15: phases[0].stages[0].hold: hold 2h reaches about 200 of the "
      "1,000 users needed at 48000 users/day and 5 %"),
     ("no-go-no-go-before-100", "        go_no_go: [eng, po]\n      - name: All",
@@ -40,7 +49,8 @@ CASES = [
      "plan.yaml:34:13: phases[0].stages[1].criteria[0]: at a treatment share of 0.5 "
      "the new-error rule cannot hold α=0.01: F·s^k = 20·0.5^3 = 2.5; it becomes "
      "weak from s ≥ 0.0794"),
-    ("unused-flag", "  new_flow: {create: true}", "  new_flow: {create: true}\n  spare: {}",
+    ("unused-flag", "  new_flow: {create: true}",
+     "  new_flow: {create: true}\n  spare: {}",
      "plan.yaml:14:10: flags.spare: flag 'spare' is declared but no phase uses it"),
 ]  # fmt: skip
 
@@ -62,8 +72,7 @@ def test_sample_plan_lints_clean() -> None:
 
 def test_control_criterion_at_100_without_holdback() -> None:
     text = BASE.replace(
-        "          - {kind: absolute, metric: error_rate, below: 5, severity: critical}\n"
-        "rollback:",
+        f"          - {_ERRORS}\nrollback:",
         f"          - {_CONTROL}\nrollback:",
     )
     warnings = [str(w) for w in lint(load_plan(text, "plan.yaml"))]
@@ -78,7 +87,7 @@ def test_control_criterion_at_100_without_holdback() -> None:
 
 def test_new_error_rule_holds_alpha_at_a_small_share() -> None:
     text = BASE.replace(
-        "{kind: absolute, metric: error_rate, below: 5, severity: critical}\n        go_no_go",
+        _ERRORS + "\n        go_no_go",
         _NEW_ERRORS + "\n        go_no_go",
         1,
     )
@@ -89,5 +98,6 @@ def test_flag_already_fully_on() -> None:
     loaded = load_plan(BASE, "plan.yaml")
     assert lint(loaded, {"new_flow": 40}) == []
     assert [str(w) for w in lint(loaded, {"new_flow": 100})] == [
-        "plan.yaml:21:13: phases[0].flags[0]: flag 'new_flow' is already on for everyone"
+        "plan.yaml:21:13: phases[0].flags[0]: flag 'new_flow' is already on for "
+        "everyone"
     ]
