@@ -227,7 +227,7 @@ def test_audit_verify_passes_then_names_an_edited_row(
     with store.engine.begin() as conn:
         conn.execute(sa.text("UPDATE audit_log SET after = '{}' WHERE id = 2"))
     broken = cli("audit", "verify")
-    assert broken.exit_code == 3
+    assert broken.exit_code == 1
     assert "audit row 2: its contents were edited" in broken.stderr
     report = json.loads(cli("audit", "verify", "--json").stdout)
     assert report["ok"] is False and report["problems"][0]["row"] == 2

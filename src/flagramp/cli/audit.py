@@ -6,7 +6,7 @@ import typer
 
 from flagramp.cli.options import JsonOption, open_store
 from flagramp.cli.output import (
-    EXIT_CHECK_FAILED,
+    EXIT_ERROR,
     console,
     emit_json,
     err_console,
@@ -37,4 +37,4 @@ def verify(as_json: JsonOption = False) -> None:
     else:
         console.print(f"audit log verifies: {count} rows, chain intact")
     if problems:
-        raise typer.Exit(EXIT_CHECK_FAILED)
+        raise typer.Exit(EXIT_ERROR)

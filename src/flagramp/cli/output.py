@@ -17,10 +17,9 @@ from flagramp.errors import FlagrampError
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
-#: Exit codes: 1 for a refused operation or invalid input, 2 for usage errors
-#: (Typer's own), 3 when a check (audit verify, plan validate) finds problems.
+#: Exit codes: 1 for a refused operation, invalid input, or a check (audit verify,
+#: plan validate) that found problems; 2 for usage errors (Typer's own).
 EXIT_ERROR = 1
-EXIT_CHECK_FAILED = 3
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
