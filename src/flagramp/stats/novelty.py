@@ -39,11 +39,13 @@ def users_needed(fingerprints: float, share: float, alpha: float) -> int:
     """The smallest k with fingerprints · share^k ≤ alpha."""
     if not (0.0 < share < 1.0 and 0.0 < alpha < 1.0 and fingerprints > 0):
         raise StatsError("k needs 0 < share < 1, 0 < alpha < 1 and fingerprints > 0")
+    # Rationale: a relative tolerance so that exact cases (200 · 0.05³ = 0.025) are
+    # not pushed up a user by floating-point rounding.
+    limit = alpha * (1.0 + 1e-9)
     k = max(1, math.ceil(math.log(alpha / fingerprints) / math.log(share)))
-    # Guard against floating-point edge cases at exact powers.
-    while fingerprints * share**k > alpha:
+    while fingerprints * share**k > limit:
         k += 1
-    while k > 1 and fingerprints * share ** (k - 1) <= alpha:
+    while k > 1 and fingerprints * share ** (k - 1) <= limit:
         k -= 1
     return k
 
