@@ -172,8 +172,8 @@ def simulate(
 
 
 def _rates(label: str, run: Run) -> str:
-    cols = ("stage", "flagramp", "per-request", "novelty", "srm", "chi2 srm")
-    cols += ("z-test", "1.5x")
+    cols: tuple[str, ...] = ("stage", "flagramp", "per-request", "novelty", "srm")
+    cols += ("chi2 srm", "z-test", "1.5x")
     return f"| {label} | " + " | ".join(f"{run.rate(c):.2%}" for c in cols) + " |"
 
 
