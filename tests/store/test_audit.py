@@ -79,18 +79,7 @@ def test_rewriting_a_row_with_a_fresh_hash_still_breaks_the_next(
             .mappings()
             .one()
         )
-        forged = row_hash(
-            row["prev_hash"],
-            row["at"],
-            "mallory",
-            row["reason"],
-            row["environment"],
-            row["entity"],
-            row["action"],
-            row["before"],
-            row["after"],
-            row["store_version"],
-        )
+        forged = row_hash(row["prev_hash"], {**row, "actor": "mallory"})
         conn.execute(
             sa.text("UPDATE audit_log SET actor='mallory', hash=:h WHERE id=2"),
             {"h": forged},

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, RowMapping, select, update
@@ -37,6 +37,10 @@ class AuditEntry:
     prev_hash: str
     hash: str
 
+    def content(self) -> dict[str, object]:
+        """The columns the hash covers."""
+        return {column: getattr(self, column) for column in CONTENT}
+
     @classmethod
     def from_row(cls, row: RowMapping) -> AuditEntry:
         return cls(**{name: row[name] for name in cls.__slots__})
@@ -54,51 +58,31 @@ class AuditProblem:
         return f"{where}: {self.detail}"
 
 
-def row_hash(
-    prev_hash: str,
-    at: str,
-    actor: str,
-    reason: str,
-    environment: str,
-    entity: str,
-    action: str,
-    before: str | None,
-    after: str | None,
-    store_version: int,
-) -> str:
-    """The hash of one row, chained to the one before it."""
+#: The columns a row's hash covers, in this order, after the previous hash.
+CONTENT = (
+    "at",
+    "actor",
+    "reason",
+    "environment",
+    "entity",
+    "action",
+    "before",
+    "after",
+    "store_version",
+)
+
+
+def row_hash(prev_hash: str, content: Mapping[str, object]) -> str:
+    """The hash of one row's CONTENT columns, chained to the hash before it."""
     payload = json.dumps(
-        [
-            prev_hash,
-            at,
-            actor,
-            reason,
-            environment,
-            entity,
-            action,
-            before,
-            after,
-            store_version,
-        ],
+        [prev_hash, *(content[column] for column in CONTENT)],
         separators=(",", ":"),
         ensure_ascii=False,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
-def append(
-    conn: Connection,
-    *,
-    at: str,
-    actor: str,
-    reason: str,
-    environment: str,
-    entity: str,
-    action: str,
-    before: str | None,
-    after: str | None,
-    store_version: int,
-) -> str:
+def append(conn: Connection, content: Mapping[str, object]) -> str:
     """Add a row inside the caller's transaction and move the head; returns the hash.
 
     The caller must already hold the store's write lock (it bumped the version),
@@ -108,29 +92,10 @@ def append(
     head = conn.execute(
         select(store_meta.c.text_value).where(store_meta.c.key == "audit_head")
     ).scalar_one()
-    digest = row_hash(
-        head,
-        at,
-        actor,
-        reason,
-        environment,
-        entity,
-        action,
-        before,
-        after,
-        store_version,
-    )
+    digest = row_hash(head, content)
     conn.execute(
         audit_log.insert().values(
-            at=at,
-            actor=actor,
-            reason=reason,
-            environment=environment,
-            entity=entity,
-            action=action,
-            before=before,
-            after=after,
-            store_version=store_version,
+            **{column: content[column] for column in CONTENT},
             prev_hash=head,
             hash=digest,
         )
@@ -167,18 +132,7 @@ def verify(conn: Connection) -> list[AuditProblem]:
                     "(a row was deleted or re-ordered)",
                 )
             )
-        recomputed = row_hash(
-            entry.prev_hash,
-            entry.at,
-            entry.actor,
-            entry.reason,
-            entry.environment,
-            entry.entity,
-            entry.action,
-            entry.before,
-            entry.after,
-            entry.store_version,
-        )
+        recomputed = row_hash(entry.prev_hash, entry.content())
         if recomputed != entry.hash:
             problems.append(AuditProblem(entry.id, "its contents were edited"))
         expected_prev = entry.hash

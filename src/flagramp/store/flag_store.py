@@ -198,21 +198,7 @@ class FlagStore:
             before = self._load_flag(conn, environment, key)
             if before is None:
                 raise FlagNotFound(key, environment)
-            conn.execute(
-                delete(flags).where(
-                    flags.c.environment == environment, flags.c.key == key
-                )
-            )
-            self._audit(
-                conn,
-                author,
-                environment,
-                _flag_entity(environment, key),
-                "delete",
-                canonical(flag_document(before)),
-                None,
-                version,
-            )
+            self._delete_flag(conn, environment, before, version, author)
 
     @_idempotent
     def put_flags(
@@ -244,21 +230,7 @@ class FlagStore:
                 for stale in self._all_keys(conn, environment) - seen:
                     before = self._load_flag(conn, environment, stale)
                     assert before is not None
-                    conn.execute(
-                        delete(flags).where(
-                            flags.c.environment == environment, flags.c.key == stale
-                        )
-                    )
-                    self._audit(
-                        conn,
-                        author,
-                        environment,
-                        _flag_entity(environment, stale),
-                        "delete",
-                        canonical(flag_document(before)),
-                        None,
-                        version,
-                    )
+                    self._delete_flag(conn, environment, before, version, author)
                     changed += 1
             if changed == 0:
                 raise _NothingToDo(0)
@@ -411,6 +383,30 @@ class FlagStore:
             version,
         )
 
+    def _delete_flag(
+        self,
+        conn: Connection,
+        environment: str,
+        before: Flag,
+        version: int,
+        author: Author,
+    ) -> None:
+        conn.execute(
+            delete(flags).where(
+                flags.c.environment == environment, flags.c.key == before.key
+            )
+        )
+        self._audit(
+            conn,
+            author,
+            environment,
+            _flag_entity(environment, before.key),
+            "delete",
+            canonical(flag_document(before)),
+            None,
+            version,
+        )
+
     def _audit(
         self,
         conn: Connection,
@@ -424,15 +420,17 @@ class FlagStore:
     ) -> None:
         audit.append(
             conn,
-            at=self._stamp(),
-            actor=author.who,
-            reason=author.why,
-            environment=environment,
-            entity=entity,
-            action=action,
-            before=before,
-            after=after,
-            store_version=version,
+            {
+                "at": self._stamp(),
+                "actor": author.who,
+                "reason": author.why,
+                "environment": environment,
+                "entity": entity,
+                "action": action,
+                "before": before,
+                "after": after,
+                "store_version": version,
+            },
         )
 
 
