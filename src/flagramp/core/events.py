@@ -13,6 +13,9 @@ from enum import StrEnum
 
 from flagramp.core.types import PropertyValue
 
+#: Appended to a request's name for the event a failed request also counts as.
+FAILED_SUFFIX = "_failed"
+
 
 class Variant(StrEnum):
     """Which side of a flag an actor saw."""
@@ -51,7 +54,9 @@ class RequestOutcome:
     """One request the application served, as its middleware saw it.
 
     `error` is a fingerprint such as `Oracle::TimeoutError /appointments`; None when
-    the request did not fail.
+    the request did not fail. `name` is the event name plan metrics count it under
+    (`sm_request`); a failed request also counts as `<name>_failed` (see
+    `failed_name`), so a plan's error rate is `ratio(sm_request_failed, sm_request)`.
     """
 
     at: dt.datetime
@@ -61,11 +66,26 @@ class RequestOutcome:
     latency_ms: float
     device: DeviceClass = DeviceClass.OTHER
     error: str | None = None
+    name: str = "request"
 
     @property
     def status_class(self) -> str:
         """`2xx`, `4xx`, `5xx`…"""
         return f"{self.status // 100}xx"
+
+    @property
+    def is_failed(self) -> bool:
+        """Whether the request failed: a server error (5xx) or an error fingerprint.
+
+        Rationale: 4xx without a fingerprint are the client's doing (a missing
+        appointment, a bad form) and would make the error rate track user behaviour.
+        """
+        return self.status >= 500 or self.error is not None
+
+    @property
+    def failed_name(self) -> str:
+        """The event name a failed request also counts under: `<name>_failed`."""
+        return f"{self.name}{FAILED_SUFFIX}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +114,12 @@ class EventBatch:
 
 @dataclass(frozen=True, slots=True)
 class RejectedEvent:
-    """An event that was not accepted, with where it stood in its batch and why."""
+    """An event that was not accepted, with where it stood in its batch and why.
+
+    `code` is stable (`bad_status`, `missing_actor`…) for counters; `reason` is
+    the sentence people read.
+    """
 
     index: int
     reason: str
+    code: str = "invalid"

@@ -1,0 +1,267 @@
+"""Events from outside data: raw JSON-like dicts checked one by one.
+
+A batch is never all-or-nothing: each invalid event is rejected with a reason code
+and a sentence, counted, and the rest of the batch is kept. The batch's idempotency
+key is the sender's, or, when it sends none, a hash of the batch's canonical JSON
+(so a byte-for-byte redelivery still counts once).
+
+Raw shapes (unknown fields are ignored, for senders newer than this server)::
+
+    {"type": "exposure", "at": "2026-11-23T10:00:00Z", "actor": "u1",
+     "flag": "new_flow", "variant": "on", "environment": "production",
+     "allow_listed": false}
+    {"type": "request", "at": 1795428000.5, "actor": "u1", "route": "/inbox",
+     "status": 500, "latency_ms": 812.0, "device": "mobile",
+     "error": "Timeout /inbox", "name": "sm_request"}
+    {"type": "business", "at": "...", "actor": "u1", "name": "csat_response",
+     "value": 4, "attributes": {"flow": "new"}}
+
+`at` is an ISO 8601 time with a zone, or seconds since the epoch (UTC).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from flagramp.core.events import (
+    BusinessEvent,
+    DeviceClass,
+    Event,
+    EventBatch,
+    Exposure,
+    RejectedEvent,
+    RequestOutcome,
+    Variant,
+)
+from flagramp.core.types import PropertyValue
+from flagramp.errors import EventError
+
+#: Longest actor id, flag key, route or fingerprint accepted (bytes of UTF-8 text).
+MAX_TEXT = 500
+#: Events timed further ahead of the receiver's clock than this are rejected.
+MAX_CLOCK_SKEW = dt.timedelta(minutes=5)
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,99}$")
+_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+_E = TypeVar("_E", Variant, DeviceClass)
+
+
+class InvalidEvent(EventError):
+    """One raw event that cannot be accepted; `code` names the rule it broke."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        self.reason_code = code
+        self.detail = detail
+        super().__init__(f"{code}: {detail}")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedBatch:
+    """What came of a raw batch: the accepted events and the rejected ones."""
+
+    batch: EventBatch
+    rejected: tuple[RejectedEvent, ...]
+
+    @property
+    def accepted(self) -> int:
+        """How many events were kept."""
+        return len(self.batch.events)
+
+    def rejected_counts(self) -> dict[str, int]:
+        """Rejections per reason code, for the ingest counters."""
+        return dict(Counter(r.code for r in self.rejected))
+
+
+def content_key(raw_events: Sequence[object]) -> str:
+    """An idempotency key from the batch's content: `sha256:` + canonical JSON hash."""
+    try:
+        text = json.dumps(raw_events, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise EventError(f"batch is not JSON data: {exc}") from exc
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def parse_batch(
+    raw_events: Sequence[object],
+    *,
+    key: str | None = None,
+    received_at: dt.datetime | None = None,
+) -> ParsedBatch:
+    """Check every raw event; keep the valid ones, reject the others with reasons.
+
+    Raises EventError only for a bad batch key; bad events never fail the batch.
+    `received_at` (the receiver's clock, passed in) rejects events from the future.
+    """
+    if key is None:
+        key = content_key(raw_events)
+    elif not _KEY.match(key):
+        raise EventError(
+            f"batch key {key[:40]!r} must be 1-200 printable ASCII characters"
+        )
+    events: list[Event] = []
+    rejected: list[RejectedEvent] = []
+    for index, raw in enumerate(raw_events):
+        try:
+            event = parse_event(raw)
+            if received_at is not None and event.at > received_at + MAX_CLOCK_SKEW:
+                raise InvalidEvent("future", f"`at` {event.at.isoformat()} is ahead")
+        except InvalidEvent as exc:
+            rejected.append(RejectedEvent(index, exc.detail, exc.reason_code))
+            continue
+        events.append(event)
+    return ParsedBatch(EventBatch(key, tuple(events)), tuple(rejected))
+
+
+def parse_event(raw: object) -> Event:
+    """One raw event as a value; raises InvalidEvent with the reason."""
+    if not isinstance(raw, Mapping):
+        raise InvalidEvent("not_an_object", "an event must be a JSON object")
+    kind = raw.get("type")
+    if kind == "exposure":
+        return Exposure(
+            at=_time(raw),
+            actor=_text(raw, "actor"),
+            flag=_text(raw, "flag"),
+            variant=_choice(raw, "variant", Variant, None),
+            environment=_optional_text(raw, "environment") or "production",
+            allow_listed=_flag(raw, "allow_listed"),
+        )
+    if kind == "request":
+        status = raw.get("status")
+        if type(status) is not int or not 100 <= status <= 599:
+            raise InvalidEvent("bad_status", "`status` must be an integer 100-599")
+        latency = _number(raw, "latency_ms")
+        if latency is None or latency < 0:
+            raise InvalidEvent("bad_latency", "`latency_ms` must be a number >= 0")
+        return RequestOutcome(
+            at=_time(raw),
+            actor=_text(raw, "actor"),
+            route=_text(raw, "route"),
+            status=status,
+            latency_ms=latency,
+            device=_choice(raw, "device", DeviceClass, DeviceClass.OTHER),
+            error=_optional_text(raw, "error"),
+            name=_name(raw, "name", "request"),
+        )
+    if kind == "business":
+        return BusinessEvent(
+            at=_time(raw),
+            actor=_text(raw, "actor"),
+            name=_name(raw, "name", None),
+            value=_number(raw, "value"),
+            route=_optional_text(raw, "route"),
+            device=_choice(raw, "device", DeviceClass, DeviceClass.OTHER),
+            attributes=_attributes(raw),
+        )
+    raise InvalidEvent(
+        "unknown_type", f"`type` must be exposure, request or business, not {kind!r}"
+    )
+
+
+def _time(raw: Mapping[object, object]) -> dt.datetime:
+    value = raw.get("at")
+    if isinstance(value, bool):
+        raise InvalidEvent("bad_time", "`at` must be a time, not a boolean")
+    if isinstance(value, int | float):
+        if not math.isfinite(value) or not 0 <= value < 1e11:
+            raise InvalidEvent("bad_time", "`at` seconds since the epoch out of range")
+        return dt.datetime.fromtimestamp(value, dt.UTC)
+    if not isinstance(value, str):
+        raise InvalidEvent("bad_time", "`at` is missing")
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidEvent("bad_time", f"`at` {value[:40]!r} is not ISO 8601") from None
+    if parsed.tzinfo is None:
+        # Rationale: a naive time is read in the sender's zone, which we do not know;
+        # guessing UTC would shift a whole batch into the wrong windows.
+        raise InvalidEvent("bad_time", "`at` has no time zone")
+    return parsed.astimezone(dt.UTC)
+
+
+def _text(raw: Mapping[object, object], field: str) -> str:
+    value = raw.get(field)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidEvent(f"missing_{field}", f"`{field}` must be a non-empty string")
+    if len(value.encode()) > MAX_TEXT:
+        raise InvalidEvent(f"long_{field}", f"`{field}` is over {MAX_TEXT} bytes")
+    return value
+
+
+def _optional_text(raw: Mapping[object, object], field: str) -> str | None:
+    return None if raw.get(field) is None else _text(raw, field)
+
+
+def _name(raw: Mapping[object, object], field: str, default: str | None) -> str:
+    value = raw.get(field)
+    if value is None and default is not None:
+        return default
+    if not isinstance(value, str) or not _NAME.match(value):
+        raise InvalidEvent(
+            "bad_name", f"`{field}` must be a name like `message_sent` (max 100)"
+        )
+    return value
+
+
+def _number(raw: Mapping[object, object], field: str) -> float | None:
+    value = raw.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidEvent(f"bad_{field}", f"`{field}` must be a number")
+    if not math.isfinite(value):
+        raise InvalidEvent(f"bad_{field}", f"`{field}` must be finite")
+    return float(value)
+
+
+def _flag(raw: Mapping[object, object], field: str) -> bool:
+    value = raw.get(field, False)
+    if not isinstance(value, bool):
+        raise InvalidEvent(f"bad_{field}", f"`{field}` must be true or false")
+    return value
+
+
+def _choice(
+    raw: Mapping[object, object], field: str, kind: type[_E], default: _E | None
+) -> _E:
+    value = raw.get(field)
+    if value is None and default is not None:
+        return default
+    allowed = [m.value for m in kind]
+    if not isinstance(value, str) or value not in allowed:
+        raise InvalidEvent(
+            f"bad_{field}",
+            f"`{field}` must be one of {', '.join(allowed)}, not {value!r}",
+        )
+    return kind(value)
+
+
+def _attributes(
+    raw: Mapping[object, object],
+) -> tuple[tuple[str, PropertyValue], ...]:
+    value = raw.get("attributes")
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping) or len(value) > 32:
+        raise InvalidEvent(
+            "bad_attributes", "`attributes` must be an object of at most 32 fields"
+        )
+    items: list[tuple[str, PropertyValue]] = []
+    for name, item in value.items():
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise InvalidEvent("bad_attributes", f"attribute name {name!r} is invalid")
+        if item is not None and not isinstance(item, str | int | float | bool):
+            raise InvalidEvent("bad_attributes", f"attribute {name!r} is not a scalar")
+        if isinstance(item, float) and not math.isfinite(item):
+            raise InvalidEvent("bad_attributes", f"attribute {name!r} is not finite")
+        if isinstance(item, str) and len(item.encode()) > MAX_TEXT:
+            raise InvalidEvent("bad_attributes", f"attribute {name!r} is too long")
+        items.append((name, item))
+    return tuple(sorted(items))
