@@ -73,8 +73,11 @@ class MinuteState:
                 float(quantise(e.latency_ms)),
                 e.device.value,
             )
-            bisect.insort(fp.samples, sample)
-            del fp.samples[cap:]
+            # Samples form a set (as in `FingerprintStats.merge`): identical
+            # retries are kept once, so merges of parts equal the whole.
+            if sample not in fp.samples:
+                bisect.insort(fp.samples, sample)
+                del fp.samples[cap:]
 
 
 @dataclass(frozen=True, slots=True)
