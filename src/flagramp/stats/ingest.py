@@ -169,6 +169,8 @@ class WindowIngest:
         self._seen: list[set[tuple[int, Lane]]] = [set() for _ in self.specs]
         self._profiles: dict[tuple[object, ...], Profile] = {}
         self._roles = np.zeros((0, len(self.specs), 2), dtype=bool)
+        self._breakdown_of = np.zeros(0, dtype=np.int64)
+        self._failed_of = np.zeros(0, dtype=np.float64)
         self._breakdown_ids: dict[BreakdownKey, int] = {}
         self._minutes: dict[tuple[int, Lane], MinuteState] = {}
         self._batches: set[str] = set()
@@ -295,18 +297,22 @@ class WindowIngest:
             # or attribute values must not grow memory without bound.
             self._profiles.clear()
             self._roles = np.zeros((0, len(self.specs), 2), dtype=bool)
-        assign, actor_info, profile_of = self._assign, self._actor, self._profile
+        # The hot loop: plain list appends and dict lookups only; everything per
+        # metric happens afterwards on numpy columns.
+        assign, actors, profiles = self._assign, self._actors, self._profiles
         slots: dict[tuple[int, Lane], int] = {}
         slot_col: list[int] = []
         bucket_col: list[int] = []
         hash_col: list[int] = []
-        profile_col: list[Profile] = []
+        profile_col: list[int] = []
         primary: list[float] = []
-        value_cols: list[list[float]] = [[] for _ in self._value_names]
+        kept: list[RequestOutcome | BusinessEvent] = []
+        business: list[int] = []
         errors: list[tuple[int, int, RequestOutcome]] = []
         unattributed = 0
         for e in outcomes:
-            lane = assign.get(e.actor)
+            actor = e.actor
+            lane = assign.get(actor)
             if lane is None:
                 unattributed += 1
                 continue
@@ -314,36 +320,52 @@ class WindowIngest:
             slot = slots.get(cell)
             if slot is None:
                 slot = slots[cell] = len(slots)
-            bucket, h = actor_info(e.actor)
-            slot_col.append(slot)
-            bucket_col.append(bucket)
-            hash_col.append(h)
-            profile_col.append(profile_of(e))
+            info = actors.get(actor)
+            if info is None:
+                info = self._actor(actor)
             if isinstance(e, RequestOutcome):
+                error = e.error
+                status = e.status
+                key = (
+                    e.name,
+                    e.route,
+                    e.device,
+                    status,
+                    status >= 500 or error is not None,
+                )
+                profile = profiles.get(key)
+                if profile is None:
+                    profile = self._profile(e)
                 primary.append(e.latency_ms)
-                for col, name in zip(value_cols, self._value_names, strict=True):
-                    col.append(request_value(e, name))
-                if e.error is not None:
-                    errors.append((slot, h, e))
+                if error is not None:
+                    errors.append((slot, info[1], e))
             else:
+                profile = self._profile(e)
+                business.append(len(slot_col))
                 primary.append(0.0 if e.value is None else e.value)
-                for col, name in zip(value_cols, self._value_names, strict=True):
-                    col.append(business_value(e, name))
+            slot_col.append(slot)
+            bucket_col.append(info[0])
+            hash_col.append(info[1])
+            profile_col.append(profile.index)
+            kept.append(e)
         if not slot_col:
             return unattributed
         states = [self._minute(m, lane) for (m, lane) in slots]
         lanes = [lane for (_, lane) in slots]
+        self._role_table()
+        pid = np.array(profile_col, dtype=np.int64)
+        values = np.array(primary)
         columns = Columns(
             np.array(slot_col, dtype=np.int64),
             np.array(bucket_col, dtype=np.int64),
             hash_col,
-            np.array([p.index for p in profile_col], dtype=np.int64),
-            np.array([p.breakdown for p in profile_col], dtype=np.int64),
-            np.array([p.failed for p in profile_col], dtype=np.float64),
-            quantise(primary),
+            pid,
+            self._breakdown_of[pid],
+            self._failed_of[pid],
+            quantise(np.where(np.isfinite(values), values, 0.0)),
             {
-                n: np.array(c)
-                for n, c in zip(self._value_names, value_cols, strict=True)
+                n: self._value_column(n, values, kept, business)
+                for n in self._value_names
             },
         )
         self._sum_metrics(states, lanes, columns)
@@ -353,12 +375,45 @@ class WindowIngest:
         return unattributed
 
     def _role_table(self) -> npt.NDArray[np.bool_]:
+        """Per profile: which metrics it feeds; also its breakdown cell and failure."""
         if self._roles.shape[0] != len(self._profiles):
-            table = np.zeros((len(self._profiles), len(self.specs), 2), dtype=bool)
+            size = len(self._profiles)
+            table = np.zeros((size, len(self.specs), 2), dtype=bool)
+            self._breakdown_of = np.zeros(size, dtype=np.int64)
+            self._failed_of = np.zeros(size, dtype=np.float64)
             for p in self._profiles.values():
                 table[p.index] = p.roles
+                self._breakdown_of[p.index] = p.breakdown
+                self._failed_of[p.index] = p.failed
             self._roles = table
         return self._roles
+
+    @staticmethod
+    def _value_column(
+        name: str,
+        primary: FloatArray,
+        kept: list[RequestOutcome | BusinessEvent],
+        business: list[int],
+    ) -> FloatArray:
+        """One value per kept event: the request field, or the business value."""
+        if name == "status":
+            return np.array(
+                [
+                    request_value(e, name)
+                    if isinstance(e, RequestOutcome)
+                    else business_value(e, name)
+                    for e in kept
+                ],
+                dtype=np.float64,
+            )
+        # Requests' latencies are already the primary column; requests have no
+        # other values (NaN), so only business events need a look.
+        column = primary.copy() if name == "latency_ms" else np.full(len(kept), np.nan)
+        for row in business:
+            e = kept[row]
+            assert isinstance(e, BusinessEvent)
+            column[row] = business_value(e, name)
+        return column
 
     def _sum_metrics(
         self, states: list[MinuteState], lanes: list[Lane], cols: Columns
