@@ -201,11 +201,8 @@ VALUES: list[tuple[str, Any, Any]] = [
 ]
 
 
-#: Rows where flagramp disagrees with the reference today (strict xfail: a fix shows).
-KNOWN = {
-    "boolean-float-one": "Typecast.to_boolean looks 1.0 up in a Hash (eql?), so false; "
-    "flagramp's to_boolean compares value == 1 and answers true",
-}
+#: Rows where flagramp disagrees with the reference (strict xfail: a fix shows).
+KNOWN: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(

@@ -269,9 +269,10 @@ def _to_s(value: Value) -> str:
 
 def to_boolean(value: Value) -> bool:
     """Flipper's `Typecast.to_boolean`: true only for true, 1, "true", "1"."""
+    # Ruby looks the value up in a Hash (`eql?`): 1 is true, 1.0 is not.
     if isinstance(value, bool):
         return value
-    if _is_numeric(value):
+    if type(value) is int:
         return value == 1
     return value in ("true", "1")
 

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from flagramp.core.flags.ruby import ruby_float_to_s, ruby_to_number, ruby_to_s
 from flagramp.errors import InvalidPercentage
 
-_PLAIN_NUMBER = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*$")
+_PLAIN_NUMBER = re.compile(r"^[ \t]*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)[ \t]*$")
 
 
 @dataclass(frozen=True, slots=True)

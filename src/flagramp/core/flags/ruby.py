@@ -8,10 +8,16 @@ disagree on inputs such as `"25abc"` (25 in Ruby), `"1e2".to_i` (1) or `1.0.to_s
 
 from __future__ import annotations
 
+import math
 import re
+from decimal import Decimal
 
-_TO_I = re.compile(r"^\s*([+-]?\d[\d_]*)")
-_TO_F = re.compile(r"^\s*([+-]?(\d[\d_]*)?(\.\d[\d_]*)?([eE][+-]?\d+)?)")
+# Ruby skips ASCII white space only, reads ASCII digits only, and allows single
+# underscores between digits ("1_000", but "1__0" stops at the first underscore).
+_SPACE = r"[ \t\n\v\f\r]*"
+_DIGITS = r"[0-9]+(?:_[0-9]+)*"
+_TO_I = re.compile(rf"^{_SPACE}([+-]?{_DIGITS})")
+_TO_F = re.compile(rf"^{_SPACE}([+-]?({_DIGITS})?(\.{_DIGITS})?([eE][+-]?{_DIGITS})?)")
 
 
 def ruby_to_i(text: str) -> int:
@@ -30,11 +36,8 @@ def ruby_to_f(text: str) -> float:
     body = match.group(1).replace("_", "")
     if match.group(2) is None and match.group(3):
         body = body.replace(".", "0.", 1)
-    try:
-        return float(body)
-    except ValueError:
-        # "1e" or "1.5e+": Ruby ignores the dangling exponent.
-        return float(re.sub(r"[eE][+-]?$", "", body))
+    # A dangling exponent ("1e", "1.5e+") is not part of the match: Ruby ignores it.
+    return float(body)
 
 
 def ruby_to_number(text: str) -> int | float:
@@ -43,32 +46,32 @@ def ruby_to_number(text: str) -> int | float:
 
 
 def ruby_float_to_s(value: float) -> str:
-    """Ruby's `Float#to_s`: `25.0`, `12.5`, `1.0e+20`, `1.0e-05`."""
-    if value != value:
+    """Ruby's `Float#to_s`: `25.0`, `12.5`, `1.0e+15`, `1.0e-05`, `-0.0`.
+
+    From the shortest round-trip digits (as Ruby uses): fixed notation while the
+    decimal point sits within 16 digits (15 for a float with no fraction), and
+    from 0.0001 up; exponent form outside that. Checked against Ruby 3.1.
+    """
+    if math.isnan(value):
         return "NaN"
-    if value in (float("inf"), float("-inf")):
+    if math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"
-    if value == int(value) and abs(value) < 1e16:
-        return f"{int(value)}.0"
-    text = repr(value)
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        if "." not in mantissa:
-            mantissa += ".0"
-        sign = "-" if exponent.startswith("-") else "+"
-        return f"{mantissa}e{sign}{exponent.lstrip('+-').zfill(2)}"
-    if abs(value) < 1e-4:
-        return ruby_float_to_s_sci(value)
-    return text
-
-
-def ruby_float_to_s_sci(value: float) -> str:
-    mantissa, exponent = f"{value:e}".split("e")
-    mantissa = mantissa.rstrip("0")
-    if mantissa.endswith("."):
-        mantissa += "0"
-    sign = "-" if exponent.startswith("-") else "+"
-    return f"{mantissa}e{sign}{exponent.lstrip('+-').zfill(2)}"
+    sign = "-" if math.copysign(1.0, value) < 0 else ""
+    if value == 0:
+        return f"{sign}0.0"
+    _, digit_tuple, exponent = Decimal(repr(abs(value))).as_tuple()
+    assert isinstance(exponent, int)
+    digits = "".join(map(str, digit_tuple)).rstrip("0") or "0"
+    point = len(digit_tuple) + exponent  # where the decimal point falls
+    has_fraction = point < len(digits)
+    if 0 < point <= (16 if has_fraction else 15):
+        whole = digits[:point].ljust(point, "0")
+        return f"{sign}{whole}.{digits[point:] or '0'}"
+    if -4 < point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    power = point - 1
+    mark = "-" if power < 0 else "+"
+    return f"{sign}{digits[0]}.{digits[1:] or '0'}e{mark}{abs(power):02d}"
 
 
 def ruby_to_s(value: object) -> str:
