@@ -7,6 +7,7 @@ rollback policy for the criterion's severity.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -57,16 +58,17 @@ class _CriterionBase(PlanModel):
         return self.name or f"{self.kind}:{self.subject}"
 
     @property
+    @abstractmethod
     def subject(self) -> str:
         """The metric or event the criterion watches."""
-        raise NotImplementedError
 
     def describe(self) -> str:
         """The criterion in words: `error_rate below 5 (high, pause)`."""
         return f"{self.rule()} ({self.severity.value}, {self.mode.value})"
 
+    @abstractmethod
     def rule(self) -> str:
-        raise NotImplementedError
+        """The rule alone, without severity and mode."""
 
 
 class _Limit(_CriterionBase):
