@@ -323,3 +323,25 @@ def test_an_empty_window_has_zero_sums() -> None:
     assert not np.any(w.metrics["error_rate"].sums.denominator)
     p95 = w.metrics["p95"].sketch
     assert p95 is not None and p95.count == 0
+
+
+def test_values_come_from_request_fields_or_business_attributes() -> None:
+    specs = (
+        MetricSpec("status", MetricKind.MEAN, ("request",), "status"),
+        MetricSpec("visit_wait", MetricKind.MEAN, ("visit",), "latency_ms"),
+    )
+    pipe = ingest(
+        expose("a"),
+        req("a", status=200),
+        req("a", status=503),
+        BusinessEvent(at(0), "a", "visit", attributes=(("latency_ms", 7),)),
+        BusinessEvent(at(0), "a", "visit", value=3.0),
+        BusinessEvent(at(0), "a", "visit", attributes=(("latency_ms", "slow"),)),
+        specs=specs,
+    )
+    w = window(pipe)
+    status = w.metrics["status"].sums
+    assert (status.total_numerator, status.total_denominator) == (703, 2)
+    visit = w.metrics["visit_wait"].sums
+    assert (visit.total_numerator, visit.total_denominator) == (10, 2)
+    assert w.breakdown[("visit", "", "", "other")].count == 3
