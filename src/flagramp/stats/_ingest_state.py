@@ -109,3 +109,30 @@ def business_value(e: BusinessEvent, name: str) -> float:
         ):
             return float(value)
     return math.nan if e.value is None else e.value
+
+
+def value_column(
+    name: str,
+    primary: FloatArray,
+    kept: list[RequestOutcome | BusinessEvent],
+    business: list[int],
+) -> FloatArray:
+    """One value per kept event: the request field, or the business value."""
+    if name == "status":
+        return np.array(
+            [
+                request_value(e, name)
+                if isinstance(e, RequestOutcome)
+                else business_value(e, name)
+                for e in kept
+            ],
+            dtype=np.float64,
+        )
+    # Requests' latencies are already the primary column; requests have no
+    # other values (NaN), so only business events need a look.
+    column = primary.copy() if name == "latency_ms" else np.full(len(kept), np.nan)
+    for row in business:
+        e = kept[row]
+        assert isinstance(e, BusinessEvent)
+        column[row] = business_value(e, name)
+    return column

@@ -57,8 +57,7 @@ from flagramp.stats._ingest_state import (
     Columns,
     MinuteState,
     Profile,
-    business_value,
-    request_value,
+    value_column,
 )
 from flagramp.stats.buckets import DEFAULT_BUCKETS, BucketSums, bucket_of
 from flagramp.stats.sketches import (
@@ -363,10 +362,7 @@ class WindowIngest:
             self._breakdown_of[pid],
             self._failed_of[pid],
             quantise(np.where(np.isfinite(values), values, 0.0)),
-            {
-                n: self._value_column(n, values, kept, business)
-                for n in self._value_names
-            },
+            {n: value_column(n, values, kept, business) for n in self._value_names},
         )
         self._sum_metrics(states, lanes, columns)
         self._sum_breakdown(states, columns)
@@ -387,33 +383,6 @@ class WindowIngest:
                 self._failed_of[p.index] = p.failed
             self._roles = table
         return self._roles
-
-    @staticmethod
-    def _value_column(
-        name: str,
-        primary: FloatArray,
-        kept: list[RequestOutcome | BusinessEvent],
-        business: list[int],
-    ) -> FloatArray:
-        """One value per kept event: the request field, or the business value."""
-        if name == "status":
-            return np.array(
-                [
-                    request_value(e, name)
-                    if isinstance(e, RequestOutcome)
-                    else business_value(e, name)
-                    for e in kept
-                ],
-                dtype=np.float64,
-            )
-        # Requests' latencies are already the primary column; requests have no
-        # other values (NaN), so only business events need a look.
-        column = primary.copy() if name == "latency_ms" else np.full(len(kept), np.nan)
-        for row in business:
-            e = kept[row]
-            assert isinstance(e, BusinessEvent)
-            column[row] = business_value(e, name)
-        return column
 
     def _sum_metrics(
         self, states: list[MinuteState], lanes: list[Lane], cols: Columns
