@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from flagramp.store import FlagStore
+from flagramp.store.database import head_revision
 from tests.cli.conftest import Invoke
 
 KEY = "va_online_scheduling_facilities_service_v2"
@@ -235,7 +236,9 @@ def test_audit_verify_passes_then_names_an_edited_row(
 
 def test_db_upgrade_is_idempotent(cli: Invoke) -> None:
     first = cli("db", "upgrade")
-    assert first.exit_code == 0 and "0001_flags" in first.stdout
+    assert (
+        first.exit_code == 0 and f"upgraded empty → {head_revision()}" in first.stdout
+    )
     assert "already at" in cli("db", "upgrade").stdout
 
 
