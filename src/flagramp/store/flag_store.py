@@ -23,6 +23,7 @@ from flagramp.core.flags import Flag, Segment
 from flagramp.errors import FlagNotFound, FlagrampError, StoreError
 from flagramp.store import audit
 from flagramp.store.audit import AuditEntry, AuditProblem
+from flagramp.store.connections import reading, short_reason
 from flagramp.store.database import open_engine
 from flagramp.store.documents import (
     canonical,
@@ -87,7 +88,7 @@ class FlagStore:
 
     def version(self) -> int:
         """The store version: it goes up by one with every write."""
-        with self._read() as conn:
+        with reading(self.engine, "the store") as conn:
             return int(
                 conn.execute(
                     select(store_meta.c.int_value).where(store_meta.c.key == "version")
@@ -96,13 +97,13 @@ class FlagStore:
 
     def environments(self) -> list[str]:
         """Environment names, sorted."""
-        with self._read() as conn:
+        with reading(self.engine, "the store") as conn:
             query = select(environments.c.name).order_by(environments.c.name)
             return list(conn.execute(query).scalars())
 
     def get_flag(self, key: str, environment: str = DEFAULT_ENVIRONMENT) -> Flag | None:
         """The flag, or None if there is none by that key."""
-        with self._read() as conn:
+        with reading(self.engine, "the store") as conn:
             return self._load_flag(conn, environment, key)
 
     def require_flag(self, key: str, environment: str = DEFAULT_ENVIRONMENT) -> Flag:
@@ -114,7 +115,7 @@ class FlagStore:
 
     def list_flags(self, environment: str = DEFAULT_ENVIRONMENT) -> list[Flag]:
         """Every flag of an environment, by key."""
-        with self._read() as conn:
+        with reading(self.engine, "the store") as conn:
             query = (
                 select(flags.c.state)
                 .where(flags.c.environment == environment)
@@ -126,7 +127,7 @@ class FlagStore:
 
     def segments(self, environment: str = DEFAULT_ENVIRONMENT) -> dict[str, Segment]:
         """The environment's segments by name."""
-        with self._read() as conn:
+        with reading(self.engine, "the store") as conn:
             query = select(segments.c.definition).where(
                 segments.c.environment == environment
             )
@@ -140,17 +141,17 @@ class FlagStore:
         self, key: str, environment: str = DEFAULT_ENVIRONMENT
     ) -> list[AuditEntry]:
         """The audit rows of one flag, oldest first."""
-        with self._read() as conn:
+        with reading(self.engine, "the store") as conn:
             return list(audit.entries(conn, _flag_entity(environment, key)))
 
     def audit_entries(self) -> list[AuditEntry]:
         """Every audit row, oldest first."""
-        with self._read() as conn:
+        with reading(self.engine, "the store") as conn:
             return list(audit.entries(conn))
 
     def verify_audit(self) -> list[AuditProblem]:
         """Where the audit chain is broken; empty when it verifies."""
-        with self._read() as conn:
+        with reading(self.engine, "the store") as conn:
             return audit.verify(conn)
 
     # --- writes --------------------------------------------------------------
@@ -284,14 +285,6 @@ class FlagStore:
     # --- internals -----------------------------------------------------------
 
     @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            raise StoreError(f"the store could not be read: {_short(exc)}") from exc
-
-    @contextmanager
     def _write(self) -> Iterator[tuple[Connection, int]]:
         try:
             with self.engine.begin() as conn:
@@ -300,7 +293,7 @@ class FlagStore:
         except (_NothingToDo, FlagrampError):
             raise
         except SQLAlchemyError as exc:
-            raise StoreError(f"nothing was written: {_short(exc)}") from exc
+            raise StoreError(f"nothing was written: {short_reason(exc)}") from exc
 
     def _bump_version(self, conn: Connection) -> int:
         # The UPDATE comes first in every write: it takes the row lock (PostgreSQL)
@@ -436,8 +429,3 @@ class FlagStore:
 
 def _flag_entity(environment: str, key: str) -> str:
     return f"{environment}/flag/{key}"
-
-
-def _short(exc: BaseException) -> str:
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from flagramp.errors import StoreError
 from flagramp.stats.windows import Lane, Window, compact, from_bytes, to_bytes
+from flagramp.store.connections import reading, short_reason
 from flagramp.store.database import open_engine
 from flagramp.store.window_tables import ingested_batches, metric_windows
 
@@ -71,7 +72,7 @@ class WindowStore:
 
     def has_batch(self, run: str, key: str) -> bool:
         """Whether the batch `key` was already added to `run`."""
-        with self._read() as conn:
+        with reading(self.engine, "windows") as conn:
             return _has_batch(conn, run, key)
 
     def windows(
@@ -93,7 +94,7 @@ class WindowStore:
         if end is not None:
             query = query.where(t.end_minute <= end)
         query = query.order_by(t.start_minute, t.end_minute, t.lane)
-        with self._read() as conn:
+        with reading(self.engine, "windows") as conn:
             return tuple(from_bytes(row.data) for row in conn.execute(query))
 
     def compact(self, run: str, flag: str, span: int, before: int) -> int:
@@ -121,14 +122,6 @@ class WindowStore:
         return len(rows)
 
     @contextmanager
-    def _read(self) -> Iterator[Connection]:
-        try:
-            with self.engine.connect() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            raise StoreError(f"windows could not be read: {_short(exc)}") from exc
-
-    @contextmanager
     def _write(self) -> Iterator[Connection]:
         try:
             with self.engine.begin() as conn:
@@ -136,7 +129,7 @@ class WindowStore:
         except IntegrityError as exc:
             raise _Conflict from exc
         except SQLAlchemyError as exc:
-            raise StoreError(f"nothing was written: {_short(exc)}") from exc
+            raise StoreError(f"nothing was written: {short_reason(exc)}") from exc
 
 
 def _merge_row(conn: Connection, window: Window) -> None:
@@ -173,8 +166,3 @@ def _has_batch(conn: Connection, run: str, key: str) -> bool:
         select(t.batch_key).where(t.run == run, t.batch_key == key)
     ).first()
     return found is not None
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
