@@ -34,6 +34,8 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/eval.py
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/stats_sim.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache flagramp.db
