@@ -83,7 +83,11 @@ class Evaluator:
         return CompiledFlag(flag, self._env)
 
     def is_enabled(self, flag: Flag, actors: Sequence[Actor] = ()) -> bool:
-        """Flipper's `enabled?(*actors)`, without building an explanation's text."""
+        """Flipper's `enabled?(*actors)`, without building an explanation's text.
+
+        It compiles `flag` on every call: for checks on every request, keep the
+        `CompiledFlag` from `compile()` and call its `is_enabled`.
+        """
         if len(actors) <= 1:
             actor = actors[0] if actors else None
             compiled = self.compile(flag)

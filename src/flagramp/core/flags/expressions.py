@@ -115,22 +115,13 @@ def _any(args: list[Node], name: str) -> Node:
     return run
 
 
-def _boolean(args: list[Node], name: str) -> Node:
-    _arity(args, name, 1, 1)
-    (arg,) = args
-    return lambda ctx: to_boolean(arg(ctx))
+def _unary(convert: Callable[[Value], Value]) -> Callable[[list[Node], str], Node]:
+    def build(args: list[Node], name: str) -> Node:
+        _arity(args, name, 1, 1)
+        (arg,) = args
+        return lambda ctx: convert(arg(ctx))
 
-
-def _number(args: list[Node], name: str) -> Node:
-    _arity(args, name, 1, 1)
-    (arg,) = args
-    return lambda ctx: to_number(arg(ctx))
-
-
-def _string(args: list[Node], name: str) -> Node:
-    _arity(args, name, 1, 1)
-    (arg,) = args
-    return lambda ctx: _to_s(arg(ctx))
+    return build
 
 
 def _property(args: list[Node], name: str) -> Node:
@@ -229,31 +220,6 @@ def _percentage_of_actors(args: list[Node], name: str) -> Node:
     return run
 
 
-_FUNCTIONS: dict[str, Callable[[list[Node], str], Node]] = {
-    "All": _all,
-    "Any": _any,
-    "Boolean": _boolean,
-    "Number": _number,
-    "String": _string,
-    "Property": _property,
-    "Equal": _equal,
-    "NotEqual": _not_equal,
-    "GreaterThan": _comparison(lambda a, b: a > b),  # type: ignore[operator]
-    "GreaterThanOrEqualTo": _comparison(lambda a, b: a >= b),  # type: ignore[operator]
-    "LessThan": _comparison(lambda a, b: a < b),  # type: ignore[operator]
-    "LessThanOrEqualTo": _comparison(lambda a, b: a <= b),  # type: ignore[operator]
-    "Now": _now,
-    "Time": _time,
-    "Duration": _duration,
-    "Random": _random,
-    "Percentage": _percentage,
-    "PercentageOfActors": _percentage_of_actors,
-}
-
-#: Every function name Flipper's expression language knows (FeatureEnabled aside).
-FUNCTION_NAMES = frozenset(_FUNCTIONS)
-
-
 # --- Ruby value semantics ----------------------------------------------------
 
 
@@ -339,3 +305,30 @@ def ruby_compare(
     if isinstance(left, dt.datetime) and isinstance(right, dt.datetime):
         return op(left, right)
     return False
+
+
+# --- the function table (after every builder and conversion it names) --------
+
+_FUNCTIONS: dict[str, Callable[[list[Node], str], Node]] = {
+    "All": _all,
+    "Any": _any,
+    "Boolean": _unary(to_boolean),
+    "Number": _unary(to_number),
+    "String": _unary(_to_s),
+    "Property": _property,
+    "Equal": _equal,
+    "NotEqual": _not_equal,
+    "GreaterThan": _comparison(lambda a, b: a > b),  # type: ignore[operator]
+    "GreaterThanOrEqualTo": _comparison(lambda a, b: a >= b),  # type: ignore[operator]
+    "LessThan": _comparison(lambda a, b: a < b),  # type: ignore[operator]
+    "LessThanOrEqualTo": _comparison(lambda a, b: a <= b),  # type: ignore[operator]
+    "Now": _now,
+    "Time": _time,
+    "Duration": _duration,
+    "Random": _random,
+    "Percentage": _percentage,
+    "PercentageOfActors": _percentage_of_actors,
+}
+
+#: Every function name Flipper's expression language knows (FeatureEnabled aside).
+FUNCTION_NAMES = frozenset(_FUNCTIONS)
