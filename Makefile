@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check
 
 typecheck: $(STAMP)
-	$(BIN)/mypy src
+	$(BIN)/mypy src tests
 
 layers: $(STAMP)
 	$(BIN)/lint-imports

@@ -42,7 +42,7 @@ from flagramp.core.events import (
     RequestOutcome,
 )
 from flagramp.core.flags.segments import Segment
-from flagramp.core.plans.metrics import MetricKind
+from flagramp.core.metric_kinds import MetricKind
 from flagramp.core.types import PropertyValue
 from flagramp.sim import Scenario
 from flagramp.sim.events import minute_batch

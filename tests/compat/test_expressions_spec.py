@@ -14,12 +14,12 @@ from typing import Any
 
 import pytest
 
+from flagramp.core.errors import InvalidExpression
 from flagramp.core.flags.expressions import (
     ExpressionContext,
     compile_expression,
     is_truthy,
 )
-from flagramp.errors import InvalidExpression
 
 FEATURE = "search"
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)

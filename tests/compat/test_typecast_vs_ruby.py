@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from flagramp.core.errors import InvalidPercentage
 from flagramp.core.flags import Percentage
 from flagramp.core.flags.ruby import (
     ruby_float_to_s,
@@ -20,7 +21,6 @@ from flagramp.core.flags.ruby import (
     ruby_to_i,
     ruby_to_number,
 )
-from flagramp.errors import InvalidPercentage
 from tests.compat.ruby_peer import RubyPeer
 
 

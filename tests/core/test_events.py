@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from flagramp.core.errors import EventError
 from flagramp.core.event_parsing import content_key, parse_batch, parse_event
 from flagramp.core.events import (
     BusinessEvent,
@@ -14,7 +15,6 @@ from flagramp.core.events import (
     RequestOutcome,
     Variant,
 )
-from flagramp.errors import EventError
 
 AT = "2026-11-23T10:00:30+00:00"
 WHEN = dt.datetime(2026, 11, 23, 10, 0, 30, tzinfo=dt.UTC)

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flagramp.errors import SourceError
+from flagramp.core.errors import SourceError
 from flagramp.sources import (
     DatadogSource,
     ExternalQuery,

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from flagramp.core.plans.metrics import MetricKind
+from flagramp.core.metric_kinds import MetricKind
 from flagramp.sources import (
     FakeSource,
     MetricQuery,

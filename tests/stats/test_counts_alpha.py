@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from flagramp.errors import StatsError
-from flagramp.stats import CountLimit, Outcome, evaluate_count_limit, split_alpha
+from flagramp.core.errors import StatsError
+from flagramp.stats import CountLimit, GuardOutcome, evaluate_count_limit, split_alpha
 
 
 @pytest.mark.parametrize(
     ("count", "outcome"),
-    [(0, Outcome.HEALTHY), (1, Outcome.HEALTHY), (2, Outcome.HARMFUL)],
+    [(0, GuardOutcome.HEALTHY), (1, GuardOutcome.HEALTHY), (2, GuardOutcome.HARMFUL)],
 )
-def test_contact_center_calls_below_two(count: int, outcome: Outcome) -> None:
+def test_contact_center_calls_below_two(count: int, outcome: GuardOutcome) -> None:
     d = evaluate_count_limit(CountLimit("contact-center calls", 2), count)
     assert d.outcome is outcome
     assert d.evidence.threshold == 2.0

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flagramp.errors import StatsError
+from flagramp.core.errors import StatsError
 from flagramp.stats import (
     BucketSums,
     arm_from_buckets,

@@ -9,14 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flagramp.core.plans.criteria import Severity
-from flagramp.errors import StatsError
+from flagramp.core.errors import StatsError
+from flagramp.core.severity import Severity
 from flagramp.stats import (
     ArmEstimate,
     BucketSums,
     Comparison,
     Direction,
-    Outcome,
+    GuardOutcome,
     RatioGuard,
     arm_from_buckets,
     arm_from_totals,
@@ -52,13 +52,13 @@ def test_excess_and_variance_plug_in_for_means() -> None:
 @pytest.mark.parametrize(
     ("treatment", "control", "outcome"),
     [
-        ((60, 3000), (570, 57000), Outcome.HARMFUL),  # 2 % vs 1 %
-        ((300, 30000), (5700, 570000), Outcome.HEALTHY),  # equal, lots of data
-        ((1, 100), (19, 1900), Outcome.INCONCLUSIVE),  # one minute of data
+        ((60, 3000), (570, 57000), GuardOutcome.HARMFUL),  # 2 % vs 1 %
+        ((300, 30000), (5700, 570000), GuardOutcome.HEALTHY),  # equal, lots of data
+        ((1, 100), (19, 1900), GuardOutcome.INCONCLUSIVE),  # one minute of data
     ],
 )
 def test_control_comparison_outcomes(
-    treatment: tuple[int, int], control: tuple[int, int], outcome: Outcome
+    treatment: tuple[int, int], control: tuple[int, int], outcome: GuardOutcome
 ) -> None:
     d = evaluate_ratio_guard(
         _guard(), arm_from_totals(*treatment), arm_from_totals(*control)
@@ -84,14 +84,14 @@ def test_harmful_matches_statistic_crossing_and_lower_bound() -> None:
 @pytest.mark.parametrize(
     ("direction", "errors", "outcome"),
     [
-        (Direction.HIGHER_IS_WORSE, 900, Outcome.HARMFUL),  # 9 % > 5 % limit
-        (Direction.HIGHER_IS_WORSE, 100, Outcome.HEALTHY),  # 1 % well below
-        (Direction.LOWER_IS_WORSE, 9000, Outcome.HEALTHY),  # 90 % success > 80 %
-        (Direction.LOWER_IS_WORSE, 7000, Outcome.HARMFUL),  # 70 % success < 80 %
+        (Direction.HIGHER_IS_WORSE, 900, GuardOutcome.HARMFUL),  # 9 % > 5 % limit
+        (Direction.HIGHER_IS_WORSE, 100, GuardOutcome.HEALTHY),  # 1 % well below
+        (Direction.LOWER_IS_WORSE, 9000, GuardOutcome.HEALTHY),  # 90 % success > 80 %
+        (Direction.LOWER_IS_WORSE, 7000, GuardOutcome.HARMFUL),  # 70 % success < 80 %
     ],
 )
 def test_absolute_limits_in_both_directions(
-    direction: Direction, errors: int, outcome: Outcome
+    direction: Direction, errors: int, outcome: GuardOutcome
 ) -> None:
     limit = 0.05 if direction is Direction.HIGHER_IS_WORSE else 0.8
     g = _guard(Comparison.ABSOLUTE, limit=limit, direction=direction, mde=0.02)
@@ -106,7 +106,7 @@ def test_baseline_comparison_treats_baseline_as_known() -> None:
     pre = baseline(0.01, 1e-8, 100000)
     assert evaluate_ratio_guard(g, arm_from_totals(250, 10000), pre).is_harmful
     healthy = evaluate_ratio_guard(g, arm_from_totals(100, 10000), pre)
-    assert healthy.outcome is Outcome.HEALTHY
+    assert healthy.outcome is GuardOutcome.HEALTHY
     assert healthy.evidence.reference == 0.01
 
 
@@ -117,7 +117,7 @@ def test_comparison_without_reference_raises() -> None:
 
 def test_no_treatment_data_is_inconclusive() -> None:
     d = evaluate_ratio_guard(_guard(), arm_from_totals(0, 0), arm_from_totals(1, 100))
-    assert d.outcome is Outcome.INCONCLUSIVE
+    assert d.outcome is GuardOutcome.INCONCLUSIVE
     assert "no treatment data yet" in d.evidence.notes
 
 
@@ -170,7 +170,7 @@ def test_decisions_never_flip_from_harmful_to_healthy(
         again = evaluate_ratio_guard(g, t, c, previous)
         assert again == d  # same data, same decision
         if harmful_seen:
-            assert d.outcome is Outcome.HARMFUL
+            assert d.outcome is GuardOutcome.HARMFUL
         harmful_seen = harmful_seen or d.is_harmful
         assert d.evidence.lower <= d.evidence.upper or harmful_seen
         previous = d

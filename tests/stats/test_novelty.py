@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flagramp.errors import StatsError
+from flagramp.core.errors import StatsError
 from flagramp.stats import (
     FingerprintTally,
+    GuardOutcome,
     NoveltyBudget,
-    Outcome,
     evaluate_novelty,
     unseen_fingerprints,
     users_needed,
@@ -72,14 +72,14 @@ def test_from_baseline_uses_unseen_estimate_plus_margin() -> None:
 @pytest.mark.parametrize(
     ("treatment", "control", "in_baseline", "outcome"),
     [
-        (3, 0, False, Outcome.HARMFUL),
-        (2, 0, False, Outcome.HEALTHY),
-        (5, 1, False, Outcome.HEALTHY),  # seen in control
-        (5, 0, True, Outcome.HEALTHY),  # seen before the run
+        (3, 0, False, GuardOutcome.HARMFUL),
+        (2, 0, False, GuardOutcome.HEALTHY),
+        (5, 1, False, GuardOutcome.HEALTHY),  # seen in control
+        (5, 0, True, GuardOutcome.HEALTHY),  # seen before the run
     ],
 )
 def test_evaluate_novelty_rule(
-    treatment: int, control: int, in_baseline: bool, outcome: Outcome
+    treatment: int, control: int, in_baseline: bool, outcome: GuardOutcome
 ) -> None:
     budget = NoveltyBudget(alpha=0.025, share=0.05, planned=50)
     tally = FingerprintTally("Oracle::Timeout /appointments", treatment, control, 3.0)
@@ -92,7 +92,7 @@ def test_one_user_retrying_fifty_times_is_one_user() -> None:
     # The aggregation counts distinct users: 50 retries by one user is 1 user.
     budget = NoveltyBudget(alpha=0.025, share=0.05, planned=50)
     tally = FingerprintTally("Oracle::Timeout /appointments", 1, 0, 0.0)
-    assert evaluate_novelty(budget, [tally], ()).outcome is Outcome.HEALTHY
+    assert evaluate_novelty(budget, [tally], ()).outcome is GuardOutcome.HEALTHY
 
 
 def test_rule_switches_off_where_it_cannot_hold_alpha() -> None:
@@ -100,7 +100,7 @@ def test_rule_switches_off_where_it_cannot_hold_alpha() -> None:
     assert not budget.holds
     tally = FingerprintTally("X", 40, 0, 0.0)
     d = evaluate_novelty(budget, [tally], ())
-    assert d.outcome is Outcome.INCONCLUSIVE
+    assert d.outcome is GuardOutcome.INCONCLUSIVE
     assert "holdback" in d.evidence.notes[0]
 
 

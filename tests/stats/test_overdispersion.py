@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from flagramp.errors import StatsError
+from flagramp.core.errors import StatsError
 from flagramp.sim.aggregate import minute_aggregate
 from flagramp.sim.scenario import Scenario
 from flagramp.stats.overdispersion import (

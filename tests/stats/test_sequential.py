@@ -9,7 +9,7 @@ import pytest
 from scipy import integrate
 from scipy.stats import halfnorm
 
-from flagramp.errors import StatsError
+from flagramp.core.errors import StatsError
 from flagramp.stats import (
     crosses,
     log_mixture_ratio,

@@ -10,7 +10,7 @@ from ddsketch import DDSketch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flagramp.errors import StatsError
+from flagramp.core.errors import StatsError
 from flagramp.stats.sketches import (
     DistinctActors,
     QuantileSketch,

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy.stats import chisquare
 
-from flagramp.errors import StatsError
-from flagramp.stats import Outcome, check_sample_ratio, srm_statistic
+from flagramp.core.errors import StatsError
+from flagramp.stats import GuardOutcome, check_sample_ratio, srm_statistic
 from flagramp.stats.srm import srm_log_ratio
 
 
@@ -34,14 +34,14 @@ def test_srm_statistic_equals_scipy_chisquare(
 @pytest.mark.parametrize(
     ("counts", "sequential", "outcome"),
     [
-        ([9500, 500], True, Outcome.HEALTHY),
-        ([9300, 700], True, Outcome.HARMFUL),
-        ([9300, 700], False, Outcome.HARMFUL),
-        ([9440, 560], False, Outcome.HEALTHY),  # p ≈ 0.0059
+        ([9500, 500], True, GuardOutcome.HEALTHY),
+        ([9300, 700], True, GuardOutcome.HARMFUL),
+        ([9300, 700], False, GuardOutcome.HARMFUL),
+        ([9440, 560], False, GuardOutcome.HEALTHY),  # p ≈ 0.0059
     ],
 )
 def test_check_sample_ratio_outcomes(
-    counts: list[int], sequential: bool, outcome: Outcome
+    counts: list[int], sequential: bool, outcome: GuardOutcome
 ) -> None:
     d = check_sample_ratio(counts, [0.95, 0.05], sequential=sequential)
     assert d.outcome is outcome

@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from flagramp.core.errors import StatsError
 from flagramp.core.events import (
     BusinessEvent,
     DeviceClass,
@@ -16,13 +17,12 @@ from flagramp.core.events import (
     RequestOutcome,
     Variant,
 )
-from flagramp.core.plans.metrics import MetricKind, QuantileMetric, RatioMetric
-from flagramp.errors import StatsError
+from flagramp.core.metric_kinds import MetricKind
 from flagramp.sim.aggregate import minute_aggregate
 from flagramp.sim.events import minute_batch
 from flagramp.sim.scenario import Scenario
 from flagramp.stats.buckets import bucket_of
-from flagramp.stats.ingest import MetricSpec, WindowIngest, specs_from_plan
+from flagramp.stats.ingest import MetricSpec, WindowIngest
 from flagramp.stats.windows import (
     DAY,
     HOUR,
@@ -282,25 +282,6 @@ def test_windows_of_different_lanes_do_not_merge() -> None:
         on.merge(off)
     with pytest.raises(StatsError):
         merge_all([])
-
-
-def test_specs_come_from_plan_metrics() -> None:
-    specs = specs_from_plan(
-        {
-            "err": RatioMetric(kind="ratio", numerator="x_failed", denominator="x"),
-            "p95": QuantileMetric(
-                kind="quantile",
-                event="x",
-                value="latency_ms",
-                q=0.95,
-                where=("route == /a",),
-            ),
-        }
-    )
-    assert specs == (
-        MetricSpec("err", MetricKind.RATIO, ("x_failed", "x")),
-        MetricSpec("p95", MetricKind.QUANTILE, ("x",), "latency_ms", ("route == /a",)),
-    )
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flagramp.core.events import Event, Exposure, RequestOutcome, Variant
-from flagramp.core.plans.metrics import MetricKind
+from flagramp.core.metric_kinds import MetricKind
 from flagramp.stats.ingest import MetricSpec, WindowIngest
 from flagramp.stats.windows import DAY, Lane, Window, compact
 

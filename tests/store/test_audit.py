@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 import sqlalchemy as sa
 
@@ -17,11 +19,8 @@ def store(database_url: str) -> FlagStore:
     store = FlagStore.open(database_url)
     store.create_flag(Flag("x"), ALICE)
     for p in ("5", "10", "25", "50"):
-        store.change_flag(
-            "x",
-            lambda f, p=p: ops.set_percentage_of_actors(f, Percentage.parse(p)),
-            ALICE,
-        )
+        pct = Percentage.parse(p)
+        store.change_flag("x", partial(ops.set_percentage_of_actors, pct=pct), ALICE)
     assert store.verify_audit() == []
     return store
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+from functools import partial
 
 import pytest
 
+from flagramp.core.errors import FlagNotFound, StoreError
 from flagramp.core.flags import Flag, Percentage, Segment
 from flagramp.core.flags import operations as ops
-from flagramp.errors import FlagNotFound, StoreError
 from flagramp.store import Author, FlagStore
 from flagramp.store.database import current_revision, head_revision, open_engine
 
@@ -146,12 +147,9 @@ def test_concurrent_writers_each_get_their_own_version(store: FlagStore) -> None
     def writer(i: int) -> None:
         try:
             for n in range(5):
+                pct = Percentage.parse(str(n + 1))
                 store.change_flag(
-                    f"f{i}",
-                    lambda f, n=n: ops.set_percentage_of_actors(
-                        f, Percentage.parse(str(n + 1))
-                    ),
-                    ALICE,
+                    f"f{i}", partial(ops.set_percentage_of_actors, pct=pct), ALICE
                 )
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)

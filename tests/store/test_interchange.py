@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from flagramp.core.errors import ImportInvalid
 from flagramp.core.flags import Segment
 from flagramp.core.flags import operations as ops
-from flagramp.errors import ImportInvalid
 from flagramp.store import (
     Author,
     FlagStore,

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
+from flagramp.core.errors import StoreError
 from flagramp.core.events import Event, EventBatch, Exposure, RequestOutcome, Variant
-from flagramp.core.plans.metrics import MetricKind
-from flagramp.errors import StoreError
+from flagramp.core.metric_kinds import MetricKind
 from flagramp.sim.events import minute_batch
 from flagramp.sim.scenario import Scenario
 from flagramp.stats.ingest import MetricSpec, WindowIngest

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
 
-from flagramp.errors import FlagrampError
+from flagramp.core.errors import FlagrampError
 
 console = Console(highlight=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -44,6 +44,3 @@ def emit_json(data: Any) -> None:
 
 def _one_line(message: str) -> str:
     return " ".join(message.split())
-
-
-Command = Callable[..., Any]

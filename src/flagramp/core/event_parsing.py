@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
+from flagramp.core.errors import EventError
 from flagramp.core.events import (
     BusinessEvent,
     DeviceClass,
@@ -42,7 +43,6 @@ from flagramp.core.events import (
     Variant,
 )
 from flagramp.core.types import PropertyValue
-from flagramp.errors import EventError
 
 #: Longest actor id, flag key, route or fingerprint accepted (bytes of UTF-8 text).
 MAX_TEXT = 500

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from flagramp.errors import SourceError
+from flagramp.core.errors import SourceError
 from flagramp.stats.windows import Window
 
 #: The label external queries must keep so that variants can be compared.

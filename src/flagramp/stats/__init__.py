@@ -7,7 +7,7 @@ docs/statistics.md for the method and its tuning.
 from flagramp.stats.alpha import split_alpha
 from flagramp.stats.buckets import DEFAULT_BUCKETS, BucketSums, bucket_of
 from flagramp.stats.counts import CountLimit, evaluate_count_limit
-from flagramp.stats.decision import Evidence, GuardDecision, Outcome
+from flagramp.stats.decision import Evidence, GuardDecision, GuardOutcome
 from flagramp.stats.estimates import (
     ArmEstimate,
     arm_from_buckets,
@@ -51,8 +51,8 @@ __all__ = [
     "Evidence",
     "FingerprintTally",
     "GuardDecision",
+    "GuardOutcome",
     "NoveltyBudget",
-    "Outcome",
     "RatioGuard",
     "arm_from_buckets",
     "arm_from_totals",

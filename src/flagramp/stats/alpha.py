@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flagramp.errors import StatsError
+from flagramp.core.errors import StatsError
 
 
 def split_alpha(alpha: float, weights: Mapping[str, float]) -> dict[str, float]:

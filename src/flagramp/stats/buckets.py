@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from flagramp.errors import StatsError
+from flagramp.core.errors import StatsError
 
 #: Default number of user buckets: enough for a stable variance estimate, small
 #: enough that a window stays a few kilobytes.

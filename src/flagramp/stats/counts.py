@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flagramp.core.plans.criteria import Severity
-from flagramp.errors import StatsError
-from flagramp.stats.decision import Evidence, GuardDecision, Outcome
+from flagramp.core.errors import StatsError
+from flagramp.core.severity import Severity
+from flagramp.stats.decision import Evidence, GuardDecision, GuardOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,7 @@ def evaluate_count_limit(limit: CountLimit, count: int) -> GuardDecision:
     """
     if count < 0:
         raise StatsError("a count cannot be negative")
-    outcome = Outcome.HARMFUL if count >= limit.limit else Outcome.HEALTHY
+    outcome = GuardOutcome.HARMFUL if count >= limit.limit else GuardOutcome.HEALTHY
     return GuardDecision(
         guard=limit.name,
         outcome=outcome,

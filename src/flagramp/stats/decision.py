@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from flagramp.core.plans.criteria import Severity
+from flagramp.core.severity import Severity
 
 
-class Outcome(StrEnum):
+class GuardOutcome(StrEnum):
     """The state of one check for a stage, minute by minute."""
 
     HEALTHY = "healthy"
@@ -46,11 +46,11 @@ class GuardDecision:
     """A check's outcome with the plan's severity passed through, and its evidence."""
 
     guard: str
-    outcome: Outcome
+    outcome: GuardOutcome
     severity: Severity
     evidence: Evidence
 
     @property
     def is_harmful(self) -> bool:
         """Whether the engine must act on this decision."""
-        return self.outcome is Outcome.HARMFUL
+        return self.outcome is GuardOutcome.HARMFUL

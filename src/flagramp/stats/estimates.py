@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from flagramp.errors import StatsError
+from flagramp.core.errors import StatsError
 from flagramp.stats.buckets import BucketSums
 
 FloatArray = npt.NDArray[np.float64]

@@ -35,9 +35,9 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
-from flagramp.core.plans.criteria import Severity
-from flagramp.errors import StatsError
-from flagramp.stats.decision import Evidence, GuardDecision, Outcome
+from flagramp.core.errors import StatsError
+from flagramp.core.severity import Severity
+from flagramp.stats.decision import Evidence, GuardDecision, GuardOutcome
 from flagramp.stats.estimates import ArmEstimate
 from flagramp.stats.sequential import log_mixture_ratio, mixing_variance
 
@@ -226,7 +226,7 @@ def evaluate_ratio_guard(
         notes.append("no treatment data yet")
         unknown = (-math.inf, math.inf)
         return _decision(
-            guard, Outcome.INCONCLUSIVE, treatment, reference, math.nan, unknown,
+            guard, GuardOutcome.INCONCLUSIVE, treatment, reference, math.nan, unknown,
             tuple(notes),
         )  # fmt: skip
     s = _setup(guard, treatment, reference)
@@ -240,11 +240,11 @@ def evaluate_ratio_guard(
         harmful = True
         notes.append("harm was established at an earlier look")
     if harmful:
-        outcome = Outcome.HARMFUL
+        outcome = GuardOutcome.HARMFUL
     elif high < guard.margin + guard.mde:
-        outcome = Outcome.HEALTHY
+        outcome = GuardOutcome.HEALTHY
     else:
-        outcome = Outcome.INCONCLUSIVE
+        outcome = GuardOutcome.INCONCLUSIVE
     return _decision(
         guard, outcome, treatment, reference, log_lr, (low, high), tuple(notes)
     )
@@ -258,7 +258,7 @@ def _harm_interval(guard: RatioGuard, e: Evidence) -> tuple[float, float]:
 
 def _decision(
     guard: RatioGuard,
-    outcome: Outcome,
+    outcome: GuardOutcome,
     treatment: ArmEstimate,
     reference: ArmEstimate | None,
     log_lr: float,

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from flagramp.core.errors import StatsError
 from flagramp.core.events import (
     BusinessEvent,
     Event,
@@ -49,9 +50,8 @@ from flagramp.core.events import (
     RequestOutcome,
 )
 from flagramp.core.flags.segments import Segment
-from flagramp.core.plans.metrics import Metric, MetricKind, RatioMetric
+from flagramp.core.metric_kinds import MetricKind
 from flagramp.core.types import PropertyValue
-from flagramp.errors import StatsError
 from flagramp.stats._ingest_state import (
     MAX_PROFILES,
     Columns,
@@ -97,22 +97,6 @@ class MetricSpec:
     events: tuple[str, ...]
     value: str | None = None
     where: tuple[str, ...] = ()
-
-    @classmethod
-    def from_plan(cls, name: str, metric: Metric) -> MetricSpec:
-        """The spec of a plan's metric definition."""
-        events: tuple[str, ...]
-        if isinstance(metric, RatioMetric):
-            events = (metric.numerator, metric.denominator)
-        else:
-            events = (metric.event,)
-        value = getattr(metric, "value", None)
-        return cls(name, MetricKind(metric.kind), events, value, metric.where)
-
-
-def specs_from_plan(metrics: Mapping[str, Metric]) -> tuple[MetricSpec, ...]:
-    """Specs for all of a plan's metrics, in name order."""
-    return tuple(MetricSpec.from_plan(n, m) for n, m in sorted(metrics.items()))
 
 
 @dataclass(frozen=True, slots=True)

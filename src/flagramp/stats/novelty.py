@@ -28,9 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from flagramp.core.plans.criteria import Severity
-from flagramp.errors import StatsError
-from flagramp.stats.decision import Evidence, GuardDecision, Outcome
+from flagramp.core.errors import StatsError
+from flagramp.core.severity import Severity
+from flagramp.stats.decision import Evidence, GuardDecision, GuardOutcome
 
 IntArray = npt.NDArray[np.int64]
 
@@ -157,14 +157,14 @@ def evaluate_novelty(
                 f"(k = {k}), none in control or baseline"
             )
     if not budget.holds:
-        outcome = Outcome.INCONCLUSIVE
+        outcome = GuardOutcome.INCONCLUSIVE
         notes.insert(
             0,
             f"novelty rule off at treatment share {budget.share:g}: it would need "
             f"{budget.users_for(1)} users; relying on holdback and pre-run baseline",
         )
     else:
-        outcome = Outcome.HARMFUL if hits else Outcome.HEALTHY
+        outcome = GuardOutcome.HARMFUL if hits else GuardOutcome.HEALTHY
     top = max((t.treatment_users for t in hits), default=0)
     return GuardDecision(
         guard=name,

@@ -25,7 +25,7 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
-from flagramp.errors import StatsError
+from flagramp.core.errors import StatsError
 from flagramp.stats.estimates import ArmEstimate, arm_from_totals
 
 #: Fewer pre-run intervals than this give a factor too noisy to trust; the

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import log_ndtr
 
-from flagramp.errors import StatsError
+from flagramp.core.errors import StatsError
 
 FloatArray = npt.NDArray[np.float64]
 ArrayLike = float | FloatArray

@@ -26,7 +26,7 @@ from datasketches import hll_sketch, hll_union, tgt_hll_type
 from ddsketch import DDSketch
 from ddsketch.mapping import LogarithmicMapping
 
-from flagramp.errors import StatsError
+from flagramp.core.errors import StatsError
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -38,7 +38,7 @@ DEFAULT_EXACT_CAP = 64
 #: HLL precision: 2^12 registers, about 1.6 % relative standard error.
 DEFAULT_LG_K = 12
 #: JSON-ish dictionary, as windows serialise to.
-Record = dict[str, object]
+JsonRecord = dict[str, object]
 
 
 def actor_hash(actor: str) -> int:
@@ -162,7 +162,7 @@ class QuantileSketch:
         value = self.to_ddsketch().get_quantile_value(q)
         return math.nan if value is None else float(value)
 
-    def to_record(self) -> Record:
+    def to_record(self) -> JsonRecord:
         """A JSON-able dictionary (`from_record` reads it back)."""
         return {
             "relative_accuracy": self.relative_accuracy,
@@ -290,7 +290,7 @@ class DistinctActors:
         merged = _hll_bytes(self.hashes | other.hashes, sketches, self.lg_k)
         return DistinctActors(frozenset(), merged, self.cap, self.lg_k)
 
-    def to_record(self) -> Record:
+    def to_record(self) -> JsonRecord:
         """A JSON-able dictionary (`from_record` reads it back)."""
         return {
             "hashes": sorted(self.hashes),

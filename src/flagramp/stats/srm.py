@@ -18,9 +18,9 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.stats import chi2
 
-from flagramp.core.plans.criteria import Severity
-from flagramp.errors import StatsError
-from flagramp.stats.decision import Evidence, GuardDecision, Outcome
+from flagramp.core.errors import StatsError
+from flagramp.core.severity import Severity
+from flagramp.stats.decision import Evidence, GuardDecision, GuardOutcome
 from flagramp.stats.sequential import mixing_variance
 
 #: The p-value below which the sample ratio is declared mismatched.
@@ -100,7 +100,7 @@ def check_sample_ratio(
         test = "chi-squared sample-ratio test"
     return GuardDecision(
         guard=name,
-        outcome=Outcome.HARMFUL if mismatch else Outcome.HEALTHY,
+        outcome=GuardOutcome.HARMFUL if mismatch else GuardOutcome.HEALTHY,
         severity=severity,
         evidence=Evidence(
             test=test,

@@ -28,18 +28,17 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from flagramp.core.errors import StatsError
 from flagramp.core.events import Variant
-from flagramp.core.plans.metrics import MetricKind
-from flagramp.errors import StatsError
+from flagramp.core.metric_kinds import MetricKind
 from flagramp.stats.buckets import BucketSums
-from flagramp.stats.sketches import DistinctActors, QuantileSketch, Record
+from flagramp.stats.sketches import DistinctActors, JsonRecord, QuantileSketch
 
 FloatArray = npt.NDArray[np.float64]
 _S = TypeVar("_S", DistinctActors, QuantileSketch)
 _K = TypeVar("_K")
 _V = TypeVar("_V", "MetricAggregate", "BreakdownCell", "FingerprintStats")
 
-MINUTE = 1
 HOUR = 60
 DAY = 1440
 
@@ -271,7 +270,7 @@ def compact(windows: Iterable[Window], span: int) -> tuple[Window, ...]:
 FORMAT = 1
 
 
-def to_record(window: Window) -> Record:
+def to_record(window: Window) -> JsonRecord:
     """The window as JSON-able data; bucket arrays are sparse (non-zero buckets)."""
     k = window.key
     return {
@@ -393,7 +392,7 @@ def from_bytes(data: bytes) -> Window:
     return from_record(_map(record))
 
 
-def _sums_record(sums: BucketSums) -> Record:
+def _sums_record(sums: BucketSums) -> JsonRecord:
     index = np.flatnonzero((sums.numerator != 0) | (sums.denominator != 0))
     return {
         "buckets": sums.buckets,

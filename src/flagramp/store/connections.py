@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from flagramp.errors import StoreError
+from flagramp.core.errors import StoreError
 
 
 @contextmanager

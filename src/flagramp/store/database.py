@@ -18,7 +18,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from flagramp.errors import StoreError
+from flagramp.core.errors import StoreError
 
 DEFAULT_URL = "sqlite:///flagramp.db"
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from flagramp.core.errors import StoreError
 from flagramp.core.flags import Flag, Segment, flag_from_gates, flag_to_gates
 from flagramp.core.types import Json
-from flagramp.errors import StoreError
 
 
 def canonical(document: Json | dict[str, Any]) -> str:

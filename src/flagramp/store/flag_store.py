@@ -19,8 +19,8 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from flagramp.core.clock import Clock, SystemClock
+from flagramp.core.errors import FlagNotFound, FlagrampError, StoreError
 from flagramp.core.flags import Flag, Segment
-from flagramp.errors import FlagNotFound, FlagrampError, StoreError
 from flagramp.store import audit
 from flagramp.store.audit import AuditEntry, AuditProblem
 from flagramp.store.connections import reading, short_reason

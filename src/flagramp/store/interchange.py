@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from flagramp.core.errors import ImportInvalid
 from flagramp.core.flags import (
     Flag,
     export_document,
@@ -16,7 +17,6 @@ from flagramp.core.flags import (
 )
 from flagramp.core.flags import operations as ops
 from flagramp.core.types import Json
-from flagramp.errors import ImportInvalid
 from flagramp.store.flag_store import DEFAULT_ENVIRONMENT, Author, FlagStore
 
 #: Flipper refuses imports over 50 MiB; so does flagramp, before parsing.

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from flagramp.errors import StoreError
+from flagramp.core.errors import StoreError
 from flagramp.stats.windows import Lane, Window, compact, from_bytes, to_bytes
 from flagramp.store.connections import reading, short_reason
 from flagramp.store.database import open_engine

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from flagramp.core.errors import InvalidPercentage
 from flagramp.core.flags import Percentage
 from flagramp.core.flags.ruby import (
     ruby_float_to_s,
@@ -9,7 +10,6 @@ from flagramp.core.flags.ruby import (
     ruby_to_i,
     ruby_to_number,
 )
-from flagramp.errors import InvalidPercentage
 
 
 @pytest.mark.parametrize(

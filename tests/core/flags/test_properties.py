@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flagramp.core.flags import Actor, Flag, Percentage
+from flagramp.core.types import Properties
 from tests.core.flags.conftest import make_evaluator
 
 _rng = random.Random(20261123)
@@ -82,7 +83,7 @@ def test_fast_path_agrees_with_explain(
 @given(flag=flags(), actor=actor_ids)
 def test_actors_outside_eligibility_are_never_enabled(flag: Flag, actor: str) -> None:
     # 'vista' patients aged 40 are in neither segment
-    outside = {"ehr": "vista", "age": 40}
+    outside: Properties = {"ehr": "vista", "age": 40}
     eligible_only = flag.with_changes(eligibility=flag.eligibility or "oracle_health")
     evaluator = make_evaluator()
     assert evaluator.compile(eligible_only).is_enabled(actor, outside) is False
@@ -101,8 +102,8 @@ def test_share_of_100k_actors_is_within_half_a_point(key: str, pct: Percentage) 
 def test_percentage_applies_within_the_eligible_population(pct: Percentage) -> None:
     flag = Flag(KEYS[1], percentage_of_actors=pct, eligibility="oracle_health")
     compiled = make_evaluator().compile(flag)
-    oracle = {"ehr": "oracle", "age": 50}
-    vista = {"ehr": "vista", "age": 50}
+    oracle: Properties = {"ehr": "oracle", "age": 50}
+    vista: Properties = {"ehr": "vista", "age": 50}
     # worst deviation of this key over the first 40k actors, any threshold: 0.27 pt
     on_oracle = sum(compiled.is_enabled(a, oracle) for a in POPULATION[:40_000])
     assert abs(on_oracle / 40_000 * 100 - pct.value) <= 1.0

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from flagramp.core.plans import Answer, Outcome, decide, load_plan, project
+from flagramp.core.plans import Answer, GoNoGoOutcome, decide, load_plan, project
 from flagramp.core.plans.template import canary_percentage
 from tests.core.plans.sample import BASE
 
@@ -16,16 +16,16 @@ ROLES = ("eng", "po")
 @pytest.mark.parametrize(
     ("answers", "outcome"),
     [
-        ({}, Outcome.WAIT),
-        ({"eng": Answer.LAUNCH}, Outcome.WAIT),
-        ({"eng": Answer.LAUNCH, "po": Answer.LAUNCH}, Outcome.GO),
-        ({"eng": Answer.LAUNCH, "po": Answer.PAUSE}, Outcome.PAUSE),
-        ({"eng": Answer.PAUSE, "po": Answer.PIVOT}, Outcome.PIVOT),
-        ({"eng": Answer.LAUNCH, "stranger": Answer.LAUNCH}, Outcome.WAIT),
+        ({}, GoNoGoOutcome.WAIT),
+        ({"eng": Answer.LAUNCH}, GoNoGoOutcome.WAIT),
+        ({"eng": Answer.LAUNCH, "po": Answer.LAUNCH}, GoNoGoOutcome.GO),
+        ({"eng": Answer.LAUNCH, "po": Answer.PAUSE}, GoNoGoOutcome.PAUSE),
+        ({"eng": Answer.PAUSE, "po": Answer.PIVOT}, GoNoGoOutcome.PIVOT),
+        ({"eng": Answer.LAUNCH, "stranger": Answer.LAUNCH}, GoNoGoOutcome.WAIT),
     ],
 )
 def test_go_no_go_needs_every_role_to_launch(
-    answers: dict[str, Answer], outcome: Outcome
+    answers: dict[str, Answer], outcome: GoNoGoOutcome
 ) -> None:
     assert decide(ROLES, answers) is outcome
 

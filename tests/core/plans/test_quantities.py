@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from flagramp.core.plans import Duration, Percentage
+from flagramp.core.plans import Duration, PercentOfUsers
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_duration_dumps_as_written() -> None:
     ],
 )
 def test_percentages(value: object, expected: float) -> None:
-    assert TypeAdapter(Percentage).validate_python(value) == expected
+    assert TypeAdapter(PercentOfUsers).validate_python(value) == expected
 
 
 @pytest.mark.parametrize(
@@ -87,5 +87,5 @@ def test_percentages(value: object, expected: float) -> None:
 )
 def test_bad_percentages(value: object, message: str) -> None:
     with pytest.raises(ValidationError) as caught:
-        TypeAdapter(Percentage).validate_python(value)
+        TypeAdapter(PercentOfUsers).validate_python(value)
     assert caught.value.errors()[0]["msg"] == message

@@ -15,10 +15,10 @@ import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from flagramp.core.errors import InvalidExpression
 from flagramp.core.flags.bucketing import BUCKETS, SCALING_FACTOR
 from flagramp.core.flags.ruby import ruby_to_number, ruby_to_s
 from flagramp.core.types import Json
-from flagramp.errors import InvalidExpression
 
 #: A value an expression produces: JSON scalars plus Ruby's Time.
 Value = str | int | float | bool | None | dt.datetime
@@ -329,6 +329,3 @@ _FUNCTIONS: dict[str, Callable[[list[Node], str], Node]] = {
     "Percentage": _percentage,
     "PercentageOfActors": _percentage_of_actors,
 }
-
-#: Every function name Flipper's expression language knows (FeatureEnabled aside).
-FUNCTION_NAMES = frozenset(_FUNCTIONS)

@@ -9,21 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from flagramp.core.errors import FlagError, ImportInvalid
 from flagramp.core.flags.expressions import compile_expression, normalize_expression
 from flagramp.core.flags.model import Flag, unique
 from flagramp.core.flags.percentage import Percentage
 from flagramp.core.types import Json
-from flagramp.errors import FlagError, ImportInvalid
-
-#: Gate keys in Flipper's `default_config` order, which the export keeps.
-GATE_KEYS = (
-    "boolean",
-    "groups",
-    "actors",
-    "expression",
-    "percentage_of_actors",
-    "percentage_of_time",
-)
 
 
 def flag_to_gates(flag: Flag) -> dict[str, Json]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from flagramp.core.errors import InvalidExpression
 from flagramp.core.flags.expressions import (
     compile_expression,
     has_empty_group,
@@ -17,7 +18,6 @@ from flagramp.core.flags.expressions import (
 from flagramp.core.flags.model import Flag, unique
 from flagramp.core.flags.percentage import ZERO, Percentage
 from flagramp.core.types import Json
-from flagramp.errors import InvalidExpression
 
 
 def enable(flag: Flag) -> Flag:

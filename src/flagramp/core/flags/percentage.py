@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from flagramp.core.errors import InvalidPercentage
 from flagramp.core.flags.ruby import ruby_float_to_s, ruby_to_number, ruby_to_s
-from flagramp.errors import InvalidPercentage
 
 _PLAIN_NUMBER = re.compile(r"^[ \t]*[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)[ \t]*$")
 

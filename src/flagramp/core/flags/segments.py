@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from flagramp.core.errors import InvalidSegment
 from flagramp.core.types import Properties, PropertyValue
-from flagramp.errors import InvalidSegment
 
 
 class Operator(StrEnum):

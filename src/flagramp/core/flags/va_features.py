@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flagramp.core.errors import ImportInvalid
 from flagramp.core.types import Json
-from flagramp.errors import ImportInvalid
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ warnings; `diff` describes a revision; `project` projects the timeline;
 
 from __future__ import annotations
 
+from flagramp.core.metric_kinds import MetricKind
 from flagramp.core.plans.criteria import (
     AbsoluteCriterion,
     CountCriterion,
@@ -16,17 +17,16 @@ from flagramp.core.plans.criteria import (
     NewErrorClassCriterion,
     RelativeToBaselineCriterion,
     RelativeToControlCriterion,
-    Severity,
     Unit,
 )
 from flagramp.core.plans.diff import Change, StageRef, diff
 from flagramp.core.plans.durations import Duration
 from flagramp.core.plans.golive import Checkpoint, GoLive, Kpi
-from flagramp.core.plans.gonogo import Answer, GoNoGo, Outcome, decide
+from flagramp.core.plans.gonogo import Answer, GoNoGo, GoNoGoOutcome, decide
 from flagramp.core.plans.lint import lint, treatment_share
 from flagramp.core.plans.loader import LoadedPlan, load_plan
-from flagramp.core.plans.metrics import Metric, MetricKind
-from flagramp.core.plans.percentages import Percentage, parse_percentage
+from flagramp.core.plans.metrics import Metric
+from flagramp.core.plans.percentages import PercentOfUsers, parse_percentage
 from flagramp.core.plans.phases import (
     Audience,
     ChecklistItem,
@@ -40,9 +40,9 @@ from flagramp.core.plans.phases import (
 from flagramp.core.plans.plan import (
     FlagDecl,
     Plan,
+    PlanSegment,
     Prerequisite,
     Role,
-    Segment,
     Signature,
     Traffic,
 )
@@ -67,6 +67,7 @@ from flagramp.core.plans.schema import plan_schema
 from flagramp.core.plans.stages import Question, Record, Stage
 from flagramp.core.plans.template import new_plan
 from flagramp.core.plans.timeline import Step, Timeline, project
+from flagramp.core.severity import Severity
 
 __all__ = [
     "AbsoluteCriterion",
@@ -85,6 +86,7 @@ __all__ = [
     "FlagDecl",
     "GoLive",
     "GoNoGo",
+    "GoNoGoOutcome",
     "HookProbe",
     "HttpProbe",
     "Kpi",
@@ -97,11 +99,11 @@ __all__ = [
     "Milestone",
     "Mode",
     "NewErrorClassCriterion",
-    "Outcome",
-    "Percentage",
+    "PercentOfUsers",
     "Phase",
     "Plan",
     "PlanInvalid",
+    "PlanSegment",
     "PlanTooLarge",
     "Prerequisite",
     "Probe",
@@ -116,7 +118,6 @@ __all__ = [
     "Role",
     "RollbackPolicy",
     "RolloutPhase",
-    "Segment",
     "Severity",
     "Signature",
     "Stage",

@@ -36,6 +36,8 @@ MAX_NODES = 100_000
 MAX_ALIASES = 1_000
 
 _Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_TOO_DEEP = f"the YAML is nested more than {MAX_DEPTH} levels deep"
+_TOO_DEEP_HINT = "a plan needs about ten levels; flatten the structure"
 
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
@@ -115,11 +117,7 @@ class _Composer:
         elif isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
             self.check_tag(event, mark)
             if len(self.stack) >= MAX_DEPTH:
-                raise _Fatal(
-                    mark,
-                    f"the YAML is nested more than {MAX_DEPTH} levels deep",
-                    "a plan needs about ten levels; flatten the structure",
-                )
+                raise _Fatal(mark, _TOO_DEEP, _TOO_DEEP_HINT)
             self.grow(mark, 1)
             container: SequenceNode | MappingNode = (
                 SequenceNode(mark)
@@ -278,6 +276,13 @@ def compose(text: str, file: str) -> tuple[Node | None, list[Problem]]:
     except yaml.MarkedYAMLError as exc:
         where = exc.problem_mark or exc.context_mark
         line, column = (where.line + 1, where.column + 1) if where else (1, 1)
+        if "nesting depth" in str(exc.problem):
+            # libyaml ≥ 0.2.6 has a nesting limit of its own (1,000 levels) that
+            # can trip before ours does; the user sees flagramp's rule either way.
+            composer.problems.append(
+                Problem(file, line, column, "", _TOO_DEEP, _TOO_DEEP_HINT)
+            )
+            return None, composer.problems
         message = f"YAML syntax: {exc.problem or exc.context}"
         if exc.context and exc.problem:
             message += f" ({exc.context})"

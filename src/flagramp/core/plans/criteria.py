@@ -16,15 +16,7 @@ from pydantic import Field, model_validator
 from flagramp.core.plans.base import Name, PlanModel, Text
 from flagramp.core.plans.durations import Duration
 from flagramp.core.plans.percentages import show_number
-
-
-class Severity(StrEnum):
-    """How serious a failed criterion is; the rollback policy maps it to an action."""
-
-    CRITICAL = "critical"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
+from flagramp.core.severity import Severity
 
 
 class Mode(StrEnum):

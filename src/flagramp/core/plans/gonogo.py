@@ -24,7 +24,7 @@ class Answer(StrEnum):
     PIVOT = "pivot"
 
 
-class Outcome(StrEnum):
+class GoNoGoOutcome(StrEnum):
     """What the answers so far decide."""
 
     GO = "go"
@@ -33,19 +33,19 @@ class Outcome(StrEnum):
     PIVOT = "pivot"
 
 
-def decide(roles: tuple[str, ...], answers: Mapping[str, Answer]) -> Outcome:
+def decide(roles: tuple[str, ...], answers: Mapping[str, Answer]) -> GoNoGoOutcome:
     """The outcome of a go/no-go given the answers so far (by role).
 
     Answers from roles not named in `roles` do not count.
     """
     given = [answers[r] for r in roles if r in answers]
     if Answer.PIVOT in given:
-        return Outcome.PIVOT
+        return GoNoGoOutcome.PIVOT
     if Answer.PAUSE in given:
-        return Outcome.PAUSE
+        return GoNoGoOutcome.PAUSE
     if len(given) == len(roles) and roles:
-        return Outcome.GO
-    return Outcome.WAIT
+        return GoNoGoOutcome.GO
+    return GoNoGoOutcome.WAIT
 
 
 class GoNoGo(PlanModel):

@@ -9,7 +9,6 @@ and unique actors. Ratios and shares are in percent, so a criterion writes
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -19,17 +18,6 @@ from flagramp.core.plans.base import Name, PlanModel, Text
 #: A filter on event attributes, written as a segment rule:
 #: `route == /select-care-team`, `device in [mobile, desktop]`.
 Rule = Annotated[str, Field(min_length=1, max_length=500)]
-
-
-class MetricKind(StrEnum):
-    """The kinds of metric a plan can define."""
-
-    RATIO = "ratio"
-    SHARE_OF_USERS = "share_of_users"
-    COUNT = "count"
-    MEAN = "mean"
-    QUANTILE = "quantile"
-    UNIQUE_ACTORS = "unique_actors"
 
 
 class _MetricBase(PlanModel):
@@ -106,6 +94,3 @@ Metric = Annotated[
     Field(discriminator="kind"),
 ]
 """One metric definition, chosen by its `kind`."""
-
-#: Metric kinds whose values are in percent.
-PERCENT_KINDS = frozenset({MetricKind.RATIO, MetricKind.SHARE_OF_USERS})

@@ -60,7 +60,7 @@ def _number(value: object) -> float:
 
 
 #: A share of users, 0–100, at most 3 decimals. `"25%"` reads as 25.
-Percentage = Annotated[
+PercentOfUsers = Annotated[
     float,
     BeforeValidator(
         parse_percentage,

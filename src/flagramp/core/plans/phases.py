@@ -10,7 +10,7 @@ from pydantic import Discriminator, Field, Tag
 
 from flagramp.core.plans.base import Name, PlanModel, Text, Url
 from flagramp.core.plans.durations import Duration
-from flagramp.core.plans.percentages import Percentage
+from flagramp.core.plans.percentages import PercentOfUsers
 from flagramp.core.plans.stages import Record, Stages
 
 #: A clock time `HH:MM` (24-hour).
@@ -64,7 +64,7 @@ class RolloutPhase(PlanModel):
     shared_users: bool = False
     """Flags launched together give the same users all of them (seed 002)."""
     audience: Audience = Audience()
-    holdback: Percentage = 0
+    holdback: PercentOfUsers = 0
     """Share of eligible users kept off even at 100 %, as a control; 0 allowed."""
     window: DateWindow | None = None
     time_of_day: TimeOfDay | None = None

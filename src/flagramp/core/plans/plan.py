@@ -39,7 +39,7 @@ class Role(PlanModel):
     on_call: bool = False
 
 
-class Segment(PlanModel):
+class PlanSegment(PlanModel):
     """A named set of rules over actor properties (`ehr == oracle`)."""
 
     rules: Annotated[tuple[Rule, ...], Field(min_length=1)]
@@ -51,8 +51,8 @@ def _rules_shorthand(value: object) -> object:
 
 
 SegmentField = Annotated[
-    Segment,
-    BeforeValidator(_rules_shorthand, json_schema_input_type=list[Rule] | Segment),
+    PlanSegment,
+    BeforeValidator(_rules_shorthand, json_schema_input_type=list[Rule] | PlanSegment),
 ]
 
 

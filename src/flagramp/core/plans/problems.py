@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from flagramp.errors import PlanError
+from flagramp.core.errors import PlanError
 
 #: A field path as pydantic reports it: keys and list indexes from the root.
 Loc = tuple[str | int, ...]

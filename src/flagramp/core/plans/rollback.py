@@ -14,7 +14,7 @@ from typing import Annotated
 from pydantic import Field
 
 from flagramp.core.plans.base import Name, PlanModel, Text
-from flagramp.core.plans.criteria import Severity
+from flagramp.core.severity import Severity
 
 
 class Action(StrEnum):

@@ -10,7 +10,7 @@ from flagramp.core.plans.base import Count, Name, PlanModel, Text
 from flagramp.core.plans.criteria import Criterion
 from flagramp.core.plans.durations import Duration
 from flagramp.core.plans.gonogo import GoNoGoField
-from flagramp.core.plans.percentages import Percentage
+from flagramp.core.plans.percentages import PercentOfUsers
 
 
 class Question(PlanModel):
@@ -71,7 +71,7 @@ class Stage(PlanModel):
     """A percentage of the eligible users, held for a while and judged."""
 
     name: Text
-    percentage: Percentage
+    percentage: PercentOfUsers
     """Share of eligible users (after the holdback) who get the flags."""
     hold: Duration
     """The least time the stage lasts before it may move on."""

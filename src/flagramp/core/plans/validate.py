@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from flagramp.core.errors import InvalidSegment
 from flagramp.core.flags.segments import parse_rule
 from flagramp.core.plans.criteria import CountCriterion
 from flagramp.core.plans.gonogo import GoNoGo
@@ -17,7 +18,6 @@ from flagramp.core.plans.phases import DateWindow, ManualPhase, RolloutPhase, Ti
 from flagramp.core.plans.plan import Plan, Signature
 from flagramp.core.plans.problems import Finding, Loc
 from flagramp.core.plans.stages import Record, Stage
-from flagramp.errors import InvalidSegment
 
 
 def check(plan: Plan) -> list[Finding]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from flagramp.core.errors import InvalidExpression
 from flagramp.core.flags.expressions import (
     ExpressionContext,
     Node,
@@ -14,7 +15,6 @@ from flagramp.core.flags.expressions import (
 from flagramp.core.flags.gates.base import CheckContext, CompileEnv, Predicate
 from flagramp.core.flags.model import EMPTY_PROPERTIES, Flag
 from flagramp.core.types import Properties
-from flagramp.errors import InvalidExpression
 
 
 class ExpressionGate:
