@@ -8,21 +8,37 @@ from typing import Annotated
 
 import typer
 
+from flagramp.cli import connect
 from flagramp.store import Author, FlagStore
 
 EnvOption = Annotated[
     str,
     typer.Option(
-        "--env", "-e", envvar="FLAGRAMP_ENV", help="Environment (production, dev, …)."
+        "--env",
+        "-e",
+        envvar="FLAGRAMP_ENV",
+        metavar="ENV",
+        help="Environment (production, dev, …).",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 WhoOption = Annotated[
     str | None,
-    typer.Option("--who", envvar="FLAGRAMP_USER", help="Who makes the change (audit)."),
+    typer.Option(
+        "--who",
+        envvar="FLAGRAMP_USER",
+        metavar="NAME",
+        help="Who makes the change (audit).",
+    ),
 ]
 WhyOption = Annotated[
-    str, typer.Option("--why", "-m", help="Why: the reason recorded in the audit log.")
+    str,
+    typer.Option(
+        "--why",
+        "-m",
+        metavar="TEXT",
+        help="Why: the reason recorded in the audit log.",
+    ),
 ]
 
 
@@ -38,5 +54,6 @@ def author(who: str | None, why: str) -> Author:
 
 
 def open_store() -> FlagStore:
-    """The store at FLAGRAMP_DATABASE_URL (SQLite flagramp.db by default)."""
-    return FlagStore.open()
+    """The store at FLAGRAMP_DATABASE_URL (SQLite flagramp.db by default); a
+    database that cannot be reached raises StoreUnavailable with one sentence."""
+    return connect.open_store()
