@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import typer
-
+from flagramp.cli.commands import App
 from flagramp.cli.connect import open_database
 from flagramp.cli.output import console, user_errors
 from flagramp.store.database import current_revision, upgrade
 
-db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
+db_app = App(help="The database: migrations.")
 
 
 @db_app.command("upgrade")
