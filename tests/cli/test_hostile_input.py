@@ -69,6 +69,8 @@ CASES = [
     ("import-deep-yaml", ["flags", "import", "{tmp}/deep.yml"],
      "nested more than 64 levels deep"),
     ("import-not-utf8", ["flags", "import", "{tmp}/latin1.json"], "not UTF-8 text"),
+    ("export-to-a-missing-directory", ["flags", "export", "-o", "{tmp}/no/x.json"],
+     "no/x.json: No such file or directory"),
 ]  # fmt: skip
 
 
@@ -117,3 +119,16 @@ def test_a_bug_is_one_line_too_and_shows_its_trace_when_asked(
     monkeypatch.setenv("FLAGRAMP_DEBUG", "1")
     with pytest.raises(KeyError):
         cli("flags", "list")
+
+
+@pytest.mark.parametrize("login", ["eve\udcff", "eve\x1b[2J"])
+def test_a_login_name_that_cannot_be_audited_asks_for_who(
+    cli: Invoke, store: FlagStore, monkeypatch: pytest.MonkeyPatch, login: str
+) -> None:
+    monkeypatch.delenv("FLAGRAMP_USER")
+    monkeypatch.setenv("LOGNAME", login)
+    before = store_state(store)
+    assert_one_error(
+        cli("flags", "create", "k"), "is not printable UTF-8 text; say who you are"
+    )
+    assert store_state(store) == before

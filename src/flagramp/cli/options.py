@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from flagramp.cli import connect
+from flagramp.cli.output import fail
 from flagramp.store import Author, FlagStore
 
 EnvOption = Annotated[
@@ -50,6 +51,11 @@ def author(who: str | None, why: str) -> Author:
         login = getpass.getuser()
     except (KeyError, OSError):
         login = os.environ.get("USER", "unknown")
+    if not login.isprintable():  # control characters, or bytes that were not UTF-8
+        fail(
+            f"your login name {login!r} is not printable UTF-8 text; say who you "
+            "are with --who or FLAGRAMP_USER"
+        )
     return Author(login, why)
 
 
