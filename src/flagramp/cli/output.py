@@ -4,7 +4,8 @@ errors with exit code 1 for both.
 User text is never read as Rich markup and never reaches the terminal raw: the
 consoles here have markup and emoji codes off, and every string they render passes
 through `shown()` (escapes for control, format and bidi characters). Styled pieces
-are `Text` objects built with `styled()`, which escapes too.
+are `Text` objects built with `styled()`, which escapes too. A newline inside a
+string prints as `\n` like any other control character: print one line per call.
 """
 
 from __future__ import annotations

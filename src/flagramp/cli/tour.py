@@ -75,10 +75,11 @@ def _run() -> None:
     store.change_flag(
         PHASE_FOUR, lambda f: ops.set_eligibility(f, "oracle_health"), TOUR
     )
+    # One print per line: the console writes a newline inside a string as \n.
     console.print(
-        "2. Phase I canary: 5 % of actors, a UAT tester allowed, one account denied;\n"
-        "   Phase IV (for contrast): 25 % of Oracle Health patients only"
+        "2. Phase I canary: 5 % of actors, a UAT tester allowed, one account denied;"
     )
+    console.print("   Phase IV (for contrast): 25 % of Oracle Health patients only")
 
     flags = store.list_flags()
     listing = Table("flag", "state", "gates", title="3. the flags in production")
@@ -112,11 +113,10 @@ def _run() -> None:
         f"6. audit log: {count(rows, 'row')}, hash chain {status}; store version "
         f"{store.version()}"
     )
-    console.print(
-        "\nNext: flagramp flags show " + PHASE_ONE + "\n"
-        "      flagramp eval " + PHASE_FOUR + " --actor someone --prop ehr=oracle\n"
-        "      flagramp plan validate examples/vaos-service-integration.yaml"
-    )
+    console.print()
+    console.print(f"Next: flagramp flags show {PHASE_ONE}")
+    console.print(f"      flagramp eval {PHASE_FOUR} --actor someone --prop ehr=oracle")
+    console.print("      flagramp plan validate examples/vaos-service-integration.yaml")
 
 
 def _share_enabled(evaluator: Evaluator, flag: Flag) -> float:
