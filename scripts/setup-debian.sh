@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite talks to: a real Prometheus server
-# (metric-source tests) and Ruby Flipper (the compatibility peer).
+# (metric-source tests), Ruby Flipper (the compatibility peer) and Rack (how Flipper's
+# API reads params).
 # Runs only as root and only when something is missing, so `make test` stays fast.
 set -euo pipefail
 need=()
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v ruby >/dev/null 2>&1 || need+=(ruby)
 ruby -e 'require "flipper"' >/dev/null 2>&1 || need+=(ruby-flipper)
+ruby -e 'require "rack"' >/dev/null 2>&1 || need+=(ruby-rack)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "setup-debian: missing ${need[*]}; run as root or install them (tests that need them will skip)" >&2

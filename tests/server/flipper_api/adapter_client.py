@@ -202,6 +202,31 @@ def asgi_sender(app: Any, root_path: str = MOUNT) -> Sender:
     return lambda request: anyio.run(send, request)
 
 
+@dataclass(frozen=True)
+class RawResponse:
+    """An answer as it came over the wire: the body not inflated."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+
+def raw_asgi(
+    app: Any, method: str, path: str, headers: Mapping[str, str], root_path: str = MOUNT
+) -> RawResponse:
+    """One request to an ASGI app, the answer's bytes exactly as sent."""
+    transport = httpx.ASGITransport(app=app, root_path=root_path)
+    request = httpx.Request(method, BASE_URL + path, headers=dict(headers))
+
+    async def send() -> RawResponse:
+        response = await transport.handle_async_request(request)
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        body = b"".join([chunk async for chunk in response.stream])
+        return RawResponse(response.status_code, response.headers, body)
+
+    return anyio.run(send)
+
+
 def socket_sender() -> Sender:
     """Send over a real TCP connection (a live server)."""
     transport = httpx.HTTPTransport()

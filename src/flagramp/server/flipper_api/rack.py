@@ -105,10 +105,10 @@ def parse_query(query: str) -> dict[str, str | list[str | None] | None]:
     """`Rack::Utils.parse_query`: flat; a repeated key collects its values in a list."""
     params: dict[str, str | list[str | None] | None] = {}
     for key, value in pairs(query):
-        if key not in params:
+        current = params.get(key)
+        if current is None:  # Ruby's `if cur = params[k]`: nil counts as absent
             params[key] = value
             continue
-        current = params[key]
         if isinstance(current, list):
             current.append(value)
         else:
@@ -117,32 +117,85 @@ def parse_query(query: str) -> dict[str, str | list[str | None] | None]:
 
 
 def parse_nested_query(query: str) -> dict[str, ParamValue]:
-    """`Rack::Utils.parse_nested_query`, as far as Flipper's actions can tell:
-    `k=v` (the last wins), `k[]=v` (a list), `k[x]=v` (a Hash, see `Nested`)."""
-    params: dict[str, ParamValue] = {}
+    """`Rack::Utils.parse_nested_query`: `k=v` (the last wins), `k[]=v` (a list),
+    `k[x]=v` (a Hash, given back as `Nested`, since no action reads inside one)."""
+    params: dict[str, object] = {}
     for name, value in pairs(query):
-        match = _NAME.match(name)
-        if match is None:
-            continue  # Rack ignores a name with no key in it ("[]", "=x")
-        key, after = match.group(1), name[match.end() :]
-        current = params.get(key)
-        if after == "":
-            params[key] = value
-        elif after == "[":
-            params[name] = value
-        elif after == "[]":
-            # Rack's `params[k] ||= []`: nil (or absent) becomes a list.
-            if current is None:
-                params[key] = [value]
-            elif isinstance(current, list):
-                current.append(value)
-            else:
-                raise RackParseError(f"param {key!r} is both a list and a string")
-        elif current is None or isinstance(current, Nested):
-            params[key] = Nested()
+        _normalize(params, name, value, _DEPTH_LIMIT)
+    return {key: _outer(value) for key, value in params.items()}
+
+
+_DEPTH_LIMIT = 100  # Rack's param_depth_limit
+_LIST_OF_HASHES = (re.compile(r"^\[\]\[([^\[\]]+)\]$"), re.compile(r"^\[\](.+)$"))
+
+
+def _normalize(
+    params: dict[str, object], name: str, value: str | None, depth: int
+) -> object:
+    """Rack 2.2's `normalize_params`, line for line; returns what Rack returns."""
+    if depth <= 0:
+        raise RackParseError("params are nested too deeply")
+    match = _NAME.match(name)
+    key = match.group(1) if match else ""
+    after = name[match.end() :] if match else ""
+    if not key:
+        return [value] if value is not None and name == "[]" else None
+    if after == "":
+        params[key] = value
+    elif after == "[":
+        params[name] = value
+    elif after == "[]":
+        items = _list_at(params, key)
+        items.append(value)
+    elif found := (_LIST_OF_HASHES[0].match(after) or _LIST_OF_HASHES[1].match(after)):
+        child = found.group(1)
+        items = _list_at(params, key)
+        last = items[-1] if items else None
+        if isinstance(last, dict) and not _has_key(last, child):
+            _normalize(last, child, value, depth - 1)
         else:
-            raise RackParseError(f"param {key!r} is both a hash and a string")
+            items.append(_normalize({}, child, value, depth - 1))
+    else:
+        if params.get(key) is None:
+            params[key] = {}
+        inner = params[key]
+        if not isinstance(inner, dict):
+            raise RackParseError(f"param {key!r} is both a hash and a string or list")
+        params[key] = _normalize(inner, after, value, depth - 1)
     return params
+
+
+def _list_at(params: dict[str, object], key: str) -> list[object]:
+    if params.get(key) is None:  # Ruby's `params[k] ||= []`
+        params[key] = []
+    items = params[key]
+    if not isinstance(items, list):
+        raise RackParseError(f"param {key!r} is both a list and a string or hash")
+    return items
+
+
+def _has_key(params: dict[str, object], key: str) -> bool:
+    if "[]" in key:
+        return False
+    current: object = params
+    for part in re.split(r"[\[\]]+", key):
+        if not part:
+            continue
+        if not isinstance(current, dict) or part not in current:
+            return False
+        current = current[part]
+    return True
+
+
+def _outer(value: object) -> ParamValue:
+    if isinstance(value, dict):
+        return Nested()
+    if isinstance(value, list):
+        if any(not (item is None or isinstance(item, str)) for item in value):
+            return Nested()
+        return [item for item in value if item is None or isinstance(item, str)]
+    assert value is None or isinstance(value, str)
+    return value
 
 
 def build_query(params: Mapping[str, Json]) -> str:

@@ -104,7 +104,7 @@ def set_percentage_of_actors(ctx: FlipperContext, request: ApiRequest) -> Reply:
         ctx,
         request,
         lambda f: ops.set_percentage_of_actors(f, pct),
-        "enable_percentage_of_actors",
+        "set_percentage_of_actors",
     )
 
 
@@ -120,7 +120,7 @@ def set_percentage_of_time(ctx: FlipperContext, request: ApiRequest) -> Reply:
         ctx,
         request,
         lambda f: ops.set_percentage_of_time(f, pct),
-        "enable_percentage_of_time",
+        "set_percentage_of_time",
     )
 
 
