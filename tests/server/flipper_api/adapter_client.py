@@ -24,7 +24,7 @@ from flagramp.core.types import Json
 BASE_URL = "http://flagramp.test/flipper/api"
 MOUNT = "/flipper/api"
 
-#: Net::HTTP's own default, which it also inflates by itself.
+#: Net::HTTP's own default (which it inflates by itself) when nothing replaces it.
 NET_HTTP_ACCEPT_ENCODING = "gzip;q=1.0,deflate;q=0.6,identity;q=0.3"
 
 Sender = Callable[[httpx.Request], httpx.Response]
@@ -40,7 +40,9 @@ class Profile:
     sends_exclude_gate_names: bool
 
     def headers(self) -> dict[str, str]:
-        """The adapter's headers, plus what Net::HTTP adds on its own."""
+        """The adapter's headers. (Net::HTTP would add its Accept-Encoding, but the
+        adapter's `initialize_http_header` replaces every header it set; Flipper
+        Cloud's configuration adds `accept-encoding: gzip` itself.)"""
         base = {
             "content-type": "application/json",
             "accept": "application/json",
@@ -52,7 +54,6 @@ class Profile:
             "client-pid": "4242",
             "client-thread": "1234",
             "client-hostname": "rails-app-1",
-            "accept-encoding": NET_HTTP_ACCEPT_ENCODING,
         }
         if not self.title_case_headers:
             return base
