@@ -81,6 +81,7 @@ def test_the_etag_depends_on_the_question_not_on_the_cache_bust(
 
     assert etag("?exclude_gate_names=true") != etag("")
     assert etag("?keys=a") != etag("?keys=b")
+    assert etag("?keys=a%2Cb") != etag("?keys=a,b")
     assert etag("?exclude_gate_names=true&_cb=1") == etag("?exclude_gate_names=true")
 
 
@@ -227,3 +228,20 @@ def test_a_write_that_changes_nothing_writes_no_audit_row(
     assert client.add("search").status_code == 200
     assert store.version() == version
     assert len(store.history("search")) == 1
+
+
+def test_kept_answers_are_per_question_and_per_version(
+    client: FlipperHttpClient, store: FlagStore
+) -> None:
+    for key in ("a,b", "a", "b"):
+        store.create_flag(Flag(key), SETUP)
+
+    def keys(query: str) -> list[str]:
+        answer = client.request("GET", f"/features?{query}")
+        return [f["key"] for f in answer.json()["features"]]
+
+    assert keys("keys=a%2Cb") == ["a,b"]
+    assert keys("keys=a,b") == ["a", "b"]
+    assert keys("keys=a%2Cb") == ["a,b"]
+    store.delete_flag("a,b", SETUP)
+    assert keys("keys=a%2Cb") == ["a", "b"]

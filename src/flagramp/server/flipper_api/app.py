@@ -10,7 +10,6 @@ in a worker thread, so the event loop never waits on the database.
 
 from __future__ import annotations
 
-import json
 import logging
 import random as random_module
 from collections.abc import Callable
@@ -26,7 +25,12 @@ from flagramp.core.clock import Clock, SystemClock
 from flagramp.core.errors import StoreError
 from flagramp.server.flipper_api import imports, reads, writes
 from flagramp.server.flipper_api.auth import Authorize, allow_everyone
-from flagramp.server.flipper_api.context import ApiRequest, FlipperContext, Reply
+from flagramp.server.flipper_api.context import (
+    ApiRequest,
+    FlipperContext,
+    Reply,
+    render,
+)
 from flagramp.server.flipper_api.errors import (
     BODY_TOO_LARGE,
     IMPORT_INVALID,
@@ -213,9 +217,11 @@ async def _read_body(request: Request, limit: int) -> tuple[bytes, bool]:
 def _render(reply: Reply, head: bool) -> Response:
     headers = {"content-type": "application/json", **reply.headers}
     body = b""
-    if reply.status not in (204, 304) and reply.document is not None:
-        text = json.dumps(reply.document, ensure_ascii=False, separators=(",", ":"))
-        body = text.encode("utf-8")
+    if reply.status not in (204, 304):
+        if reply.rendered is not None:
+            body = reply.rendered
+        elif reply.document is not None:
+            body = render(reply.document)
     if not head:
         return Response(body, status_code=reply.status, headers=headers)
     response = Response(b"", status_code=reply.status, headers=headers)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -50,11 +53,43 @@ class ApiRequest:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A handler's answer; `document` None means an empty body (204, 304)."""
+    """A handler's answer; `document` None means an empty body (204, 304), and
+    `rendered` is the document already written as JSON bytes."""
 
     status: int
     document: Json = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    rendered: bytes | None = None
+
+
+def render(document: Json) -> bytes:
+    """JSON as Ruby's `JSON.generate` writes it: compact, UTF-8, not ASCII-escaped."""
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    return text.encode("utf-8")
+
+
+class RenderedCache:
+    """Answers already written, by ETag: the ETag names one representation, so
+    while the store version stays, the same bytes are the right answer."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, etag: str) -> bytes | None:
+        with self._lock:
+            found = self._entries.get(etag)
+            if found is not None:
+                self._entries.move_to_end(etag)
+            return found
+
+    def put(self, etag: str, body: bytes) -> None:
+        with self._lock:
+            self._entries[etag] = body
+            self._entries.move_to_end(etag)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
 
 
 def checked_key(key: str) -> str:
@@ -82,6 +117,7 @@ class FlipperContext:
         self.environment = environment
         self.clock = clock
         self.random = random
+        self.rendered = RenderedCache()
 
     def segments(self) -> dict[str, Segment]:
         return self.store.segments(self.environment)

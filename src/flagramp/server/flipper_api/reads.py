@@ -4,15 +4,23 @@
 adapter sends it back in `If-None-Match` and keeps its cached answer on `304`.
 The version is read before the flags, so an ETag never claims a newer state than
 the body it came with; a write anywhere in the store changes it (at worst one
-needless full answer, never a stale 304).
+needless full answer, never a stale 304). The written answer is kept by ETag, so
+while nothing changes a full answer costs one version read too.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 
 from flagramp.core.flags import Actor, flipper_view
-from flagramp.server.flipper_api.context import ApiRequest, FlipperContext, Reply
+from flagramp.core.types import Json
+from flagramp.server.flipper_api.context import (
+    ApiRequest,
+    FlipperContext,
+    Reply,
+    render,
+)
 from flagramp.server.flipper_api.decorators import actor_json, feature_json
 from flagramp.server.flipper_api.errors import FEATURE_NOT_FOUND, FlipperApiError
 from flagramp.server.flipper_api.params import Params, requested_feature_names
@@ -27,19 +35,27 @@ _IGNORED_FOR_ETAG = frozenset({"_cb"})
 def list_features(ctx: FlipperContext, request: ApiRequest) -> Reply:
     """Every feature, or those named by `keys`, in the order asked."""
     etag = _etag(ctx, request.params)
+    headers = {"etag": etag}
     if _matches(request.headers.get("if-none-match"), etag):
-        return Reply(304, headers={"etag": etag})
+        return Reply(304, headers=headers)
+    cached = ctx.rendered.get(etag)
+    if cached is None:
+        cached = render(_features_document(ctx, request.params))
+        ctx.rendered.put(etag, cached)
+    return Reply(200, headers=headers, rendered=cached)
+
+
+def _features_document(ctx: FlipperContext, params: Params) -> Json:
     flags = {f.key: f for f in ctx.store.list_flags(ctx.environment)}
     segments = ctx.segments()
-    names = requested_feature_names(request.params, flags.__contains__)
-    chosen = (
-        list(flags.values())
-        if names is None
-        else [flags[n] for n in names if n in flags]
-    )
-    exclude_gates = request.params.is_true("exclude_gates")
-    exclude_gate_names = request.params.is_true("exclude_gate_names")
-    features = [
+    names = requested_feature_names(params, flags.__contains__)
+    if names is None:
+        chosen = list(flags.values())
+    else:
+        chosen = [flags[n] for n in names if n in flags]
+    exclude_gates = params.is_true("exclude_gates")
+    exclude_gate_names = params.is_true("exclude_gate_names")
+    features: list[Json] = [
         feature_json(
             flipper_view(flag, segments).flag,
             exclude_gates=exclude_gates,
@@ -47,7 +63,7 @@ def list_features(ctx: FlipperContext, request: ApiRequest) -> Reply:
         )
         for flag in chosen
     ]
-    return Reply(200, {"features": list(features)}, {"etag": etag})
+    return {"features": features}
 
 
 def get_feature(ctx: FlipperContext, request: ApiRequest) -> Reply:
@@ -84,11 +100,13 @@ def get_actor(ctx: FlipperContext, request: ApiRequest) -> Reply:
 
 def _etag(ctx: FlipperContext, params: Params) -> str:
     version = ctx.store.version()
-    variant = sorted(
+    # The raw query too: `keys=a%2Cb` and `keys=a,b` parse alike but ask differently.
+    query = [p for p in re.split(r"[&;]", params.query) if p.partition("=")[0] != "_cb"]
+    values = sorted(
         (k, repr(v)) for k, v in params.values.items() if k not in _IGNORED_FOR_ETAG
     )
-    digest = hashlib.sha256(repr((_FORMAT, ctx.environment, variant)).encode())
-    return f'W/"{version}-{digest.hexdigest()[:16]}"'
+    variant = repr((_FORMAT, ctx.environment, query, values)).encode()
+    return f'W/"{version}-{hashlib.sha256(variant).hexdigest()[:16]}"'
 
 
 def _matches(if_none_match: str | None, etag: str) -> bool:
