@@ -126,6 +126,27 @@ def _precomputed(api: object) -> tuple[bytes, str]:
     return response.content, response.headers["etag"]
 
 
+def rebuild_ms(db: Path, repeats: int) -> float:
+    """Median ms to build the full answer from the store, in process: what the first
+    request after a change pays (later ones get the kept bytes)."""
+    from flagramp.core.clock import SystemClock
+    from flagramp.server.flipper_api import reads
+    from flagramp.server.flipper_api.context import FlipperContext, render
+    from flagramp.server.flipper_api.params import read_params
+    from flagramp.store import FlagStore, open_engine
+
+    store = FlagStore(open_engine(f"sqlite:///{db}", migrate=False))
+    context = FlipperContext(store, "production", SystemClock(), random.random)
+    params = read_params("exclude_gate_names=true", None, "GET", b"").params
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        render(reads._features_document(context, params))
+        times.append((time.perf_counter() - start) * 1000)
+    store.engine.dispose()
+    return statistics.median(times)
+
+
 def wrk(url: str, seconds: int, headers: dict[str, str]) -> tuple[float, float]:
     """Requests/s and p50 latency (ms) from one wrk run."""
     args = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", url]
@@ -196,6 +217,12 @@ def main() -> None:
                 static = wrk(base + static_path, seconds, static_headers)
                 results[name].append((*api, *static))
         _report(results, rounds, seconds, body_size)
+        print()
+        repeats = 5 if options.quick else 30
+        print(
+            f"building the answer after a change (in process, median of {repeats}): "
+            f"{rebuild_ms(db, repeats):.1f} ms"
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -25,22 +25,21 @@ SEGMENTS = (
 
 @pytest.fixture(scope="session")
 def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One migrated database per test session, copied for every test (migrations
-    cost more than the tests that use them)."""
+    """One migrated database with the segments per test session, copied for every
+    test (migrations cost more than the tests that use them)."""
     path = tmp_path_factory.mktemp("template") / "flagramp.db"
-    engine = open_engine(f"sqlite:///{path}")
-    engine.dispose()
+    store = FlagStore.open(f"sqlite:///{path}")
+    for segment in SEGMENTS:
+        store.put_segment(segment, SETUP)
+    store.engine.dispose()
     return path
 
 
 def fresh_store(template: Path, directory: Path) -> FlagStore:
-    """A store of its own, with the test segments."""
+    """A store of its own (a copy of the template), with the test segments."""
     target = directory / "flagramp.db"
     shutil.copyfile(template, target)
-    store = FlagStore(open_engine(f"sqlite:///{target}", migrate=False))
-    for segment in SEGMENTS:
-        store.put_segment(segment, SETUP)
-    return store
+    return FlagStore(open_engine(f"sqlite:///{target}", migrate=False))
 
 
 @pytest.fixture
