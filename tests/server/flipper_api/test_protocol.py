@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 
+import anyio
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -245,3 +246,24 @@ def test_kept_answers_are_per_question_and_per_version(
     assert keys("keys=a%2Cb") == ["a,b"]
     store.delete_flag("a,b", SETUP)
     assert keys("keys=a%2Cb") == ["a", "b"]
+
+
+def test_run_on_its_own_it_answers_the_lifespan_protocol(store: FlagStore) -> None:
+    app = flipper_api(store)
+    incoming: list[dict[str, object]] = [
+        {"type": "lifespan.startup"},
+        {"type": "lifespan.shutdown"},
+    ]
+    sent: list[dict[str, object]] = []
+
+    async def receive() -> dict[str, object]:
+        return incoming.pop(0)
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    anyio.run(app, {"type": "lifespan"}, receive, send)  # type: ignore[arg-type]
+    assert [m["type"] for m in sent] == [
+        "lifespan.startup.complete",
+        "lifespan.shutdown.complete",
+    ]
