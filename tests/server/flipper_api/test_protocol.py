@@ -13,6 +13,7 @@ from starlette.routing import Mount
 
 from flagramp.core.clock import VirtualClock
 from flagramp.core.flags import Flag, Segment
+from flagramp.core.types import Json
 from flagramp.server.flipper_api import Caller, flipper_api, token_table
 from flagramp.server.flipper_api.auth import token_from_headers
 from flagramp.store import Author, FlagStore
@@ -267,3 +268,19 @@ def test_run_on_its_own_it_answers_the_lifespan_protocol(store: FlagStore) -> No
         "lifespan.startup.complete",
         "lifespan.shutdown.complete",
     ]
+
+
+def test_a_body_over_the_limit_is_refused_unread(store: FlagStore) -> None:
+    client = FlipperHttpClient(asgi_sender(flipper_api(store, max_body_bytes=1024)))
+    big: Json = {"flipper_id": "x" * 2048}
+    refused = client.request("POST", "/features/search/actors", big)
+    assert (refused.status_code, refused.json()["code"]) == (413, "body_too_large")
+    document: Json = {"features": {"search": {"actors": ["x" * 2048]}}}
+    assert client.import_document(document).json()["code"] == 6
+    assert store.get_flag("search") is None
+    assert (
+        client.request(
+            "POST", "/features/search/actors", {"flipper_id": "x"}
+        ).status_code
+        == 200
+    )

@@ -87,13 +87,15 @@ def flipper_api(
     clock: Clock | None = None,
     environment: str = DEFAULT_ENVIRONMENT,
     random: Callable[[], float] | None = None,
+    max_body_bytes: int = MAX_IMPORT_BYTES,
 ) -> ASGIApp:
     """Flipper's HTTP API over one environment of `store`, as an ASGI app.
 
     `authorize` maps the request headers to a `Caller` (or None: 401); `clock`
     and `random` are what evaluation reads for `GET /actors/:id` (expressions'
     `Now`, `percentage_of_time`). Every change goes through `store`, audited with
-    the caller's author.
+    the caller's author. A body over `max_body_bytes` (Flipper's 50 MiB import cap
+    by default) is refused unread.
     """
     context = FlipperContext(
         store, environment, clock or SystemClock(), random or random_module.random
@@ -101,16 +103,24 @@ def flipper_api(
     # Rack::Deflater compresses every answer the client accepts gzip for, at zlib's
     # default level; empty bodies (204, 304, HEAD) stay empty.
     return GZipMiddleware(
-        FlipperApi(context, authorize), minimum_size=1, compresslevel=6
+        FlipperApi(context, authorize, max_body_bytes),
+        minimum_size=1,
+        compresslevel=6,
     )
 
 
 class FlipperApi:
     """The API itself, without compression; `flipper_api()` builds it."""
 
-    def __init__(self, context: FlipperContext, authorize: Authorize) -> None:
+    def __init__(
+        self,
+        context: FlipperContext,
+        authorize: Authorize,
+        max_body_bytes: int = MAX_IMPORT_BYTES,
+    ) -> None:
         self.context = context
         self.authorize = authorize
+        self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -122,8 +132,9 @@ class FlipperApi:
         request = Request(scope, receive)
         head = request.method == "HEAD"
         match = match_route(route_path(scope))
-        limit = MAX_IMPORT_BYTES
-        body, too_large = await _read_body(request, limit) if not head else (b"", False)
+        body, too_large = b"", False
+        if not head:
+            body, too_large = await _read_body(request, self.max_body_bytes)
         try:
             reply = await anyio.to_thread.run_sync(
                 self._answer, request, match, body, too_large
