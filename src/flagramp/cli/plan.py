@@ -243,7 +243,8 @@ def _start(text: str | None, loaded: LoadedPlan) -> dt.datetime:
         except ValueError:
             fail(f"--start {text!r} is not an ISO 8601 date or time")
         return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-    first = loaded.plan.phases[0].window
+    phases = loaded.plan.phases
+    first = phases[0].window if phases else None
     if first is not None:
         return dt.datetime.combine(first.start, dt.time(9), dt.UTC)
     return SystemClock().now()
@@ -286,9 +287,18 @@ def _tree(loaded: LoadedPlan) -> Tree:
                 leaf.add(criterion.describe())
             for question in stage.record.questions:
                 leaf.add(f"? {question.text}")
-    policy = tree.add("rollback")
-    for severity, rule in plan.rollback.severities.items():
-        policy.add(f"{severity.value}: {rule.action.value}")
+    if plan.promotion is not None:
+        promotion = tree.add("promotion")
+        for step in plan.promotion.steps:
+            gate = (
+                f", go/no-go {', '.join(step.go_no_go.roles)}" if step.go_no_go else ""
+            )
+            backup = "backup, " if step.takes_backup else ""
+            promotion.add(f"{step.environment}: {backup}on No-Go {step.on_no_go}{gate}")
+    if plan.rollback is not None:
+        policy = tree.add("rollback")
+        for severity, rule in plan.rollback.severities.items():
+            policy.add(f"{severity.value}: {rule.action.value}")
     if plan.go_live is not None:
         live = tree.add("go live")
         for kpi in plan.go_live.kpis:
