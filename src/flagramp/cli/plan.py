@@ -7,6 +7,7 @@ Thin commands: read files, call `flagramp.core.plans`, print. Problems print as
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from flagramp.core.clock import SystemClock
 from flagramp.core.plans import (
     LoadedPlan,
     ManualPhase,
+    Plan,
     PlanInvalid,
     PlanTooLarge,
     Problem,
@@ -31,6 +33,7 @@ from flagramp.core.plans import (
 )
 from flagramp.core.plans.compose import MAX_BYTES, size_problem
 from flagramp.core.plans.percentages import show_number
+from flagramp.store import FlagStore
 
 plan_app = typer.Typer(
     help="Release plans: validate, lint, show, diff.", no_args_is_help=True
@@ -108,8 +111,21 @@ def validate(
 
 
 @plan_app.command("lint")
-def lint_command(file: FileArg, as_json: JsonOpt = False) -> None:
-    """Warn about likely mistakes; exit 1 only if the plan is invalid."""
+def lint_command(
+    file: FileArg,
+    as_json: JsonOpt = False,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env", "-e", help="Environment of the flags (default: the plan's)."
+        ),
+    ] = None,
+) -> None:
+    """Warn about likely mistakes; exit 1 only if the plan is invalid.
+
+    With a store configured (FLAGRAMP_DATABASE_URL, or flagramp.db here), the
+    flags' current state is read from it.
+    """
     try:
         loaded = read_plan(file)
     except PlanInvalid as exc:
@@ -118,7 +134,9 @@ def lint_command(file: FileArg, as_json: JsonOpt = False) -> None:
         else:
             _print_problems(exc.problems)
         raise typer.Exit(EXIT_ERROR) from None
-    warnings = lint(loaded)
+    with user_errors():
+        states = flag_states(loaded.plan, env or loaded.plan.environment)
+    warnings = lint(loaded, states)
     if as_json:
         emit_json({"valid": True, "problems": [w.to_json() for w in warnings]})
         return
@@ -228,6 +246,26 @@ def diff_command(
         console.print(f"{flagged} flagged changes weaken the running plan", style="red")
 
 
+def flag_states(plan: Plan, environment: str) -> dict[str, float] | None:
+    """The plan's flags' percentages in the configured store, or None without one.
+
+    Rationale: linting must never create a database; only a store that is
+    configured (or already there) is read. A flag fully on reads as 100.
+    """
+    url = os.environ.get("FLAGRAMP_DATABASE_URL")
+    if not url and not Path("flagramp.db").exists():
+        return None
+    store = FlagStore.open(url or None)
+    states: dict[str, float] = {}
+    for key in plan.flags:
+        flag = store.get_flag(key, environment)
+        if flag is None:
+            continue
+        pct = flag.percentage_of_actors
+        states[key] = 100.0 if flag.is_fully_on else (pct.value if pct else 0.0)
+    return states
+
+
 def _load_or_exit(file: Path) -> LoadedPlan:
     try:
         return read_plan(file)
@@ -308,4 +346,4 @@ def _tree(loaded: LoadedPlan) -> Tree:
     return tree
 
 
-__all__ = ["plan_app", "read_plan"]
+__all__ = ["flag_states", "plan_app", "read_plan"]

@@ -162,8 +162,8 @@ def _holds_fit(checker: Checker, loc: Loc, phase: RolloutPhase) -> None:
 
 
 def _days(delta: dt.timedelta) -> str:
-    days = delta.total_seconds() / 86_400
-    return f"{show_number(round(days, 2))} days"
+    days = round(delta.total_seconds() / 86_400, 2)
+    return f"{show_number(days)} {'day' if days == 1 else 'days'}"
 
 
 def _stage(checker: Checker, loc: Loc, stage: Stage, phase: RolloutPhase) -> None:

@@ -199,8 +199,10 @@ def _bound(
 def _show(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
-        return show_number(float(value))
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return show_number(value)
     if isinstance(value, str):
         return repr(value)
     if value is None:
