@@ -328,11 +328,11 @@ def _tree(loaded: LoadedPlan) -> Tree:
     if plan.promotion is not None:
         promotion = tree.add("promotion")
         for step in plan.promotion.steps:
-            gate = (
-                f", go/no-go {', '.join(step.go_no_go.roles)}" if step.go_no_go else ""
-            )
-            backup = "backup, " if step.takes_backup else ""
-            promotion.add(f"{step.environment}: {backup}on No-Go {step.on_no_go}{gate}")
+            parts = ["backup"] if step.takes_backup else []
+            if step.go_no_go:
+                roles = ", ".join(step.go_no_go.roles)
+                parts.append(f"go/no-go {roles}, on No-Go {step.on_no_go}")
+            promotion.add(f"{step.environment}: {'; '.join(parts) or 'deploy'}")
     if plan.rollback is not None:
         policy = tree.add("rollback")
         for severity, rule in plan.rollback.severities.items():
