@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from flagramp.core.plans import lint, load_plan
+from flagramp.core.plans import DetectabilityQuery, detectability, lint, load_plan
 from tests.core.plans.sample import BASE
 
 _AUDIENCE = "audience: {eligible: oracle}"
@@ -96,3 +96,32 @@ def test_flag_already_fully_on() -> None:
         "plan.yaml:21:13: phases[0].flags[0]: flag 'new_flow' is already on for "
         "everyone"
     ]
+
+
+def test_a_detectability_function_warns_where_a_stage_cannot_catch_its_mde() -> None:
+    asked: list[DetectabilityQuery] = []
+
+    def effect(query: DetectabilityQuery) -> float | None:
+        asked.append(query)
+        # A made-up power rule: the effect shrinks with the share.
+        return 0.1 / query.share
+
+    loaded = load_plan(BASE, "plan.yaml")
+    warnings = [str(w) for w in lint(loaded, detectable_effect=effect)]
+    assert warnings == [
+        "plan.yaml:28:13: phases[0].stages[0].criteria[0]: stage 'Canary' can detect "
+        "about 2 within its hold; this criterion must catch 1"
+    ]
+    # Only the tests are asked about (the count limit is not), with their share,
+    # hold, α share, β and mde in the plan's units.
+    assert [
+        (q.stage, q.comparison, q.share, q.hold_minutes, q.alpha) for q in asked
+    ] == [
+        ("Canary", "absolute", 0.05, 120, 0.05),
+        ("All", "absolute", 1.0, 1440, 0.05),
+    ]
+    assert {(q.mde, q.percent, q.beta, q.requests_per_minute) for q in asked} == {
+        (1.0, True, 0.1, 100.0)
+    }
+    rows = detectability(loaded.plan, effect)
+    assert [r.catches_mde for r in rows] == [False, True]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flagramp.core.plans.check_phases import severity, time_of_day
+from flagramp.core.plans.check_criteria import severity
+from flagramp.core.plans.check_phases import time_of_day
 from flagramp.core.plans.checker import Checker
 from flagramp.core.plans.plan import Signature
 from flagramp.core.plans.problems import Loc

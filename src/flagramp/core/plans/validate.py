@@ -1,8 +1,8 @@
 """Checks across fields: references resolve, percentages climb, the plan can run.
 
 `check` runs once pydantic accepted every field. The checks live by concern in
-`check_metrics`, `check_phases` and `check_policy`; each adds a `Finding` with
-the path of the value to fix, and nothing stops at the first one.
+`check_metrics`, `check_phases`, `check_criteria` and `check_policy`; each adds
+a `Finding` with the path of the value to fix, and nothing stops at the first.
 """
 
 from __future__ import annotations
