@@ -343,12 +343,11 @@ def test_seed_004_role_tables_and_status_emails() -> None:
     for team in (
         "O&M Team", "Enterprise Operations (EO)", "D365 Product Team",
         "VA Project Team", "Liberty Development Team", "TMP Project Team",
-        "Training",
     ):  # fmt: skip
         assert team in titles, team
     for prefix in (
-        "Communication Lead", "Functional Tester(s)", "Development", "VA OIT",
-        "VA Business / TDD", "Application Support", "Hosting Support",
+        "Training", "Communication Lead", "Functional Tester(s)", "Development",
+        "VA OIT", "VA Business / TDD", "Application Support", "Hosting Support",
         "Integration Partners",
     ):  # fmt: skip
         assert any(t and t.startswith(prefix) for t in titles), prefix
