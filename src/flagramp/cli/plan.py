@@ -7,6 +7,7 @@ Thin commands: read files, call `flagramp.core.plans`, print. Problems print as
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -30,6 +31,7 @@ from flagramp.core.clock import SystemClock
 from flagramp.core.plans import (
     LoadedPlan,
     ManualPhase,
+    Plan,
     PlanInvalid,
     PlanTooLarge,
     Problem,
@@ -42,6 +44,7 @@ from flagramp.core.plans import (
 )
 from flagramp.core.plans.compose import MAX_BYTES, size_problem
 from flagramp.core.plans.percentages import show_number
+from flagramp.store import FlagStore
 
 plan_app = App(help="Release plans: validate, lint, show, diff.")
 
@@ -122,8 +125,21 @@ def validate(
 
 
 @plan_app.command("lint")
-def lint_command(file: FileArg, as_json: JsonOpt = False) -> None:
-    """Warn about likely mistakes; exit 1 only if the plan is invalid."""
+def lint_command(
+    file: FileArg,
+    as_json: JsonOpt = False,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env", "-e", help="Environment of the flags (default: the plan's)."
+        ),
+    ] = None,
+) -> None:
+    """Warn about likely mistakes; exit 1 only if the plan is invalid.
+
+    With a store configured (FLAGRAMP_DATABASE_URL, or flagramp.db here), the
+    flags' current state is read from it.
+    """
     try:
         loaded = read_plan(file)
     except PlanInvalid as exc:
@@ -132,7 +148,9 @@ def lint_command(file: FileArg, as_json: JsonOpt = False) -> None:
         else:
             _print_problems(exc.problems)
         raise typer.Exit(EXIT_ERROR) from None
-    warnings = lint(loaded)
+    with user_errors():
+        states = flag_states(loaded.plan, env or loaded.plan.environment)
+    warnings = lint(loaded, states)
     if as_json:
         emit_json({"valid": True, "problems": [w.to_json() for w in warnings]})
         return
@@ -258,6 +276,26 @@ def diff_command(
         )
 
 
+def flag_states(plan: Plan, environment: str) -> dict[str, float] | None:
+    """The plan's flags' percentages in the configured store, or None without one.
+
+    Rationale: linting must never create a database; only a store that is
+    configured (or already there) is read. A flag fully on reads as 100.
+    """
+    url = os.environ.get("FLAGRAMP_DATABASE_URL")
+    if not url and not Path("flagramp.db").exists():
+        return None
+    store = FlagStore.open(url or None)
+    states: dict[str, float] = {}
+    for key in plan.flags:
+        flag = store.get_flag(key, environment)
+        if flag is None:
+            continue
+        pct = flag.percentage_of_actors
+        states[key] = 100.0 if flag.is_fully_on else (pct.value if pct else 0.0)
+    return states
+
+
 def _load_or_exit(file: Path) -> LoadedPlan:
     try:
         return read_plan(file)
@@ -273,7 +311,8 @@ def _start(text: str | None, loaded: LoadedPlan) -> dt.datetime:
         except ValueError:
             fail(f"--start {text!r} is not an ISO 8601 date or time")
         return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-    first = loaded.plan.phases[0].window
+    phases = loaded.plan.phases
+    first = phases[0].window if phases else None
     if first is not None:
         return dt.datetime.combine(first.start, dt.time(9), dt.UTC)
     return SystemClock().now()
@@ -321,9 +360,18 @@ def _tree(loaded: LoadedPlan) -> Tree:
                 leaf.add(criterion.describe())
             for question in stage.record.questions:
                 leaf.add(f"? {question.text}")
-    policy = tree.add("rollback")
-    for severity, rule in plan.rollback.severities.items():
-        policy.add(f"{severity.value}: {rule.action.value}")
+    if plan.promotion is not None:
+        promotion = tree.add("promotion")
+        for step in plan.promotion.steps:
+            parts = ["backup"] if step.takes_backup else []
+            if step.go_no_go:
+                roles = ", ".join(step.go_no_go.roles)
+                parts.append(f"go/no-go {roles}, on No-Go {step.on_no_go}")
+            promotion.add(f"{step.environment}: {'; '.join(parts) or 'deploy'}")
+    if plan.rollback is not None:
+        policy = tree.add("rollback")
+        for severity, rule in plan.rollback.severities.items():
+            policy.add(f"{severity.value}: {rule.action.value}")
     if plan.go_live is not None:
         live = tree.add("go live")
         for kpi in plan.go_live.kpis:
@@ -333,4 +381,4 @@ def _tree(loaded: LoadedPlan) -> Tree:
     return tree
 
 
-__all__ = ["plan_app", "read_plan"]
+__all__ = ["flag_states", "plan_app", "read_plan"]

@@ -46,7 +46,8 @@ CASES = [
     ("count-on-ratio", "metric: calls", "metric: error_rate",
      "plan.yaml:34:35: phases[0].stages[1].criteria[0].metric: a count criterion "
      "needs a count metric; 'error_rate' is a ratio"),
-    ("severity-without-action", "below: 2, severity: high", "below: 2, severity: low",
+    ("severity-without-action", "below: 2, severity: high",
+     "below: 2, severity: low, mode: rollback",
      "plan.yaml:34:62: phases[0].stages[1].criteria[0].severity: severity 'low' "
      "has no action under rollback.severities"),
     ("bad-severity", "below: 2, severity: high", "below: 2, severity: huge",
@@ -56,9 +57,10 @@ CASES = [
      "go_no_go: [eng, pm]\n      - name: All",
      "plan.yaml:35:19: phases[0].stages[1].go_no_go.roles[1]: role 'pm' is not "
      "defined under `roles`"),
-    ("role-may-not-sign", "reenable_approved_by: [po]", "reenable_approved_by: [eng]",
-     "plan.yaml:45:26: rollback.reenable_approved_by[0]: role 'eng' may not sign "
-     "re_enable"),
+    ("role-may-not-sign", "re-enable: {approved_by: [po]}",
+     "re-enable: {approved_by: [eng]}",
+     "plan.yaml:45:29: rollback.re-enable.approved_by[0]: role 'eng' may not sign "
+     "re-enable"),
     ("undeclared-flag", "flags: [new_flow]", "flags: [new_flow, old_flow]",
      "plan.yaml:21:23: phases[0].flags[1]: flag 'old_flow' is not declared under "
      "`flags`"),
@@ -75,8 +77,8 @@ CASES = [
      "plan.yaml:47:3: duplicate key 'kill_switch' (first written at line 46)"),
     ("no-bound", "below: 2, severity", "severity",
      "plan.yaml:34:13: phases[0].stages[1].criteria[0].below: is required"),
-    ("both-bounds", "below: 5, severity: critical}\n        go_no_go",
-     "below: 5, above: 1, severity: critical}\n        go_no_go",
+    ("both-bounds", "below: 5, mde: 1, severity: critical}\n        go_no_go",
+     "below: 5, above: 1, mde: 1, severity: critical}\n        go_no_go",
      "plan.yaml:28:13: phases[0].stages[0].criteria[0]: give exactly one of "
      "`below` or `above`"),
     ("zero-without-allow-list", "percentage: 5\n", "percentage: 0\n",

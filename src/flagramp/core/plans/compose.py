@@ -224,8 +224,18 @@ class _Composer:
         if _INT.match(text) and len(text) <= 30:
             return int(text)
         if _FLOAT.match(text) and len(text) <= 60:
-            return float(text)
+            return _float(text)
         return text
+
+
+def _float(text: str) -> float:
+    # YAML writes infinity and not-a-number as `.inf`, `-.inf` and `.nan`, which
+    # Python's float() does not read. They resolve here and the models refuse them
+    # (every number in a plan must be finite).
+    special = text.lower().lstrip("+")
+    if special in (".inf", "-.inf", ".nan"):
+        return float(special.replace(".", ""))
+    return float(text)
 
 
 def _typed(text: str, kind: str, mark: Mark) -> Scalar:
@@ -233,7 +243,7 @@ def _typed(text: str, kind: str, mark: Mark) -> Scalar:
         if kind == "int":
             return int(text)
         if kind == "float":
-            return float(text)
+            return _float(text)
     except ValueError:
         raise _Fatal(mark, f"{text!r} is not a valid {kind}") from None
     if kind == "bool":
