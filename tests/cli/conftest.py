@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from flagramp.cli.app import app
-from flagramp.store import FlagStore
+from flagramp.store import SqlFlagStore
 
 Invoke = Callable[..., Result]
 
@@ -32,5 +32,5 @@ def cli(db_url: str) -> Invoke:
 
 
 @pytest.fixture
-def store(db_url: str) -> FlagStore:
-    return FlagStore.open(db_url)
+def store(db_url: str) -> SqlFlagStore:
+    return SqlFlagStore.open(db_url)

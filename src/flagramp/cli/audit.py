@@ -1,8 +1,9 @@
-"""`flagramp audit verify`: check the audit log's hash chain."""
+"""`flagramp audit verify` and `rotate-key`: the audit log's keyed hash chain."""
 
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 
 from flagramp.cli.options import JsonOption, open_store
 from flagramp.cli.output import (
@@ -18,23 +19,46 @@ audit_app = typer.Typer(help="The audit log of every change.", no_args_is_help=T
 
 @audit_app.command("verify")
 def verify(as_json: JsonOption = False) -> None:
-    """Recompute the hash chain; name every row that was edited, deleted or cut."""
+    """Check the keyed hash chain and replay it against every flag and segment;
+    name every row that was edited, deleted or cut, and every differing flag."""
     with user_errors():
-        store = open_store()
-        problems = store.verify_audit()
-        count = len(store.audit_entries())
+        report = open_store().verify_audit()
     if as_json:
         emit_json(
             {
-                "ok": not problems,
-                "rows": count,
-                "problems": [{"row": p.row_id, "detail": p.detail} for p in problems],
+                "ok": report.ok,
+                "rows": report.rows,
+                "head": report.head,
+                "key_ids": list(report.key_ids),
+                "problems": [
+                    {"row": p.row_id, "subject": p.subject, "detail": p.detail}
+                    for p in report.problems
+                ],
+                "limits": list(report.limits),
             }
         )
-    elif problems:
-        for problem in problems:
-            err_console.print(f"[bold red]error:[/] {problem}")
     else:
-        console.print(f"audit log verifies: {count} rows, chain intact")
-    if problems:
+        for problem in report.problems:
+            err_console.print(f"[bold red]error:[/] {escape(str(problem))}")
+        for limit in report.limits:
+            err_console.print(f"[yellow]note:[/] {escape(limit)}")
+        if report.ok:
+            console.print(
+                f"audit log verifies: {report.rows} rows, chain intact, flags and "
+                f"segments match their history; head {report.head[:16]}"
+            )
+    if not report.ok:
         raise typer.Exit(EXIT_ERROR)
+
+
+@audit_app.command("rotate-key")
+def rotate_key() -> None:
+    """Start signing new audit rows with a fresh key; old keys stay in the key file
+    so that older rows still verify."""
+    with user_errors():
+        store = open_store()
+        new_id = store.keyring.rotate()
+    console.print(
+        f"new audit key {new_id} in {escape(store.keyring.source)}; "
+        "older keys are kept for verifying"
+    )

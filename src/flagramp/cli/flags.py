@@ -24,13 +24,13 @@ from flagramp.core.flags import operations as ops
 from flagramp.core.flags.model import unique
 from flagramp.core.types import Json
 from flagramp.store import (
+    FlagChange,
     export_json,
     import_features_yml,
     import_flipper,
     read_import_file,
 )
 from flagramp.store.documents import flag_document, segment_document
-from flagramp.store.flag_store import FlagChange
 
 flags_app = typer.Typer(help="Flags: show and change them.", no_args_is_help=True)
 actor_app = typer.Typer(help="The actor allow list of a flag.", no_args_is_help=True)

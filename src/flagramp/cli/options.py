@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from flagramp.store import Author, FlagStore
+from flagramp.store import Author, SqlFlagStore
+from flagramp.store import open_store as open_configured_store
 
 EnvOption = Annotated[
     str,
@@ -37,6 +38,6 @@ def author(who: str | None, why: str) -> Author:
     return Author(login, why)
 
 
-def open_store() -> FlagStore:
+def open_store() -> SqlFlagStore:
     """The store at FLAGRAMP_DATABASE_URL (SQLite flagramp.db by default)."""
-    return FlagStore.open()
+    return open_configured_store()
