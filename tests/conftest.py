@@ -74,4 +74,3 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     """An empty database URL, once on SQLite, PostgreSQL and MariaDB."""
     with empty_database(request.param, tmp_path) as url:
         yield url
-

@@ -91,7 +91,9 @@ def check_action(action: str) -> str:
     """`action` if it names what a change did (`create`, `percentage_of_actors`)."""
     _check_length("action", action, ACTION_MAX)
     if _ENTITY_KIND.fullmatch(action) is None:
-        raise InvalidIdentifier("action", action, "use lower-case letters, digits and '_'")
+        raise InvalidIdentifier(
+            "action", action, "use lower-case letters, digits and '_'"
+        )
     return action
 
 

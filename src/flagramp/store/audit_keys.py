@@ -153,7 +153,11 @@ def key_file_for(database_url: str) -> Path:
     if explicit:
         return Path(explicit).expanduser()
     url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+    if url.get_backend_name() == "sqlite" and url.database not in (
+        None,
+        "",
+        ":memory:",
+    ):
         return Path(f"{url.database}.audit-key")
     config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(config) / "flagramp" / "audit-key"

@@ -92,9 +92,7 @@ def snapshot(engine: Engine) -> Iterator[Connection]:
             conn.exec_driver_sql("BEGIN")
             yield conn
         return
-    with engine.connect().execution_options(
-        isolation_level="REPEATABLE READ"
-    ) as conn:
+    with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
         if backend in MYSQL_BACKENDS:
             conn.exec_driver_sql("START TRANSACTION WITH CONSISTENT SNAPSHOT")
         yield conn
@@ -146,9 +144,8 @@ def _migration_lock(conn: Connection) -> Iterator[None]:
     backend = conn.dialect.name
     if backend == "postgresql":
         # Released when the transaction ends; one lock per schema.
-        conn.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext('flagramp.migrate.' || current_schema()))")
-        )
+        key = "hashtext('flagramp.migrate.' || current_schema())"
+        conn.execute(text(f"SELECT pg_advisory_xact_lock({key})"))
         yield
         return
     if backend in MYSQL_BACKENDS:

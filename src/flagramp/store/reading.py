@@ -148,4 +148,3 @@ def entry_or_damage(row: Mapping[Any, object]) -> AuditEntry:
         return AuditEntry.from_row(row)
     except DamagedRow as damaged:
         raise StoreError(f"audit row {row.get('id')!r}: {damaged}") from damaged
-

@@ -39,7 +39,7 @@ MYSQL = ("mysql", "mariadb")
 Document: TypeEngine[str] = Text().with_variant(mysql.LONGTEXT(), *MYSQL)
 
 
-def Name(length: int) -> TypeEngine[str]:  # noqa: N802 - reads as a column type
+def Name(length: int) -> TypeEngine[str]:
     """A name column: compared byte for byte on every backend."""
     return String(length).with_variant(
         mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), *MYSQL

@@ -90,7 +90,18 @@ def verify(
             keyed = True
             used_keys[entry.key_id] = None
             key = keyring.key(entry.key_id)
-            if key is None:
+            if key is None and keyring.key_ids():
+                # A keyring that holds keys but not this one: an old key was
+                # dropped, or someone relabelled the row to dodge the check.
+                problems.append(
+                    AuditProblem(
+                        entry.id,
+                        f"is signed with key {entry.key_id}, which "
+                        f"{keyring.source} does not hold (an old key was dropped "
+                        "from it, or the row's key id was changed)",
+                    )
+                )
+            elif key is None:
                 unchecked.setdefault(entry.key_id, []).append(entry.id)
             else:
                 expected = keyed_hash(
@@ -215,15 +226,17 @@ def _limits(
     for missing, row_ids in unchecked.items():
         limits.append(
             f"{len(row_ids)} row(s) ({_span(row_ids)}) are signed with key "
-            f"{missing}, which {keyring.source} does not hold: their hashes were "
-            "not checked, so someone who can write the database could have "
-            "rewritten them consistently; only the links between rows and the "
-            "replay of flags and segments were checked"
+            f"{missing}, and no audit key is configured here ({keyring.source}): "
+            "their hashes were not checked, so someone who can write the database "
+            "could have rewritten them consistently; only the links between rows "
+            "and the replay of flags and segments were checked"
         )
     return tuple(limits)
 
 
-def _diff(a: object, b: object, path: tuple[str, ...]) -> tuple[tuple[str, ...], object, object]:
+def _diff(
+    a: object, b: object, path: tuple[str, ...]
+) -> tuple[tuple[str, ...], object, object]:
     if isinstance(a, dict) and isinstance(b, dict):
         for name in sorted(set(a) | set(b)):
             if a.get(name, _ABSENT) != b.get(name, _ABSENT):

@@ -14,7 +14,6 @@ from collections.abc import Iterable
 
 from flagramp.core.clock import Clock
 from flagramp.core.errors import (
-    FlagNotFound,
     SegmentInUse,
     SegmentNotFound,
     StoreError,
