@@ -26,6 +26,7 @@ from flagramp.store.database import (
     open_engine,
 )
 from flagramp.store.documents import canonical, flag_document
+from flagramp.store.window_tables import metric_windows
 
 ALICE = Author("alice@va.gov", "stage 2")
 
@@ -246,3 +247,35 @@ def test_legacy_rows_from_before_keying_still_verify_and_say_so(tmp_path: Path) 
         "write the database could have rewritten them and recomputed their hashes",
     )
     store.engine.dispose()
+
+
+def test_a_window_row_larger_than_64_kb_round_trips(database_url: str) -> None:
+    # MySQL's BLOB holds 64 KB; migration 0003 makes metric_windows.data LONGBLOB.
+    engine = open_engine(database_url)
+    data = bytes(range(256)) * 1_024  # 256 KiB
+    row = {"run": "r", "flag": "f", "lane": "on", "start_minute": 0, "end_minute": 1}
+    with engine.begin() as conn:
+        conn.execute(metric_windows.insert().values(**row, data=data))
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(metric_windows.c.data)).scalar_one() == data
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("not a url", "not a database URL: 'not a url'"),
+        ("postgresql+nosuchdriver://db/x", "cannot open postgresql\\+nosuchdriver"),
+        ("nosuchdb://db/x", "cannot open nosuchdb://db/x"),
+    ],
+)
+def test_a_bad_url_is_one_clear_error(url: str, message: str) -> None:
+    with pytest.raises(StoreError, match=message):
+        open_engine(url, migrate=False)
+
+
+@pytest.mark.parametrize("scheme", ["mysql", "mariadb"])
+def test_a_bare_mysql_url_uses_pymysql(scheme: str) -> None:
+    engine = open_engine(f"{scheme}://root@127.0.0.1:3306/x", migrate=False)
+    assert engine.dialect.driver == "pymysql"
+    engine.dispose()
