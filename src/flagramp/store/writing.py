@@ -142,7 +142,7 @@ class WritingUnit(DocumentReader):
         self._ensure_environment(environment, self._stamp())
         self._put_document(SEGMENT, environment, segment.name, new)
         action = "create" if old is None else "update"
-        before = old if isinstance(old, str) or old is None else None
+        before = old if isinstance(old, str) else None
         self._audit(environment, SEGMENT, segment.name, action, before, new)
         return segment
 
