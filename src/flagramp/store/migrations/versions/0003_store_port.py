@@ -94,6 +94,16 @@ def _mysql_types() -> None:
 
 
 def downgrade() -> None:
+    # flagramp before 0003 cannot check a keyed hash: going down would turn every
+    # keyed row into one that no longer verifies, so refuse while there are any.
+    keyed = op.get_bind().execute(
+        sa.text("SELECT COUNT(*) FROM audit_log WHERE key_id IS NOT NULL")
+    )
+    if keyed.scalar_one():
+        raise RuntimeError(
+            "audit rows are signed with a key, which flagramp before migration "
+            "0003 cannot verify: downgrade refused"
+        )
     op.drop_index("ix_audit_log_entity", "audit_log")
     op.drop_index("ix_audit_log_environment_version", "audit_log")
     op.drop_index("ix_audit_log_version", "audit_log")
