@@ -11,6 +11,13 @@ on SQL) carry that version and commit together or not at all. A unit that writes
 nothing commits nothing and uses up no version. The audit rows are also the
 **change feed**: `changes_since(v)` returns what every version after `v` changed,
 in order (version, then audit row).
+
+Backends implement a handful of primitives (`store/reading.py`,
+`store/writing.py`: read, write and delete one entity's document, append an
+audit row); the rules, the audit path and the feed's paging are written once. A
+backend that holds only part of a flag (Flipper's `flipper_features` and
+`flipper_gates` hold no deny list, eligibility or environment) implements the
+flag primitives by joining its part with flagramp's own tables for the rest.
 """
 
 from __future__ import annotations
