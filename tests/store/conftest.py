@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from flagramp.store import FlagStore, MemoryFlagStore, SqlFlagStore
-from tests.conftest import SQL_BACKENDS, empty_database
+from tests.conftest import SQL_BACKENDS, migrated_database
 
 BACKENDS = ["memory", *SQL_BACKENDS]
 
@@ -19,7 +19,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FlagStore]
     if request.param == "memory":
         yield MemoryFlagStore()
         return
-    with empty_database(request.param, tmp_path) as url:
+    with migrated_database(request, tmp_path) as url:
         sql = SqlFlagStore.open(url)
         try:
             yield sql

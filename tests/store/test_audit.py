@@ -17,20 +17,25 @@ from flagramp.core.flags import operations as ops
 from flagramp.store import AuditKeyring, Author, SqlFlagStore
 from flagramp.store.audit import keyed_hash, legacy_hash
 from flagramp.store.audit_keys import KEY_FILE_ENV
+from tests.conftest import SQL_BACKENDS, migrated_database
 
 ALICE = Author("alice@va.gov", "test")
 
 
-@pytest.fixture
-def store(database_url: str) -> Iterator[SqlFlagStore]:
-    store = SqlFlagStore.open(database_url)
-    store.create_flag(Flag("x"), ALICE)
-    for p in ("5", "10", "25", "50"):
-        pct = Percentage.parse(p)
-        store.change_flag("x", partial(ops.set_percentage_of_actors, pct=pct), ALICE)
-    assert store.verify_audit().ok
-    yield store
-    store.engine.dispose()
+@pytest.fixture(params=SQL_BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlFlagStore]:
+    """A store with one flag created and changed four times (rows 1–5)."""
+    with migrated_database(request, tmp_path) as url:
+        store = SqlFlagStore.open(url)
+        store.create_flag(Flag("x"), ALICE)
+        for p in ("5", "10", "25", "50"):
+            pct = Percentage.parse(p)
+            store.change_flag(
+                "x", partial(ops.set_percentage_of_actors, pct=pct), ALICE
+            )
+        assert store.verify_audit().ok
+        yield store
+        store.engine.dispose()
 
 
 def _exec(store: SqlFlagStore, sql: str, **params: object) -> None:

@@ -81,16 +81,15 @@ def _split_entities(bind: sa.Connection) -> None:
 
 
 def _mysql_types() -> None:
+    # One ALTER per table: each one copies the table on MySQL/MariaDB.
     for table in (*TABLES, "metric_windows", "ingested_batches"):
-        op.execute(
-            f"ALTER TABLE `{table}` CONVERT TO CHARACTER SET utf8mb4 "
-            "COLLATE utf8mb4_bin"
-        )
-    for table, columns in MYSQL_TEXT_COLUMNS.items():
-        for column, nullable in columns:
+        changes = ["CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"]
+        for column, nullable in MYSQL_TEXT_COLUMNS.get(table, []):
             null = "NULL" if nullable else "NOT NULL"
-            op.execute(f"ALTER TABLE `{table}` MODIFY `{column}` LONGTEXT {null}")
-    op.execute("ALTER TABLE `metric_windows` MODIFY `data` LONGBLOB NOT NULL")
+            changes.append(f"MODIFY `{column}` LONGTEXT {null}")
+        if table == "metric_windows":
+            changes.append("MODIFY `data` LONGBLOB NOT NULL")
+        op.execute(f"ALTER TABLE `{table}` " + ", ".join(changes))
 
 
 def downgrade() -> None:
