@@ -313,3 +313,10 @@ def test_migration_0003_goes_down_and_up_again_keeping_the_history(
     [entry] = store.history("a/flag/b")
     assert (entry.entity_kind, entry.entity_key) == ("flag", "a/flag/b")
     store.engine.dispose()
+
+
+def test_an_unreachable_database_says_it_cannot_connect() -> None:
+    # Nothing listens on port 9 of the loopback interface.
+    url = "postgresql+psycopg://postgres@127.0.0.1:9/test?connect_timeout=2"
+    with pytest.raises(StoreError, match=r"^cannot connect to postgresql\+psycopg://"):
+        open_engine(url)

@@ -126,9 +126,15 @@ def upgrade(engine: Engine) -> None:
     again whether the schema is at the head, and only then migrates.
     """
     head = head_revision()
+    shown = engine.url.render_as_string(hide_password=True)
     try:
-        if current_revision(engine) == head:
-            return
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot connect to {shown}: {short_reason(exc)}") from exc
+    if current == head:
+        return
+    try:
         with begin_write(engine) as conn, _migration_lock(conn):
             if MigrationContext.configure(conn).get_current_revision() == head:
                 return
@@ -136,7 +142,7 @@ def upgrade(engine: Engine) -> None:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot migrate {engine.url!r}: {short_reason(exc)}") from exc
+        raise StoreError(f"cannot migrate {shown}: {short_reason(exc)}") from exc
 
 
 @contextmanager
