@@ -4,14 +4,19 @@ evaluation hot path."""
 from __future__ import annotations
 
 import random
+from functools import partial
 from pathlib import Path
 
+import hypothesis.strategies as st
 import pytest
+from hypothesis import given, settings
 
 from flagramp.core.clock import VirtualClock
 from flagramp.core.errors import StoreError
 from flagramp.core.flags import Evaluator, Flag, Percentage, Segment
+from flagramp.core.flags import operations as ops
 from flagramp.store import Author, FlagStore, MemoryFlagStore, SqlFlagStore, UnitOfWork
+from flagramp.store.audit import AuditEntry
 from flagramp.store.memory_store import MemoryUnitOfWork
 from flagramp.store.sql_store import SqlUnitOfWork
 
@@ -85,3 +90,32 @@ def test_evaluating_a_compiled_flag_touches_no_store() -> None:
         for i in range(10_000)
     )
     assert 1_000 < enabled < 1_500  # about 25 % of the 5,000 eligible
+
+
+COLUMNS = (*AuditEntry.__slots__[1:],)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    changes=st.integers(min_value=1, max_value=6),
+    pick=st.integers(min_value=0, max_value=10**6),
+    column=st.sampled_from(COLUMNS),
+)
+def test_verify_names_any_edited_row_first(
+    changes: int, pick: int, column: str
+) -> None:
+    store = MemoryFlagStore(clock=VirtualClock())
+    store.create_flag(Flag("x"), ALICE)
+    for n in range(changes):
+        pct = Percentage.parse(str(n + 1))
+        store.change_flag("x", partial(ops.set_percentage_of_actors, pct=pct), ALICE)
+    rows = store._audit_list  # the reference backend's own list: edit it in place
+    index = pick % len(rows)
+    original = rows[index]
+    value = getattr(original, column)
+    forged: object = value + 1 if isinstance(value, int) else f"{value or ''}~"
+    fields = {name: getattr(original, name) for name in AuditEntry.__slots__}
+    rows[index] = AuditEntry.from_row({**fields, column: forged})
+    report = store.verify_audit()
+    assert not report.ok
+    assert report.problems[0].row_id == original.id
