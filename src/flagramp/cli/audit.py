@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import typer
-from rich.markup import escape
 
+from flagramp.cli.commands import App
 from flagramp.cli.options import JsonOption, open_store
 from flagramp.cli.output import (
     EXIT_ERROR,
     console,
     emit_json,
     err_console,
+    say_error,
+    styled,
     user_errors,
 )
+from flagramp.cli.text import count
 
-audit_app = typer.Typer(help="The audit log of every change.", no_args_is_help=True)
+audit_app = App(help="The audit log of every change.")
 
 
 @audit_app.command("verify")
@@ -39,14 +42,14 @@ def verify(as_json: JsonOption = False) -> None:
         )
     else:
         for problem in report.problems:
-            err_console.print(f"[bold red]error:[/] {escape(str(problem))}")
+            say_error(str(problem))
         for limit in report.limits:
-            err_console.print(f"[yellow]note:[/] {escape(limit)}")
+            err_console.print(styled("note:", "yellow"), limit)
         if report.ok:
             chain = "chain intact" if not report.limits else "see the notes above"
             console.print(
-                f"audit log verifies: {report.rows} rows, {chain}, flags and "
-                f"segments match their history; head {report.head[:16]}"
+                f"audit log verifies: {count(report.rows, 'row')}, {chain}, flags "
+                f"and segments match their history; head {report.head[:16]}"
             )
     if not report.ok:
         raise typer.Exit(EXIT_ERROR)
@@ -60,6 +63,6 @@ def rotate_key() -> None:
         store = open_store()
         new_id = store.keyring.rotate()
     console.print(
-        f"new audit key {new_id} in {escape(store.keyring.source)}; "
+        f"new audit key {new_id} in {store.keyring.source}; "
         "older keys are kept for verifying"
     )

@@ -14,7 +14,18 @@ import typer
 from rich.table import Table
 from rich.tree import Tree
 
-from flagramp.cli.output import EXIT_ERROR, console, emit_json, fail, user_errors
+from flagramp.cli.commands import App
+from flagramp.cli.files import read_limited
+from flagramp.cli.output import (
+    EXIT_ERROR,
+    console,
+    emit_json,
+    err_console,
+    fail,
+    styled,
+    user_errors,
+)
+from flagramp.cli.text import count, shown
 from flagramp.core.clock import SystemClock
 from flagramp.core.plans import (
     LoadedPlan,
@@ -32,9 +43,7 @@ from flagramp.core.plans import (
 from flagramp.core.plans.compose import MAX_BYTES, size_problem
 from flagramp.core.plans.percentages import show_number
 
-plan_app = typer.Typer(
-    help="Release plans: validate, lint, show, diff.", no_args_is_help=True
-)
+plan_app = App(help="Release plans: validate, lint, show, diff.")
 
 FileArg = Annotated[Path, typer.Argument(help="A plan file (YAML).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -44,15 +53,18 @@ def read_plan(path: Path) -> LoadedPlan:
     """Read and load one plan file; raises PlanInvalid with file problems too."""
     name = str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            # Rationale: never read a huge file into memory just to refuse it.
-            raise PlanTooLarge([size_problem(name, size)])
-        text = path.read_text(encoding="utf-8")
+        read = read_limited(path, MAX_BYTES)
     except OSError as exc:
         raise PlanInvalid(
             [_file_problem(name, f"cannot read: {exc.strerror}")]
         ) from None
+    if read.is_over(MAX_BYTES):
+        if read.size is not None:
+            raise PlanTooLarge([size_problem(name, read.size)])
+        message = f"the file holds more than {MAX_BYTES} bytes, a plan's limit"
+        raise PlanTooLarge([_file_problem(name, message)])
+    try:
+        text = read.data.decode("utf-8")
     except UnicodeDecodeError:
         raise PlanInvalid([_file_problem(name, "is not UTF-8 text")]) from None
     return load_plan(text, name)
@@ -64,10 +76,13 @@ def _file_problem(name: str, message: str) -> Problem:
 
 def _print_problems(problems: tuple[Problem, ...] | list[Problem]) -> None:
     for problem in problems:
-        colour = "red" if problem.level.value == "error" else "yellow"
-        console.print(f"[{colour}]{problem.level.value}[/]: {problem}", markup=True)
+        # Errors go to stderr like every other error; warnings are lint's output.
+        is_error = problem.level.value == "error"
+        out = err_console if is_error else console
+        label = styled(f"{problem.level.value}:", "red" if is_error else "yellow")
+        out.print(label, str(problem))
         if problem.hint:
-            console.print(f"    hint: {problem.hint}", markup=False)
+            out.print(f"    hint: {problem.hint}")
 
 
 @plan_app.command()
@@ -96,10 +111,9 @@ def validate(
         stages = sum(len(p.stages) for _, p in loaded.plan.rollout_phases())
         results.append({"file": str(path), "valid": True, "problems": []})
         if not as_json:
+            phases = count(len(loaded.plan.phases), "phase")
             console.print(
-                f"[green]ok[/]: {path}: {len(loaded.plan.phases)} phases, "
-                f"{stages} stages",
-                markup=True,
+                styled("ok:", "green"), f"{path}: {phases}, {count(stages, 'stage')}"
             )
     if as_json:
         emit_json({"valid": not failed, "files": results})
@@ -123,7 +137,7 @@ def lint_command(file: FileArg, as_json: JsonOpt = False) -> None:
         emit_json({"valid": True, "problems": [w.to_json() for w in warnings]})
         return
     _print_problems(warnings)
-    console.print(f"{file}: {len(warnings)} warnings")
+    console.print(f"{file}: {count(len(warnings), 'warning')}")
 
 
 @plan_app.command()
@@ -131,7 +145,10 @@ def show(
     file: FileArg,
     start: Annotated[
         str | None,
-        typer.Option(help="Projected start, ISO 8601 (default: first window or now)."),
+        typer.Option(
+            metavar="TIME",
+            help="Projected start, ISO 8601 (default: first window or now).",
+        ),
     ] = None,
 ) -> None:
     """Show a plan as a tree and its projected timeline."""
@@ -168,13 +185,20 @@ def schema() -> None:
 
 @plan_app.command()
 def new(
-    name: Annotated[str, typer.Option(help="The plan's short name.")] = "my-release",
-    flag: Annotated[str, typer.Option(help="The flag to roll out.")] = "my_feature",
+    name: Annotated[
+        str, typer.Option(metavar="NAME", help="The plan's short name.")
+    ] = "my-release",
+    flag: Annotated[
+        str, typer.Option(metavar="KEY", help="The flag to roll out.")
+    ] = "my_feature",
     users_per_day: Annotated[
-        int, typer.Option(min=1, help="Expected eligible users per day.")
+        int, typer.Option(min=1, metavar="N", help="Expected eligible users per day.")
     ] = 20_000,
     schema_url: Annotated[
-        str, typer.Option(help="Where the JSON Schema is, for the editor comment.")
+        str,
+        typer.Option(
+            metavar="URL", help="Where the JSON Schema is, for the editor comment."
+        ),
     ] = "plan.schema.json",
 ) -> None:
     """Print a new plan with VA's usual ladder (canary, 25, 50, 75, 100 %)."""
@@ -190,7 +214,11 @@ def diff_command(
     new: Annotated[Path, typer.Argument(help="The proposed revision.")],
     passed: Annotated[
         list[str] | None,
-        typer.Option("--passed", help="A stage the run has passed: PHASE/STAGE."),
+        typer.Option(
+            "--passed",
+            metavar="PHASE/STAGE",
+            help="A stage the run has passed (repeatable).",
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -220,12 +248,14 @@ def diff_command(
     if not changes:
         console.print("no changes")
     for change in changes:
-        console.print(
-            str(change), markup=False, style="bold red" if change.flagged else None
-        )
+        console.print(str(change), style="bold red" if change.flagged else None)
     flagged = sum(c.flagged for c in changes)
     if flagged:
-        console.print(f"{flagged} flagged changes weaken the running plan", style="red")
+        console.print(
+            f"{count(flagged, 'flagged change')} "
+            f"{'weakens' if flagged == 1 else 'weaken'} the running plan",
+            style="red",
+        )
 
 
 def _load_or_exit(file: Path) -> LoadedPlan:
@@ -251,7 +281,9 @@ def _start(text: str | None, loaded: LoadedPlan) -> dt.datetime:
 
 def _tree(loaded: LoadedPlan) -> Tree:
     plan = loaded.plan
-    tree = Tree(f"[bold]{plan.title}[/] ({plan.name}, revision {plan.revision})")
+    title = styled(plan.title, "bold")
+    title.append(shown(f" ({plan.name}, revision {plan.revision})"))
+    tree = Tree(title)
     tree.add(
         f"owner {plan.owner}, product owner {plan.product_owner}, "
         f"env {plan.environment}"
@@ -263,15 +295,18 @@ def _tree(loaded: LoadedPlan) -> Tree:
     phases = tree.add("phases")
     for phase in plan.phases:
         if isinstance(phase, ManualPhase):
-            node = phases.add(
-                f"[bold]{phase.name}[/] (manual, owner {phase.owner}, "
-                f"watch {phase.watch})"
-            )
+            label = styled(phase.name, "bold")
+            label.append(shown(f" (manual, owner {phase.owner}, watch {phase.watch})"))
+            node = phases.add(label)
             for check in phase.checklist:
                 node.add(check.text)
             continue
-        flags = ", ".join(phase.flags)
-        node = phases.add(f"[bold]{phase.name}[/]: {flags}")
+        # A phase named after its flag ("Phase I: va_online_…") says it once.
+        flags = ", ".join(f for f in phase.flags if f not in phase.name)
+        label = styled(phase.name, "bold")
+        if flags:
+            label.append(shown(f": {flags}"))
+        node = phases.add(label)
         for stage in phase.stages:
             gate = (
                 f", go/no-go {', '.join(stage.go_no_go.roles)}"

@@ -2,7 +2,7 @@
 
 SQLite (`flagramp.db` in the working directory) by default; PostgreSQL, MariaDB or
 MySQL through `FLAGRAMP_DATABASE_URL` (`postgresql+psycopg://…`,
-`mysql+pymysql://…`; a bare `mysql://` or `mariadb://` uses PyMySQL).
+`mysql+pymysql://…`).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from flagramp.core.errors import StoreError
+from flagramp.core.errors import StoreError, StoreUnavailable
 from flagramp.store.connections import short_reason
 
 DEFAULT_URL = "sqlite:///flagramp.db"
@@ -40,7 +40,7 @@ def open_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     """An engine for `url`, migrated to the newest schema unless told not to."""
     target = url or database_url()
     try:
-        parsed = _with_driver(make_url(target))
+        parsed = make_url(target)
     except ArgumentError as exc:
         raise StoreError(f"not a database URL: {target!r}") from exc
     backend = parsed.get_backend_name()
@@ -55,11 +55,9 @@ def open_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
         options["isolation_level"] = "READ COMMITTED"
         options["connect_args"] = {"charset": "utf8mb4"}
         options["pool_pre_ping"] = True
-    try:
-        engine = create_engine(parsed, **options)
-    except (ImportError, ArgumentError) as exc:
-        shown = parsed.render_as_string(hide_password=True)
-        raise StoreError(f"cannot open {shown}: {short_reason(exc)}") from exc
+    # A driver that is not installed raises ImportError or NoSuchModuleError here;
+    # the shells put those into words (cli/connect.py).
+    engine = create_engine(parsed, **options)
     if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if migrate:
@@ -131,7 +129,7 @@ def upgrade(engine: Engine) -> None:
         with engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
     except SQLAlchemyError as exc:
-        raise StoreError(f"cannot connect to {shown}: {short_reason(exc)}") from exc
+        raise StoreUnavailable(shown, short_reason(exc)) from exc
     if current == head:
         return
     try:
@@ -168,13 +166,6 @@ def _migration_lock(conn: Connection) -> Iterator[None]:
             conn.execute(text(f"SELECT RELEASE_LOCK({name})"))
         return
     yield  # SQLite: begin_write's BEGIN IMMEDIATE is the lock
-
-
-def _with_driver(url: URL) -> URL:
-    """`mysql://` and `mariadb://` with the driver flagramp installs (PyMySQL)."""
-    if url.drivername in MYSQL_BACKENDS:
-        return url.set(drivername=f"{url.drivername}+pymysql")
-    return url
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
-from flagramp.core.plans import PlanInvalid, load_plan
+from flagramp.core.plans import PlanInvalid, compose, load_plan
 from tests.core.plans.sample import BASE
 
 _PROBE = (
@@ -172,3 +173,29 @@ def test_documents_that_are_not_plans(text: str, expected: str) -> None:
     with pytest.raises(PlanInvalid) as caught:
         load_plan(text, "plan.yaml")
     assert str(caught.value.problems[0]) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("name: x\nphases:\n\t- name: a\n", "plan.yaml:3:1"),
+        ("name: x\nphases:\n  - name: a\n    \tflags: []\n", "plan.yaml:4:5"),
+        ("name: x\r\nphases:\r\n\t- name: a\r\n", "plan.yaml:3:1"),
+    ],
+    ids=["indent", "after-spaces", "crlf"],
+)
+@pytest.mark.parametrize("parser", ["libyaml", "pure"])
+def test_a_tab_in_the_indentation_is_named_as_a_tab(
+    text: str, where: str, parser: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if parser == "pure":
+        monkeypatch.setattr(compose, "_Parser", yaml.SafeLoader)
+    elif not hasattr(yaml, "CSafeLoader"):
+        pytest.skip("PyYAML without libyaml")
+    with pytest.raises(PlanInvalid) as caught:
+        load_plan(text, "plan.yaml")
+    (problem,) = caught.value.problems
+    assert problem.render() == (
+        f"{where}: a tab character: YAML indents with spaces only\n"
+        "    hint: replace the tab with spaces"
+    )
