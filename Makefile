@@ -37,6 +37,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/stats_sim.py
 	$(BIN)/python bench/flipper_api.py
+	$(BIN)/python bench/changes_since.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache flagramp.db

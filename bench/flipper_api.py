@@ -45,10 +45,10 @@ PATH = "/flipper/api/features?exclude_gate_names=true"
 def build_store(path: Path) -> None:
     """500 features of every shape, in one import."""
     from flagramp.core.flags import Flag, Percentage, Segment
-    from flagramp.store import Author, FlagStore
+    from flagramp.store import Author, SqlFlagStore
 
     rng = random.Random(SEED)
-    store = FlagStore.open(f"sqlite:///{path}")
+    store = SqlFlagStore.open(f"sqlite:///{path}")
     author = Author("bench")
     store.put_segment(Segment.from_rules("oracle", ["ehr in [oracle]"]), author)
     store.put_segment(Segment.from_rules("admins", ["role == admin"]), author)
@@ -87,9 +87,9 @@ def serve(db: Path, port: int) -> None:
     from starlette.routing import Mount, Route
 
     from flagramp.server.flipper_api import flipper_api
-    from flagramp.store import FlagStore, open_engine
+    from flagramp.store import SqlFlagStore, open_engine
 
-    store = FlagStore(open_engine(f"sqlite:///{db}", migrate=False))
+    store = SqlFlagStore(open_engine(f"sqlite:///{db}", migrate=False))
     api = flipper_api(store)
     body, etag = _precomputed(api)
 
@@ -133,9 +133,9 @@ def rebuild_ms(db: Path, repeats: int) -> float:
     from flagramp.server.flipper_api import reads
     from flagramp.server.flipper_api.context import FlipperContext, render
     from flagramp.server.flipper_api.params import read_params
-    from flagramp.store import FlagStore, open_engine
+    from flagramp.store import SqlFlagStore, open_engine
 
-    store = FlagStore(open_engine(f"sqlite:///{db}", migrate=False))
+    store = SqlFlagStore(open_engine(f"sqlite:///{db}", migrate=False))
     context = FlipperContext(store, "production", SystemClock(), random.random)
     params = read_params("exclude_gate_names=true", None, "GET", b"").params
     times = []

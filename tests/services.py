@@ -15,6 +15,10 @@ import pytest
 POSTGRES_URL = os.environ.get(
     "FLAGRAMP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+#: The MariaDB (or MySQL) server; tests make a database of their own on it.
+MARIADB_URL = os.environ.get(
+    "FLAGRAMP_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test"
+)
 
 
 def services_required() -> bool:

@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from flagramp.cli.app import app
-from flagramp.store import FlagStore
+from flagramp.store import FlagStore, SqlFlagStore
 
 Invoke = Callable[..., Result]
 
@@ -32,8 +32,8 @@ def cli(db_url: str) -> Invoke:
 
 
 @pytest.fixture
-def store(db_url: str) -> FlagStore:
-    return FlagStore.open(db_url)
+def store(db_url: str) -> SqlFlagStore:
+    return SqlFlagStore.open(db_url)
 
 
 def store_state(store: FlagStore) -> tuple[int, int]:

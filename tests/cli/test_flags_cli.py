@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from flagramp.store import FlagStore
+from flagramp.store import SqlFlagStore
 from flagramp.store.database import head_revision
 from tests.cli.conftest import Invoke
 
@@ -34,7 +34,7 @@ def test_create_list_show(cli: Invoke, with_flag: None) -> None:
 
 
 def test_percent_enable_disable_and_state(
-    cli: Invoke, with_flag: None, store: FlagStore
+    cli: Invoke, with_flag: None, store: SqlFlagStore
 ) -> None:
     assert cli("flags", "percent", KEY, "5", "--why", "Stage A").exit_code == 0
     assert store.require_flag(KEY).percentage_of_actors.text == "5"  # type: ignore[union-attr]
@@ -56,7 +56,7 @@ def test_percent_enable_disable_and_state(
 
 
 def test_actor_deny_group_segment_expression(
-    cli: Invoke, with_flag: None, store: FlagStore
+    cli: Invoke, with_flag: None, store: SqlFlagStore
 ) -> None:
     assert cli("flags", "actor", "add", KEY, "uat@va.gov").exit_code == 0
     assert cli("flags", "deny", KEY, "broken@va.gov").exit_code == 0
@@ -137,7 +137,7 @@ def test_export_then_import_round_trips(
     assert json.loads(cli("flags", "export").stdout) == exported
 
 
-def test_import_features_yml(cli: Invoke, tmp_path: Path, store: FlagStore) -> None:
+def test_import_features_yml(cli: Invoke, tmp_path: Path, store: SqlFlagStore) -> None:
     path = tmp_path / "features.yml"
     path.write_text("features:\n  a:\n    description: A\n  b:\n    actor_type: user\n")
     result = cli("flags", "import", str(path))
@@ -145,7 +145,7 @@ def test_import_features_yml(cli: Invoke, tmp_path: Path, store: FlagStore) -> N
     assert [f.key for f in store.list_flags()] == ["a", "b"]
 
 
-def _version(store: FlagStore) -> tuple[int, int]:
+def _version(store: SqlFlagStore) -> tuple[int, int]:
     return store.version(), len(store.audit_entries())
 
 
@@ -176,7 +176,7 @@ def _version(store: FlagStore) -> tuple[int, int]:
     ],
 )
 def test_bad_input_is_one_line_nonzero_and_writes_nothing(
-    cli: Invoke, with_flag: None, store: FlagStore, args: list[str], message: str
+    cli: Invoke, with_flag: None, store: SqlFlagStore, args: list[str], message: str
 ) -> None:
     before = _version(store)
     result = cli(*args)
@@ -200,7 +200,7 @@ def test_bad_input_is_one_line_nonzero_and_writes_nothing(
 def test_bad_import_file_writes_nothing(
     cli: Invoke,
     with_flag: None,
-    store: FlagStore,
+    store: SqlFlagStore,
     tmp_path: Path,
     content: str,
     message: str,
@@ -220,7 +220,7 @@ def test_import_missing_file(cli: Invoke, tmp_path: Path) -> None:
 
 
 def test_audit_verify_passes_then_names_an_edited_row(
-    cli: Invoke, with_flag: None, store: FlagStore
+    cli: Invoke, with_flag: None, store: SqlFlagStore
 ) -> None:
     cli("flags", "percent", KEY, "5")
     ok = cli("audit", "verify")
@@ -242,14 +242,14 @@ def test_db_upgrade_is_idempotent(cli: Invoke) -> None:
     assert "already at" in cli("db", "upgrade").stdout
 
 
-def test_environments_via_option(cli: Invoke, store: FlagStore) -> None:
+def test_environments_via_option(cli: Invoke, store: SqlFlagStore) -> None:
     cli("flags", "create", "x", "--env", "staging")
     cli("flags", "enable", "x", "--env", "staging")
     assert store.require_flag("x", "staging").state == "on"
     assert cli("flags", "show", "x").exit_code == 1
 
 
-def test_tour_runs_on_a_fresh_store_and_again(cli: Invoke, store: FlagStore) -> None:
+def test_tour_runs_on_a_fresh_store_and_again(cli: Invoke, store: SqlFlagStore) -> None:
     first = cli("tour")
     assert first.exit_code == 0, first.output
     assert "imported seed 000's four VAOS toggles (4 changed)" in first.stdout

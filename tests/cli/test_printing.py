@@ -82,9 +82,13 @@ def test_errors_print_user_text_as_typed_on_one_line(cli: Invoke) -> None:
 def test_export_to_a_terminal_escapes_what_json_allows_raw(
     cli: Invoke, tmp_path: Path
 ) -> None:
-    assert cli("flags", "create", "k\u202e").exit_code == 0
+    # Keys refuse bidi overrides (core.identifiers); an expression's value may
+    # hold one, and JSON writes it raw.
+    assert cli("flags", "create", "k").exit_code == 0
+    rule = '{"Equal": [{"Property": ["ehr"]}, "v\u202e"]}'
+    assert cli("flags", "expression", "k", rule).exit_code == 0
     printed = cli("flags", "export").stdout
-    assert "\u202e" not in printed and "k\\u202e" in printed
+    assert "\u202e" not in printed and "v\\u202e" in printed
     written = tmp_path / "out.json"
     assert cli("flags", "export", "-o", str(written)).exit_code == 0
     assert json.loads(written.read_text()) == json.loads(printed)

@@ -1,4 +1,4 @@
-"""Flipper export import/export and VA's features.yml."""
+"""Flipper export import/export and VA's features.yml, on every backend."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from flagramp.core.errors import ImportInvalid
+from flagramp.core.errors import ImportInvalid, InvalidIdentifier
 from flagramp.core.flags import Segment
 from flagramp.core.flags import operations as ops
 from flagramp.store import (
@@ -53,11 +53,6 @@ FLIPPER_EXPORT = json.dumps(
     },
     separators=(",", ":"),
 )
-
-
-@pytest.fixture
-def store(database_url: str) -> FlagStore:
-    return FlagStore.open(database_url)
 
 
 def test_import_then_export_gives_back_the_same_json(store: FlagStore) -> None:
@@ -160,3 +155,29 @@ def test_features_yml_errors_name_the_place(store: FlagStore) -> None:
         import_features_yml(
             store, "features:\n  x:\n    enable_in_development: maybe\n", ALICE
         )
+
+
+def test_an_import_with_one_bad_key_writes_nothing(
+    store: FlagStore,
+) -> None:
+    import_flipper(store, FLIPPER_EXPORT, ALICE)
+    v0 = store.version()
+    with pytest.raises(InvalidIdentifier, match="invalid flag key"):
+        import_flipper(
+            store, '{"version": 1, "features": {"ok": {}, "bad\\u0000key": {}}}', ALICE
+        )
+    assert store.version() == v0
+    assert store.get_flag("ok") is None
+
+
+def test_an_import_reads_and_writes_in_one_unit_of_work(store: FlagStore) -> None:
+    import_flipper(store, FLIPPER_EXPORT, ALICE)
+    store.put_segment(Segment.from_rules("oh", ["ehr == oracle"]), ALICE)
+    store.change_flag("ramp", lambda f: ops.set_eligibility(f, "oh"), ALICE)
+    v0 = store.version()
+    changed = json.loads(FLIPPER_EXPORT)
+    changed["features"]["ramp"]["percentage_of_actors"] = "50"
+    assert import_flipper(store, json.dumps(changed), ALICE) == 1
+    ramp = store.require_flag("ramp")
+    assert (str(ramp.percentage_of_actors), ramp.eligibility) == ("50%", "oh")
+    assert {c.version for c in store.changes_since(v0)} == {v0 + 1}

@@ -10,7 +10,13 @@ import pytest
 
 from flagramp.core.errors import ImportInvalid
 from flagramp.core.flags.expressions import MAX_DEPTH
-from flagramp.store import Author, FlagStore, import_features_yml, import_flipper
+from flagramp.store import (
+    Author,
+    FlagStore,
+    SqlFlagStore,
+    import_features_yml,
+    import_flipper,
+)
 from flagramp.store.interchange import (
     MAX_IMPORT_BYTES,
     MAX_YAML_DEPTH,
@@ -23,7 +29,7 @@ ALICE = Author("alice@va.gov", "move from Flipper")
 
 @pytest.fixture
 def store(tmp_path: Path) -> FlagStore:
-    return FlagStore.open(f"sqlite:///{tmp_path / 'limits.db'}")
+    return SqlFlagStore.open(f"sqlite:///{tmp_path / 'limits.db'}")
 
 
 def test_a_device_without_a_size_is_read_only_to_the_limit() -> None:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import NoSuchModuleError, SQLAlchemyError
 
 from flagramp.core.errors import StoreUnavailable
-from flagramp.store import FlagStore, database_url, open_engine, upgrade
+from flagramp.store import SqlFlagStore, database_url, open_engine, upgrade
 
 #: What to write instead, when a URL names a driver flagramp does not install.
 _DRIVER_HINTS = {
@@ -26,12 +26,12 @@ _DRIVER_HINTS = {
 _KINDS = "sqlite:///FILE, postgresql+psycopg://… or mysql+pymysql://…"
 
 
-def open_store() -> FlagStore:
+def open_store() -> SqlFlagStore:
     """The store at FLAGRAMP_DATABASE_URL (SQLite flagramp.db by default), migrated.
 
     Raises StoreUnavailable if it cannot be reached, StoreError otherwise.
     """
-    return FlagStore(open_database(migrate=True))
+    return SqlFlagStore(open_database(migrate=True))
 
 
 def open_database(url: str | None = None, *, migrate: bool) -> Engine:

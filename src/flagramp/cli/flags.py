@@ -27,13 +27,13 @@ from flagramp.core.flags.expressions import MAX_DEPTH as MAX_EXPRESSION_DEPTH
 from flagramp.core.flags.model import unique
 from flagramp.core.types import Json
 from flagramp.store import (
+    FlagChange,
     export_json,
     import_features_yml,
     import_flipper,
     read_import_file,
 )
 from flagramp.store.documents import flag_document, segment_document
-from flagramp.store.flag_store import FlagChange
 
 flags_app = App(help="Flags: show and change them.")
 actor_app = App(help="The actor allow list of a flag.")

@@ -10,7 +10,7 @@ import typer
 
 from flagramp.cli import connect
 from flagramp.cli.output import fail
-from flagramp.store import Author, FlagStore
+from flagramp.store import Author, SqlFlagStore
 
 EnvOption = Annotated[
     str,
@@ -59,7 +59,7 @@ def author(who: str | None, why: str) -> Author:
     return Author(login, why)
 
 
-def open_store() -> FlagStore:
+def open_store() -> SqlFlagStore:
     """The store at FLAGRAMP_DATABASE_URL (SQLite flagramp.db by default); a
     database that cannot be reached raises StoreUnavailable with one sentence."""
     return connect.open_store()

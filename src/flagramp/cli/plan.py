@@ -44,7 +44,7 @@ from flagramp.core.plans import (
 )
 from flagramp.core.plans.compose import MAX_BYTES, size_problem
 from flagramp.core.plans.percentages import show_number
-from flagramp.store import FlagStore
+from flagramp.store import SqlFlagStore
 
 plan_app = App(help="Release plans: validate, lint, show, diff.")
 
@@ -285,7 +285,7 @@ def flag_states(plan: Plan, environment: str) -> dict[str, float] | None:
     url = os.environ.get("FLAGRAMP_DATABASE_URL")
     if not url and not Path("flagramp.db").exists():
         return None
-    store = FlagStore.open(url or None)
+    store = SqlFlagStore.open(url or None)
     states: dict[str, float] = {}
     for key in plan.flags:
         flag = store.get_flag(key, environment)

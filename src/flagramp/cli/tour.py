@@ -106,9 +106,9 @@ def _run() -> None:
     console.print(
         f"5. of 10,000 synthetic veterans, {share:.2f} % get Phase I (target 5 %)"
     )
-    problems = store.verify_audit()
-    rows = len(store.audit_entries())
-    status = "intact" if not problems else f"BROKEN: {problems[0]}"
+    report = store.verify_audit()
+    rows = report.rows
+    status = "intact" if report.ok else f"BROKEN: {report.problems[0]}"
     console.print(
         f"6. audit log: {count(rows, 'row')}, hash chain {status}; store version "
         f"{store.version()}"

@@ -4,13 +4,17 @@
     ├── FlagError            core/flags: bad percentages, expressions, segments
     │   ├── InvalidPercentage (ValueError)
     │   ├── InvalidExpression (ValueError)
-    │   └── InvalidSegment    (ValueError)
+    │   ├── InvalidSegment    (ValueError)
+    │   └── InvalidIdentifier (ValueError) a key, name, actor id or author
     ├── PlanError            core/plans
     ├── StatsError           stats
     ├── StoreError           store
     │   ├── FlagNotFound
+    │   ├── SegmentNotFound
+    │   ├── SegmentInUse
     │   ├── ImportInvalid     (ValueError)
-    │   └── StoreUnavailable  the database cannot be reached or opened
+    │   ├── StoreUnavailable  the database cannot be reached or opened
+    │   └── AuditKeyError     the audit key cannot be read, made or used
     ├── AuditError           store/audit: the chain does not verify
     ├── EventError           core/events: an event or batch is malformed
     ├── SourceError          sources
@@ -69,6 +73,25 @@ class InvalidSegment(FlagError, ValueError):
         super().__init__(f"invalid segment rule {rule!r}: {detail}")
 
 
+class InvalidIdentifier(FlagError, ValueError):
+    """A flag key, segment or environment name, actor id or author that the store
+    refuses (see `core/identifiers.py` for the rules)."""
+
+    code = "invalid_identifier"
+
+    #: How much of a refused value the message shows (a 10 KB key is cut short).
+    SHOWN = 40
+
+    def __init__(self, what: str, value: str, detail: str) -> None:
+        self.what = what
+        self.value = value
+        self.detail = detail
+        shown = value if len(value) <= self.SHOWN else value[: self.SHOWN] + "…"
+        # repr() escapes control and format characters, so the message itself
+        # never carries them to a terminal.
+        super().__init__(f"invalid {what} {shown!r}: {detail}")
+
+
 class PlanError(FlagrampError):
     """A release plan is not valid."""
 
@@ -100,6 +123,48 @@ class FlagNotFound(StoreError, KeyError):
     def __str__(self) -> str:
         # KeyError quotes its argument; show the sentence as written.
         return str(self.args[0])
+
+
+class SegmentNotFound(StoreError, KeyError):
+    """No segment by that name in that environment."""
+
+    code = "segment_not_found"
+
+    def __init__(self, name: str, environment: str) -> None:
+        self.name = name
+        self.environment = environment
+        super().__init__(f"no segment {name!r} in environment {environment!r}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class SegmentInUse(StoreError):
+    """A segment cannot be deleted while flags are limited to it."""
+
+    code = "segment_in_use"
+
+    def __init__(self, name: str, environment: str, flags: list[str]) -> None:
+        self.name = name
+        self.environment = environment
+        self.flags = flags
+        shown = ", ".join(repr(f) for f in flags[:5])
+        more = f" and {len(flags) - 5} more" if len(flags) > 5 else ""
+        super().__init__(
+            f"segment {name!r} in environment {environment!r} is the eligibility "
+            f"of {shown}{more}"
+        )
+
+
+class AuditKeyError(StoreError):
+    """The audit key cannot be read, created or used."""
+
+    code = "audit_key_error"
+
+    def __init__(self, source: str, detail: str) -> None:
+        self.source = source
+        self.detail = detail
+        super().__init__(f"audit key {source}: {detail}")
 
 
 class ImportInvalid(StoreError, ValueError):

@@ -1,39 +1,69 @@
-"""The audit log: every change, hash-chained so that an edit or a cut shows.
+"""The audit log: every change, chained and keyed so that an edit or a cut shows.
 
-Each row's hash covers the previous row's hash and every column of the row as
-stored (timestamps and JSON as text), so editing any field, deleting a row in the
-middle, or re-ordering rows breaks the chain at that row. The newest hash is also
-kept outside the chain (`store_meta.audit_head`), so cutting rows off the end shows.
+Each row's hash is an HMAC-SHA256, under a key kept outside the database
+(`store/audit_keys.py`), of the previous row's hash, the key's id and every
+content column of the row as stored (timestamps and JSON as text). Editing any
+field, deleting a row in the middle or re-ordering rows breaks the chain at that
+row, and without the key nobody can recompute it. The newest hash and the row
+count are also kept outside the chain (`store_meta.audit_head`), so cutting rows
+off the end shows.
+
+Rows written before the chain was keyed (no `key_id`) carry a plain SHA-256 over
+their content with the entity as one `environment/kind/key` string, as they were
+written; they can only come first, and verification says that they could have
+been rewritten.
+
+This module is pure: both backends append and verify through it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-
-from sqlalchemy import Connection, RowMapping, select, update
-
-from flagramp.store.tables import audit_log, store_meta
+from typing import Any
 
 GENESIS = "0" * 64
+
+#: The columns a keyed row's hash covers, in this order, after the previous hash
+#: and the key id. Do not change: every stored hash depends on it.
+CONTENT = (
+    "at",
+    "actor",
+    "reason",
+    "environment",
+    "entity_kind",
+    "entity_key",
+    "action",
+    "before",
+    "after",
+    "store_version",
+)
+
+_TEXT = ("at", "actor", "reason", "environment", "entity_kind", "entity_key")
+_TEXT_REQUIRED = (*_TEXT, "action", "prev_hash", "hash")
+_TEXT_OPTIONAL = ("before", "after", "key_id")
+_INTEGERS = ("id", "store_version")
 
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
-    """One change: who, when, why, what it was before and after."""
+    """One audit row: who, when, why, what it was before and after."""
 
     id: int
     at: str
     actor: str
     reason: str
     environment: str
-    entity: str
+    entity_kind: str
+    entity_key: str
     action: str
     before: str | None
     after: str | None
     store_version: int
+    key_id: str | None
     prev_hash: str
     hash: str
 
@@ -42,112 +72,102 @@ class AuditEntry:
         return {column: getattr(self, column) for column in CONTENT}
 
     @classmethod
-    def from_row(cls, row: RowMapping) -> AuditEntry:
-        return cls(**{name: row[name] for name in cls.__slots__})
+    def from_row(cls, row: Mapping[Any, object]) -> AuditEntry:
+        """Read a stored row; raises DamagedRow if a column holds a value of the
+        wrong type (a binary value put into a text column, say)."""
+        for name in _INTEGERS:
+            value = row.get(name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise DamagedRow(name, value)
+        for name in _TEXT_REQUIRED:
+            if not isinstance(row.get(name), str):
+                raise DamagedRow(name, row.get(name))
+        for name in _TEXT_OPTIONAL:
+            value = row.get(name)
+            if value is not None and not isinstance(value, str):
+                raise DamagedRow(name, value)
+        return cls(**{name: row[name] for name in cls.__slots__})  # type: ignore[arg-type]
+
+
+class DamagedRow(Exception):
+    """A stored column holds something flagramp never writes there."""
+
+    def __init__(self, column: str, value: object) -> None:
+        self.column = column
+        if isinstance(value, bytes | bytearray | memoryview):
+            what = "binary data, not text"
+        elif value is None:
+            what = "no value"
+        else:
+            what = f"a {type(value).__name__} value"
+        super().__init__(f"column {column} holds {what}")
 
 
 @dataclass(frozen=True, slots=True)
 class AuditProblem:
-    """Where the chain breaks and how."""
+    """Where the log or the stored state does not hold, and how."""
 
     row_id: int | None
     detail: str
+    #: What the problem is about when it is not one audit row (`flag 'x' in …`).
+    subject: str | None = None
 
     def __str__(self) -> str:
-        where = f"audit row {self.row_id}" if self.row_id is not None else "audit log"
-        return f"{where}: {self.detail}"
+        if self.row_id is not None:
+            return f"audit row {self.row_id}: {self.detail}"
+        return f"{self.subject or 'audit log'}: {self.detail}"
 
 
-#: The columns a row's hash covers, in this order, after the previous hash.
-CONTENT = (
-    "at",
-    "actor",
-    "reason",
-    "environment",
-    "entity",
-    "action",
-    "before",
-    "after",
-    "store_version",
-)
+@dataclass(frozen=True, slots=True)
+class AuditReport:
+    """What `verify_audit` found: problems, and what it could not check."""
+
+    rows: int
+    head: str
+    problems: tuple[AuditProblem, ...]
+    #: What this verification cannot detect (a key that is not configured here,
+    #: rows written before the chain was keyed), in plain words.
+    limits: tuple[str, ...]
+    #: Ids of the keys the rows are signed with, oldest first.
+    key_ids: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when no problem was found (read `limits` for what was not checked)."""
+        return not self.problems
 
 
-def row_hash(prev_hash: str, content: Mapping[str, object]) -> str:
-    """The hash of one row's CONTENT columns, chained to the hash before it."""
+def keyed_hash(
+    key: bytes, key_id: str, prev_hash: str, content: Mapping[Any, object]
+) -> str:
+    """The HMAC of one row's CONTENT, chained to the hash before it."""
     payload = json.dumps(
-        [prev_hash, *(content[column] for column in CONTENT)],
+        [prev_hash, key_id, *(content[column] for column in CONTENT)],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
+
+
+def legacy_hash(prev_hash: str, content: Mapping[Any, object]) -> str:
+    """The unkeyed hash rows had before the chain was keyed (migration 0003)."""
+    entity = (
+        f"{content['environment']}/{content['entity_kind']}/{content['entity_key']}"
+    )
+    payload = json.dumps(
+        [
+            prev_hash,
+            content["at"],
+            content["actor"],
+            content["reason"],
+            content["environment"],
+            entity,
+            content["action"],
+            content["before"],
+            content["after"],
+            content["store_version"],
+        ],
         separators=(",", ":"),
         ensure_ascii=False,
     )
     return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def append(conn: Connection, content: Mapping[str, object]) -> str:
-    """Add a row inside the caller's transaction and move the head; returns the hash.
-
-    The caller must already hold the store's write lock (it bumped the version),
-    so reading the head and writing the next row cannot interleave with another
-    writer.
-    """
-    head = conn.execute(
-        select(store_meta.c.text_value).where(store_meta.c.key == "audit_head")
-    ).scalar_one()
-    digest = row_hash(head, content)
-    conn.execute(
-        audit_log.insert().values(
-            **{column: content[column] for column in CONTENT},
-            prev_hash=head,
-            hash=digest,
-        )
-    )
-    conn.execute(
-        update(store_meta)
-        .where(store_meta.c.key == "audit_head")
-        .values(text_value=digest, int_value=store_meta.c.int_value + 1)
-    )
-    return digest
-
-
-def entries(conn: Connection, entity: str | None = None) -> Iterator[AuditEntry]:
-    """Rows in the order they were written, optionally for one entity."""
-    query = select(audit_log).order_by(audit_log.c.id)
-    if entity is not None:
-        query = query.where(audit_log.c.entity == entity)
-    for row in conn.execute(query).mappings():
-        yield AuditEntry.from_row(row)
-
-
-def verify(conn: Connection) -> list[AuditProblem]:
-    """Every place the chain does not hold; an empty list means it verifies."""
-    problems: list[AuditProblem] = []
-    expected_prev = GENESIS
-    count = 0
-    for entry in entries(conn):
-        count += 1
-        if entry.prev_hash != expected_prev:
-            problems.append(
-                AuditProblem(
-                    entry.id,
-                    "does not follow the row before it "
-                    "(a row was deleted or re-ordered)",
-                )
-            )
-        recomputed = row_hash(entry.prev_hash, entry.content())
-        if recomputed != entry.hash:
-            problems.append(AuditProblem(entry.id, "its contents were edited"))
-        expected_prev = entry.hash
-    head, head_count = conn.execute(
-        select(store_meta.c.text_value, store_meta.c.int_value).where(
-            store_meta.c.key == "audit_head"
-        )
-    ).one()
-    if head != expected_prev or head_count != count:
-        problems.append(
-            AuditProblem(
-                None,
-                f"the newest {head_count} rows end in {head[:12]}…, but the table "
-                f"has {count} rows ending in {expected_prev[:12]}… "
-                "(rows were cut off the end)",
-            )
-        )
-    return problems

@@ -10,6 +10,18 @@ from flagramp.core.flags import Flag, Segment, flag_from_gates, flag_to_gates
 from flagramp.core.types import Json
 
 
+def load_document(stored: object, what: str) -> Json:
+    """Parse a stored document; a damaged one (binary data, not JSON) raises
+    StoreError naming `what`, never a decoding traceback."""
+    if not isinstance(stored, str):
+        raise StoreError(f"{what}: the stored document is not text")
+    try:
+        loaded: Json = json.loads(stored)
+    except ValueError as exc:
+        raise StoreError(f"{what}: the stored document is not JSON") from exc
+    return loaded
+
+
 def canonical(document: Json | dict[str, Any]) -> str:
     """Compact JSON with sorted keys: the same text for the same value, everywhere."""
     return json.dumps(

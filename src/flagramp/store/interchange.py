@@ -19,7 +19,7 @@ from flagramp.core.flags import (
 )
 from flagramp.core.flags import operations as ops
 from flagramp.core.types import Json
-from flagramp.store.flag_store import DEFAULT_ENVIRONMENT, Author, FlagStore
+from flagramp.store.port import DEFAULT_ENVIRONMENT, Author, FlagReader, FlagStore
 
 #: Flipper refuses imports over 50 MiB; so does flagramp, before parsing.
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
@@ -30,7 +30,7 @@ MAX_YAML_DEPTH = 64
 _YamlLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def export_json(store: FlagStore, environment: str = DEFAULT_ENVIRONMENT) -> str:
+def export_json(store: FlagReader, environment: str = DEFAULT_ENVIRONMENT) -> str:
     """The environment's flags as a Flipper export v1 document (JSON text)."""
     document = export_document(store.list_flags(environment))
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
@@ -49,14 +49,18 @@ def import_flipper(
 
     flagramp's own fields (deny lists, eligibility, descriptions) are kept. With
     `full_sync`, flags missing from the document are removed, as Flipper's own
-    import does; by default they are left alone. All or nothing: one transaction.
+    import does; by default they are left alone. All or nothing: one unit of work
+    that reads the current flags and writes the new ones, so a change made
+    meanwhile is never lost.
     """
     features = parse_export(_load_json(text, source), source)
-    current = {f.key: f for f in store.list_flags(environment)}
-    incoming = [
-        flag_from_gates(key, gates, current.get(key)) for key, gates in features.items()
-    ]
-    return store.put_flags(incoming, author, environment, remove_missing=full_sync)
+    with store.unit_of_work(author) as unit:
+        current = {f.key: f for f in unit.list_flags(environment)}
+        incoming = [
+            flag_from_gates(key, gates, current.get(key))
+            for key, gates in features.items()
+        ]
+        return unit.put_flags(incoming, environment, remove_missing=full_sync)
 
 
 def import_features_yml(
@@ -74,17 +78,18 @@ def import_features_yml(
     turns the flag fully on, as vets-api does at boot.
     """
     entries = parse_features_yml(_load_yaml(text, source), source)
-    current = {f.key: f for f in store.list_flags(environment)}
-    incoming: list[Flag] = []
-    for entry in entries:
-        base = current.get(entry.key, Flag(key=entry.key))
-        flag = base.with_changes(
-            description=entry.description, actor_type=entry.actor_type
-        )
-        if environment == "development" and entry.enable_in_development:
-            flag = ops.enable(flag)
-        incoming.append(flag)
-    return store.put_flags(incoming, author, environment)
+    with store.unit_of_work(author) as unit:
+        current = {f.key: f for f in unit.list_flags(environment)}
+        incoming: list[Flag] = []
+        for entry in entries:
+            base = current.get(entry.key, Flag(key=entry.key))
+            flag = base.with_changes(
+                description=entry.description, actor_type=entry.actor_type
+            )
+            if environment == "development" and entry.enable_in_development:
+                flag = ops.enable(flag)
+            incoming.append(flag)
+        return unit.put_flags(incoming, environment)
 
 
 def read_import_file(path: Path) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from flagramp.core.errors import StoreError
 from flagramp.stats.windows import Lane, Window, compact, from_bytes, to_bytes
 from flagramp.store.connections import reading, short_reason
-from flagramp.store.database import open_engine
+from flagramp.store.database import begin_write, open_engine
 from flagramp.store.window_tables import ingested_batches, metric_windows
 
 #: Attempts when two writers create the same new window row at once.
@@ -124,7 +124,7 @@ class WindowStore:
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         try:
-            with self.engine.begin() as conn:
+            with begin_write(self.engine) as conn:
                 yield conn
         except IntegrityError as exc:
             raise _Conflict from exc

@@ -11,7 +11,7 @@ import pytest
 from flagramp.core.clock import VirtualClock
 from flagramp.core.flags import Segment
 from flagramp.server.flipper_api import flipper_api
-from flagramp.store import Author, FlagStore, open_engine
+from flagramp.store import Author, FlagStore, SqlFlagStore, open_engine
 from tests.server.flipper_api.adapter_client import FlipperHttpClient, asgi_sender
 
 SETUP = Author("test-setup")
@@ -28,7 +28,7 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated database with the segments per test session, copied for every
     test (migrations cost more than the tests that use them)."""
     path = tmp_path_factory.mktemp("template") / "flagramp.db"
-    store = FlagStore.open(f"sqlite:///{path}")
+    store = SqlFlagStore.open(f"sqlite:///{path}")
     for segment in SEGMENTS:
         store.put_segment(segment, SETUP)
     store.engine.dispose()
@@ -39,7 +39,11 @@ def fresh_store(template: Path, directory: Path) -> FlagStore:
     """A store of its own (a copy of the template), with the test segments."""
     target = directory / "flagramp.db"
     shutil.copyfile(template, target)
-    return FlagStore(open_engine(f"sqlite:///{target}", migrate=False))
+    # The copy's audit rows are signed with the template's key, kept beside it.
+    key = template.with_name(template.name + ".audit-key")
+    if key.exists():
+        shutil.copyfile(key, target.with_name(target.name + ".audit-key"))
+    return SqlFlagStore(open_engine(f"sqlite:///{target}", migrate=False))
 
 
 @pytest.fixture

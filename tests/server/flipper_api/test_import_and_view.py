@@ -8,7 +8,7 @@ import json
 from flagramp.core.flags import Flag, Percentage
 from flagramp.core.types import Json
 from flagramp.server.flipper_api import flipper_api
-from flagramp.store import FlagStore
+from flagramp.store import FlagStore, SqlFlagStore
 from tests.server.flipper_api.adapter_client import FlipperHttpClient, asgi_sender
 from tests.server.flipper_api.conftest import SEGMENTS, SETUP
 from tests.server.flipper_api.expected import RECORDED_EXPORT, RECORDED_SEARCH
@@ -100,7 +100,7 @@ def test_a_gate_write_on_a_flag_with_additions_keeps_them(
 
 
 def test_on_postgresql_too(database_url: str) -> None:
-    store = FlagStore.open(database_url)
+    store = SqlFlagStore.open(database_url)
     for segment in SEGMENTS:
         store.put_segment(segment, SETUP)
     client = FlipperHttpClient(asgi_sender(flipper_api(store)))
