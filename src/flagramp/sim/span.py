@@ -83,17 +83,31 @@ class SpanAggregate:
 
 
 class _CodeSet:
-    """A growing set of non-negative codes below `size`."""
+    """A growing set of non-negative codes below `size`.
+
+    Rationale: a short span holds few codes, so sorting them is cheapest; a long
+    one may hold many, so past a share of `size` they move into a bitmap, which
+    costs no sorting but memory and a scan in proportion to `size`.
+    """
 
     def __init__(self, size: int) -> None:
-        self._bits = np.zeros(size, dtype=bool) if size <= _BITMAP_LIMIT else None
+        self._size = size
+        self._bits: npt.NDArray[np.bool_] | None = None
         self._parts: list[IntArray] = []
+        self._held = 0
 
     def add(self, codes: IntArray) -> None:
         if self._bits is not None:
             self._bits[codes] = True
-        else:
-            self._parts.append(np.unique(codes))
+            return
+        part = np.unique(codes)
+        self._parts.append(part)
+        self._held += part.shape[0]
+        if self._held * 16 > self._size and self._size <= _BITMAP_LIMIT:
+            self._bits = np.zeros(self._size, dtype=bool)
+            for held in self._parts:
+                self._bits[held] = True
+            self._parts = []
 
     def codes(self) -> IntArray:
         if self._bits is not None:
