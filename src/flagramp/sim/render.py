@@ -3,6 +3,7 @@
 Each visit sends one exposure per flag it is eligible for, then its requests,
 business events and page views, spread over the 30 seconds after the visit
 starts (so a visit lies within its minute, and page views keep their order).
+A minute's events are in time order.
 Environment-level events are `BusinessEvent`s with an empty actor: they belong
 to no user and no lane. The columns are those `span_aggregate` sums, so the
 events of a span aggregate to exactly its sums.
@@ -122,7 +123,14 @@ def _render(
                 device=DeviceClass.OTHER,
             )
         )
+    for minute_events in by_minute.values():
+        # Stable: a visit's exposures come first and its events keep their order.
+        minute_events.sort(key=_time_of)
     return by_minute
+
+
+def _time_of(event: Event) -> dt.datetime:
+    return event.at
 
 
 def span_batches(
