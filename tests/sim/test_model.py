@@ -37,6 +37,13 @@ REQUEST = RequestKind("r", "/r")
         (lambda: RequestKind("r", "/r", fingerprints=0), "at least one fingerprint"),
         (lambda: RequestKind("r", "/r", timeout_ms=-1.0), "timeout_ms"),
         (lambda: RequestKind("r", "/r", timeout_event="t"), "needs timeout_ms"),
+        (lambda: RequestKind("r", "/r", when_off=REQUEST), "needs a flag"),
+        (
+            lambda: RequestKind(
+                "r", "/r", flag="f", when_off=RequestKind("o", "/o", flag="g")
+            ),
+            "plain, ungated",
+        ),
         (lambda: BusinessKind("b", -0.1), "probability"),
         (lambda: PageFlow("/a", 0.5, (("/a", "/b", 0.7), ("/a", "/c", 0.5))), "past 1"),
         (lambda: PageFlow("/a", 0.5, max_pages=0), "max_pages"),

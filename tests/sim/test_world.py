@@ -7,11 +7,18 @@ import dataclasses
 import numpy as np
 import pytest
 
+from flagramp.core.errors import InvalidScenario
+from flagramp.core.events import RequestOutcome
 from flagramp.sim import (
     FLAT,
     DailyCurve,
+    EventModel,
+    FlagState,
     FlagSums,
+    Population,
+    RequestKind,
     SpanAggregate,
+    World,
     minute_start,
     population_ids,
     population_users,
@@ -20,6 +27,8 @@ from flagramp.sim import (
     span_events,
     user_bucket,
 )
+from flagramp.sim.channels import Channel, channel_table
+from flagramp.sim.examples import VAOS_FLAGS, vaos_world
 from flagramp.stats.buckets import bucket_of
 from tests.sim.worlds import MONDAY, POPULATION, flags, small_world
 
@@ -119,3 +128,64 @@ def test_visits_follow_the_curve() -> None:
     expected = expected * 20_000 / 1440 + 2 * 40 / 24
     # Each hour within 5 standard deviations of its Poisson mean.
     assert np.all(np.abs(hours - expected) < 5 * np.sqrt(expected))
+
+
+def test_a_flag_moves_requests_to_the_new_path_and_keeps_their_number() -> None:
+    world = vaos_world(users=5000, requests_per_minute=100.0)
+    first = VAOS_FLAGS[0][0]
+
+    def requests(pct: float) -> dict[str, float]:
+        states = (FlagState(first, pct),)
+        sums = span_aggregate(1, world, MONDAY, MONDAY + 120, states).flags[first]
+        names: dict[str, float] = {}
+        for i, c in enumerate(world_channels(world)):
+            if c.is_request:
+                names[c.name] = names.get(c.name, 0.0) + float(sums.counts[:, i].sum())
+        return names
+
+    off, on = requests(0.0), requests(100.0)
+    assert sum(off.values()) == sum(on.values())
+    assert off["vaos_service_request"] == 0
+    assert on["vaos_service_request"] > 0
+    assert (
+        off["legacy_scheduling_request"] - on["legacy_scheduling_request"]
+        == (on["vaos_service_request"])
+    )
+
+
+def world_channels(world: World) -> tuple[Channel, ...]:
+    return channel_table(world.model, world.population).channels
+
+
+@pytest.mark.parametrize("visits", [0.0, 500.0])
+def test_a_bare_world_with_one_request_kind_works_even_without_traffic(
+    visits: float,
+) -> None:
+    world = World(
+        EventModel((RequestKind("r", "/r"),)),
+        Population(users=50),
+        visits_per_day=visits,
+    )
+    states = (FlagState("f", 50.0),)
+    agg = span_aggregate(1, world, MONDAY, MONDAY + 90, states)
+    evs = span_events(1, world, MONDAY, MONDAY + 90, states)
+    requests = sum(isinstance(e, RequestOutcome) for e in evs)
+    assert agg.flags["f"].counts.sum() == requests
+    assert (requests > 0) is (visits > 0)
+    assert agg.environment.shape == (0, 90)
+
+
+def test_merging_needs_the_next_span_of_the_same_flags() -> None:
+    world = small_world()
+    a = span_aggregate(1, world, MONDAY, MONDAY + 10, flags())
+    b = span_aggregate(1, world, MONDAY + 20, MONDAY + 30, flags())
+    with pytest.raises(InvalidScenario, match="next span"):
+        a.merge(b)
+    with pytest.raises(InvalidScenario, match="next span"):
+        a.flags["new_flow"].merge(a.flags["oracle_flow"])
+    with pytest.raises(InvalidScenario, match="start < end"):
+        span_aggregate(1, world, MONDAY, MONDAY, flags())
+    with pytest.raises(InvalidScenario, match="no state given"):
+        span_aggregate(1, world, MONDAY, MONDAY + 1, flags(), report=("other",))
+    with pytest.raises(InvalidScenario, match="once"):
+        span_aggregate(1, world, MONDAY, MONDAY + 1, flags() + flags())

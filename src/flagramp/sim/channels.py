@@ -90,11 +90,11 @@ def channel_table(model: EventModel, population: Population) -> ChannelTable:
         channels.append(channel)
         return len(channels) - 1
 
-    k = len(model.requests)
+    k = len(model.request_kinds)
     request = np.full((k, len(STATUSES), n_dev), -1, dtype=np.int64)
     failure = np.full((k, n_dev), -1, dtype=np.int64)
     timeout = np.full((k, n_dev), -1, dtype=np.int64)
-    for i, kind in enumerate(model.requests):
+    for i, kind in enumerate(model.request_kinds):
         statuses = 3 if kind.timeout_ms is not None else 2
         for s in range(statuses):
             for d, device in enumerate(devices):
@@ -102,7 +102,7 @@ def channel_table(model: EventModel, population: Population) -> ChannelTable:
                     Channel(True, kind.name, kind.route, device, STATUSES[s], (), True)
                 )
     for table, attr in ((failure, "failure_event"), (timeout, "timeout_event")):
-        for i, kind in enumerate(model.requests):
+        for i, kind in enumerate(model.request_kinds):
             name = getattr(kind, attr)
             if name is None:
                 continue

@@ -85,7 +85,7 @@ def _visits(seed: int, world: World, hour: int) -> tuple[IntArray, IntArray]:
     named_rate = population.named_visits_per_day * n_named / 1440.0
     named = rng.poisson(named_rate * curve) if n_named else np.zeros(60, np.int64)
     users = population_users(seed, population, world.buckets)
-    cum = np.cumsum(users.visit_weight[n_named:])
+    cum = users.visit_cumulative
     g = int(generated.sum())
     picked = np.searchsorted(cum, rng.random(g) * cum[-1], side="right")
     gen_users = n_named + np.minimum(picked, population.users - 1)

@@ -41,32 +41,27 @@ def vaos_world(users: int = 200_000, requests_per_minute: float = 400.0) -> Worl
     """Seed 000: each toggle sends one part of scheduling to the VAOS service.
 
     The new service is called only while its toggle is on (so its error rate is
-    an absolute metric); the old path serves the part otherwise. About 48,000
-    unique users a day at the defaults.
+    an absolute metric); the old path (VAR) serves the part otherwise. About
+    48,000 unique users a day at the defaults.
     """
-    kinds = []
-    for flag, route in VAOS_FLAGS:
-        kinds.append(
-            RequestKind(
-                "vaos_service_request",
-                f"/vaos{route}",
-                failure_rate=0.01,
-                latency_median_ms=250.0,
-                failure_event="vaos_service_error",
-                fingerprints=12,
-                flag=flag,
-            )
-        )
-        kinds.append(
-            RequestKind(
+    kinds = [
+        RequestKind(
+            "vaos_service_request",
+            f"/vaos{route}",
+            failure_rate=0.01,
+            latency_median_ms=250.0,
+            failure_event="vaos_service_error",
+            fingerprints=12,
+            flag=flag,
+            when_off=RequestKind(
                 "legacy_scheduling_request",
                 f"/var{route}",
                 failure_rate=0.01,
                 latency_median_ms=350.0,
-                flag=flag,
-                flag_on=False,
-            )
+            ),
         )
+        for flag, route in VAOS_FLAGS
+    ]
     model = EventModel(
         requests=(*kinds, RequestKind("appointments_page", "/appointments", 2.0)),
         business=(
@@ -183,6 +178,9 @@ def uae_world(users: int = 60_000, requests_per_minute: float = 200.0) -> World:
                 timeout_ms=30_000.0,
                 timeout_event="oracle_api_timeout",
                 flag=UAE_FLAG,
+                when_off=RequestKind(
+                    "vista_api_response", "/vista/appointments", latency_median_ms=400.0
+                ),
             ),
         ),
         business=(

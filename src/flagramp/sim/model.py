@@ -8,7 +8,9 @@ contact-center calls). Plans name their events freely, so nothing here knows the
 examples' names; `flagramp.sim.examples` declares worlds that use them.
 
 Every kind may be gated on a flag (`flag`, `flag_on`): VAOS calls the new service
-only when its toggle is on for the user, and the old path only when it is off.
+only when its toggle is on for the user. A gated request kind may name what serves
+the request when the flag is off (`when_off`: the old path), so moving a flag moves
+requests from one path to the other and the visit makes as many as before.
 """
 
 from __future__ import annotations
@@ -89,9 +91,16 @@ class RequestKind:
     flag: str | None = None
     flag_on: bool = True
     """With `flag`: only users for whom the flag is on (False: off) make these."""
+    when_off: RequestKind | None = None
+    """With `flag`: the kind that serves these requests when the gate is shut."""
 
     def __post_init__(self) -> None:
         where = f"request kind {self.name!r}"
+        if self.when_off is not None and self.flag is None:
+            raise InvalidScenario(where, "when_off needs a flag")
+        fallback = self.when_off
+        if fallback is not None and (fallback.flag or fallback.when_off):
+            raise InvalidScenario(where, "when_off must be a plain, ungated kind")
         _check_probability(where, "failure_rate", self.failure_rate)
         if self.weight <= 0 or self.latency_median_ms <= 0 or self.latency_sigma < 0:
             raise InvalidScenario(
@@ -232,3 +241,21 @@ class EventModel:
     def mean_session(self) -> float:
         """Mean requests per visit."""
         return (self.session_min + self.session_max) / 2.0
+
+    @property
+    def request_kinds(self) -> tuple[RequestKind, ...]:
+        """Every request kind: the declared ones, then their `when_off` kinds."""
+        fallbacks = tuple(k.when_off for k in self.requests if k.when_off is not None)
+        return self.requests + fallbacks
+
+    def fallback_index(self) -> tuple[int, ...]:
+        """For each declared kind, its `when_off` kind's index in `request_kinds`
+        (-1: none)."""
+        out, next_index = [], len(self.requests)
+        for kind in self.requests:
+            if kind.when_off is None:
+                out.append(-1)
+            else:
+                out.append(next_index)
+                next_index += 1
+        return tuple(out)

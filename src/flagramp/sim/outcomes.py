@@ -89,20 +89,45 @@ def property_mask(
     )
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class _FingerprintTable:
+    """Every request kind's background fingerprints in one searchable array.
+
+    Kind i's cumulative Zipf weights, shifted by i, lie in (i, i + 1], so one
+    `searchsorted` of `u + kind` finds each failure's fingerprint for all kinds.
+    """
+
+    shifted: FloatArray
+    ids: IntArray
+    timeout: IntArray
+    index: dict[str, int]
+
+    def background(self, kind: IntArray, u: FloatArray) -> IntArray:
+        at = np.searchsorted(self.shifted, u + kind, side="right")
+        # u < 1, so the hit lies in kind's own run; guard its last entry.
+        last = np.searchsorted(self.shifted, kind + 1.0, side="left")
+        return self.ids[np.minimum(at, last)]
+
+
 @functools.lru_cache(maxsize=16)
-def _fingerprint_tables(
-    world: World,
-) -> tuple[tuple[IntArray, ...], tuple[FloatArray, ...], IntArray, dict[str, int]]:
+def _fingerprint_table(world: World) -> _FingerprintTable:
     index = {name: i for i, name in enumerate(world.fingerprint_names())}
-    ids, cums, timeout = [], [], []
-    for kind in world.model.requests:
+    shifted, ids, timeout = [], [], []
+    for i, kind in enumerate(world.model.request_kinds):
         names = kind.fingerprint_names()
         ids.append(np.array([index[n] for n in names], dtype=np.int64))
         ranks = np.arange(1, len(names) + 1, dtype=np.float64)
         weights = ranks ** (-world.model.fingerprint_exponent)
-        cums.append(np.cumsum(weights) / weights.sum())
+        cum = np.cumsum(weights) / weights.sum()
+        cum[-1] = 1.0
+        shifted.append(i + cum)
         timeout.append(index.get(kind.timeout_fingerprint, -1))
-    return tuple(ids), tuple(cums), np.array(timeout, dtype=np.int64), index
+    return _FingerprintTable(
+        np.concatenate(shifted),
+        np.concatenate(ids),
+        np.array(timeout, dtype=np.int64),
+        index,
+    )
 
 
 def realise(
@@ -210,21 +235,27 @@ def _requests(
     ctx: VisitContext, risk: FloatArray, latency_factor: FloatArray
 ) -> _Requests:
     d, world = ctx.draws, ctx.world
-    kinds = world.model.requests
+    kinds = world.model.request_kinds
     r0, r1 = int(d.request_start[ctx.v0]), int(d.request_start[ctx.v1])
     sizes = np.diff(d.request_start[ctx.v0 : ctx.v1 + 1])
     visit = np.repeat(np.arange(ctx.v1 - ctx.v0, dtype=np.int64), sizes)
     seq = np.arange(r0, r1, dtype=np.int64) - d.request_start[ctx.v0 : ctx.v1][visit]
-    kind = d.request_kind[r0:r1]
-    gates = np.stack([ctx.gate(k.flag, k.flag_on) for k in kinds])
-    present = gates[kind, visit]
+    drawn = d.request_kind[r0:r1]
+    declared = world.model.requests
+    gates = np.stack([ctx.gate(k.flag, k.flag_on) for k in declared])
+    open_gate = gates[drawn, visit]
+    fallback = np.array(world.model.fallback_index(), dtype=np.int64)[drawn]
+    # A shut gate sends the request to the kind's old path, or drops it.
+    kind = np.where(open_gate, drawn, fallback)
+    present = kind >= 0
+    kind = np.maximum(kind, 0)
     p = np.array([k.failure_rate for k in kinds])[kind] * risk[visit]
     mu = np.log(np.array([k.latency_median_ms for k in kinds]))
     sigma = np.array([k.latency_sigma for k in kinds])
     latency = (
         np.exp(mu[kind] + sigma[kind] * d.latency_z[r0:r1]) * latency_factor[visit]
     )
-    fp_ids, fp_cums, timeout_fp, fp_index = _fingerprint_tables(world)
+    fps = _fingerprint_table(world)
     new: list[tuple[BoolArray, int]] = []
     for idx, r in enumerate(world.regressions):
         if r.kind not in (
@@ -243,20 +274,17 @@ def _requests(
             latency = latency + r.amount * h
         else:
             u = regression_draws(ctx.seed, d.hour, idx, True, d.fail_u.shape[0])
-            new.append((h & (u[r0:r1] < r.amount), fp_index[r.fingerprint]))
+            new.append((h & (u[r0:r1] < r.amount), fps.index[r.fingerprint]))
     failed = d.fail_u[r0:r1] < np.clip(p, 0.0, 1.0)
     fingerprint = np.full(r1 - r0, -1, dtype=np.int64)
     for mask, fp in new:
         fingerprint[mask & ~failed & (fingerprint < 0)] = fp
-    fp_u = d.fingerprint_u[r0:r1]
-    for i in range(len(kinds)):
-        mine = failed & (kind == i)
-        rank = np.searchsorted(fp_cums[i], fp_u[mine], side="right")
-        fingerprint[mine] = fp_ids[i][np.minimum(rank, fp_ids[i].shape[0] - 1)]
+    mine = np.flatnonzero(failed)
+    fingerprint[mine] = fps.background(kind[mine], d.fingerprint_u[r0:r1][mine])
     limit = np.array([np.inf if k.timeout_ms is None else k.timeout_ms for k in kinds])
     timed = latency >= limit[kind]
     latency = np.maximum(quantise(np.where(timed, limit[kind], latency)), 1 / QUANTUM)
-    fingerprint[timed] = timeout_fp[kind[timed]]
+    fingerprint[timed] = fps.timeout[kind[timed]]
     status = np.where(timed, TIMED_OUT, np.where(fingerprint >= 0, FAILED, OK))
     dev = ctx.device[visit]
     channel = ctx.table.request[kind, status, dev]

@@ -115,6 +115,8 @@ class Users:
     bucket: IntArray
     visit_weight: FloatArray
     """Relative visit rates of the generated users (named users: 0)."""
+    visit_cumulative: FloatArray
+    """Running sum of the generated users' visit weights, to draw who visits."""
     risk: FloatArray
     latency_factor: FloatArray
 
@@ -176,6 +178,7 @@ def population_users(seed: int, population: Population, buckets: int) -> Users:
         device=device,
         bucket=bucket,
         visit_weight=np.asarray(weight, dtype=np.float64),
+        visit_cumulative=np.cumsum(weight[n_named:]),
         risk=np.asarray(risk, dtype=np.float64),
         latency_factor=np.asarray(latency, dtype=np.float64),
     )

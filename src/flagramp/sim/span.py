@@ -86,15 +86,18 @@ class _CodeSet:
     """A growing set of non-negative codes below `size`.
 
     Rationale: a short span holds few codes, so sorting them is cheapest; a long
-    one may hold many, so past a share of `size` they move into a bitmap, which
-    costs no sorting but memory and a scan in proportion to `size`.
+    one holds many, so when `expected` (or what arrives) is a fair share of `size`
+    they go into a bitmap, which costs no sorting but memory and a scan in
+    proportion to `size`.
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, expected: float) -> None:
         self._size = size
         self._bits: npt.NDArray[np.bool_] | None = None
         self._parts: list[IntArray] = []
         self._held = 0
+        if size <= _BITMAP_LIMIT and expected * 64 > size:
+            self._bits = np.zeros(size, dtype=bool)
 
     def add(self, codes: IntArray) -> None:
         if self._bits is not None:
@@ -120,10 +123,10 @@ class _CodeSet:
 class _Sums:
     """Mutable sums of one flag while a span is added up."""
 
-    def __init__(self, n: int, c: int, b: int, f: int) -> None:
+    def __init__(self, n: int, c: int, b: int, f: int, expected: float) -> None:
         self.n, self.c, self.b, self.f = n, c, b, f
         self.exposures = np.zeros(LANES * b)
-        self.exposed = _CodeSet(LANES * n)
+        self.exposed = _CodeSet(LANES * n, expected)
         self.counts = np.zeros(LANES * c * b)
         self.value_sums = np.zeros(LANES * c * b)
         self.value_counts = np.zeros(LANES * c * b)
@@ -131,9 +134,9 @@ class _Sums:
         self.value_zero = np.zeros(LANES * c)
         self.value_min = np.full(LANES * c, np.inf)
         self.value_max = np.full(LANES * c, -np.inf)
-        self.channel_users = _CodeSet(LANES * c * n)
+        self.channel_users = _CodeSet(LANES * c * n, expected)
         self.fp_counts = np.zeros(LANES * f)
-        self.fp_users = _CodeSet(LANES * f * n)
+        self.fp_users = _CodeSet(LANES * f * n, expected / 20)
         self.fp_first = np.full(LANES * f, np.iinfo(np.int64).max)
 
     def add(self, out: Outcomes, row: int, bucket: IntArray, accuracy: float) -> None:
@@ -243,8 +246,12 @@ def span_aggregate(
     users = population_users(seed, world.population, world.buckets)
     table = channel_table(world.model, world.population)
     fingerprints = world.fingerprint_names()
+    # Codes a span may hold: about one per visit and event (fewer distinct).
+    model = world.model
+    per_visit = model.mean_session + len(model.business) + len(model.pages)
+    expected = world.visits_per_day / 1440.0 * (end - start) * per_visit
     sums = {
-        k: _Sums(users.size, len(table), world.buckets, len(fingerprints))
+        k: _Sums(users.size, len(table), world.buckets, len(fingerprints), expected)
         for k in wanted
     }
     kinds = len(world.model.environment)

@@ -57,9 +57,9 @@ class World:
         """Every fingerprint the aggregates index: each request kind's background
         ones, then timeouts, then the regressions' (each name once)."""
         names: dict[str, None] = {}
-        for kind in self.model.requests:
+        for kind in self.model.request_kinds:
             names.update(dict.fromkeys(kind.fingerprint_names()))
-        for kind in self.model.requests:
+        for kind in self.model.request_kinds:
             if kind.timeout_ms is not None:
                 names.setdefault(kind.timeout_fingerprint)
         for r in self.regressions:
@@ -75,7 +75,7 @@ def visits_for_requests(requests_per_minute: float, model: EventModel) -> float:
 
 def _check_regression(model: EventModel, index: int, r: Regression) -> None:
     where = f"regression {index} ({r.kind})"
-    requests = {k.name for k in model.requests}
+    requests = {k.name for k in model.request_kinds}
     business = {k.name for k in model.business}
     flows = {f.name for f in model.pages}
     environment = {k.name for k in model.environment}
