@@ -50,7 +50,9 @@ class Regression:
     """A change injected in treatment only, in minutes [start_minute, end_minute).
 
     `ehr` restricts it to users with that EHR (`"oracle"`), like seed 003's regressions
-    that only Oracle patients see; None means every treatment user.
+    that only Oracle patients see; None means every treatment user. (A Scenario has
+    only Oracle and other users, so any other value means "not Oracle"; a World
+    compares it with each user's `ehr` property.)
 
     In a `World` (minutes are epoch minutes there): `flag` is the flag whose
     treatment it hits (None: a user with any flag of the call on); `target` names

@@ -9,45 +9,17 @@ them): see `model.Discrete` for how a shift keeps scores on the scale.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from flagramp.sim.channels import ChannelTable
-from flagramp.sim.draws import HourDraws
+from flagramp.sim.context import BoolArray, VisitContext, quantise
 from flagramp.sim.model import LogNormal, ValueModel
-from flagramp.sim.scenario import Regression, RegressionKind
-from flagramp.sim.world import World
+from flagramp.sim.scenario import RegressionKind
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
-
-#: (flag, flag_on) -> visits that pass the gate.
-GateFunction = Callable[[str | None, bool], BoolArray]
-#: A regression -> visits it hits (treated, active, matching users).
-HitFunction = Callable[[Regression], BoolArray]
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class VisitContext:
-    """What event builders need about a slice of visits `v0:v1` of an hour."""
-
-    seed: int
-    world: World
-    draws: HourDraws
-    v0: int
-    v1: int
-    device: IntArray
-    table: ChannelTable
-    gate: GateFunction
-    hit: HitFunction
-
-    @property
-    def visits(self) -> int:
-        return self.v1 - self.v0
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +89,7 @@ def business_events(ctx: VisitContext) -> VisitEvents:
                 normals[where, j],
                 shift[where],
             )
-            value = np.round(value * 1024.0) / 1024.0
+            value = quantise(value)
         channel = ctx.table.business[j, ctx.device[where]]
         parts.append((where, np.full(where.shape[0], base + j), channel, value))
     return _columns(parts, base + len(model.business))
