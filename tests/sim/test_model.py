@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flagramp.core.errors import InvalidScenario, SimError
 from flagramp.sim import (
@@ -20,6 +23,7 @@ from flagramp.sim import (
     Trait,
     World,
 )
+from flagramp.sim.categorical import choose
 from tests.sim.worlds import MODEL
 
 REQUEST = RequestKind("r", "/r")
@@ -88,3 +92,19 @@ def test_page_flow_routes_list_the_entry_first() -> None:
         "/recent", 0.3, (("/recent", "/start", 0.5), ("/select", "/start", 1.0))
     )
     assert flow.routes() == ("/recent", "/start", "/select")
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    weights=st.lists(st.floats(0.0, 10.0), min_size=1, max_size=40).filter(
+        lambda w: sum(w) > 0
+    ),
+    seed=st.integers(0, 1000),
+)
+def test_choose_is_searchsorted_for_any_number_of_categories(
+    weights: list[float], seed: int
+) -> None:
+    cum = np.cumsum(weights) / np.sum(weights)
+    u = np.random.default_rng(seed).random(500)
+    expected = np.minimum(np.searchsorted(cum, u, side="right"), len(weights) - 1)
+    assert np.array_equal(choose(cum, u), expected)

@@ -23,6 +23,7 @@ import numpy.typing as npt
 from flagramp.core.errors import InvalidScenario
 from flagramp.core.events import DeviceClass
 from flagramp.core.types import PropertyValue
+from flagramp.sim.categorical import choose
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -132,8 +133,7 @@ def _stream(seed: int, name: int) -> np.random.Generator:
 
 def _choice(rng: np.random.Generator, weights: tuple[float, ...], n: int) -> IntArray:
     cum = np.cumsum(np.asarray(weights, dtype=np.float64))
-    drawn = np.searchsorted(cum / cum[-1], rng.random(n), side="right")
-    return np.minimum(drawn, len(weights) - 1).astype(np.int64)
+    return choose(cum / cum[-1], rng.random(n))
 
 
 @functools.lru_cache(maxsize=16)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from flagramp.sim.categorical import choose
 from flagramp.sim.context import BoolArray, VisitContext, quantise
 from flagramp.sim.model import LogNormal, ValueModel
 from flagramp.sim.scenario import RegressionKind
@@ -50,7 +51,7 @@ def _values(
         )
     values = np.asarray(model.values, dtype=np.float64)
     cum = np.cumsum(model.weights) / np.sum(model.weights)
-    drawn = values[np.minimum(np.searchsorted(cum, u, side="right"), len(values) - 1)]
+    drawn = values[choose(cum, u)]
     if values.shape[0] == 1:
         return drawn
     # Rationale: a shifted score lands between two neighbours; choosing the upper
