@@ -146,11 +146,7 @@ def flag_lanes(
     if state.denied:
         lane[_indices(users.ids, state.denied)] = OFF
     if state.eligibility is not None:
-        check = state.eligibility.compile()
-        eligible = np.fromiter(
-            (check(p) for p in users.properties), dtype=bool, count=n
-        )
-        lane[~eligible] = NOT_EXPOSED
+        lane[~users.matching(state.eligibility.compile())] = NOT_EXPOSED
     lane.flags.writeable = False
     return lane
 

@@ -75,11 +75,7 @@ def property_mask(
 ) -> BoolArray:
     """Users who have every one of these property values."""
     users = population_users(seed, population, buckets)
-    return np.fromiter(
-        (all(p.get(k) == v for k, v in wanted) for p in users.properties),
-        dtype=bool,
-        count=users.size,
-    )
+    return users.matching(lambda p: all(p.get(k) == v for k, v in wanted))
 
 
 def realise(

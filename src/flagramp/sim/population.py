@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import functools
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +28,7 @@ from flagramp.sim.categorical import choose
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 
 _USER_BUCKET_SALT = b"flagramp-user-bucket:"
 
@@ -111,7 +113,10 @@ class Users:
     """
 
     ids: tuple[str, ...]
-    properties: tuple[Mapping[str, PropertyValue], ...]
+    profiles: tuple[Mapping[str, PropertyValue], ...]
+    """The distinct sets of property values users have (few: traits are few)."""
+    profile: IntArray
+    """Each user's set of property values, as an index into `profiles`."""
     device: IntArray
     bucket: IntArray
     visit_weight: FloatArray
@@ -124,6 +129,18 @@ class Users:
     @property
     def size(self) -> int:
         return len(self.ids)
+
+    @property
+    def properties(self) -> tuple[Mapping[str, PropertyValue], ...]:
+        """Each user's properties (shared, read-only mappings)."""
+        return tuple(self.profiles[i] for i in self.profile.tolist())
+
+    def matching(
+        self, check: Callable[[Mapping[str, PropertyValue]], bool]
+    ) -> BoolArray:
+        """Which users' properties pass `check` (asked once per profile)."""
+        ok = np.array([check(p) for p in self.profiles], dtype=bool)
+        return np.asarray(ok[self.profile], dtype=bool)
 
 
 def _stream(seed: int, name: int) -> np.random.Generator:
@@ -152,15 +169,22 @@ def population_users(seed: int, population: Population, buckets: int) -> Users:
         _choice(_stream(seed, 1 + t), trait.weights, n)
         for t, trait in enumerate(population.traits)
     ]
-    named_props = dict(population.named_properties)
-    properties: list[Mapping[str, PropertyValue]] = [named_props] * n_named
-    for i in range(n):
-        properties.append(
+    combos = np.stack(codes, axis=1) if codes else np.zeros((n, 0), dtype=np.int64)
+    unique, profile = np.unique(combos, axis=0, return_inverse=True)
+    profiles: list[Mapping[str, PropertyValue]] = [
+        MappingProxyType(
             {
-                trait.name: trait.values[int(c[i])]
-                for trait, c in zip(population.traits, codes, strict=True)
+                trait.name: trait.values[int(c)]
+                for trait, c in zip(population.traits, row, strict=True)
             }
         )
+        for row in unique
+    ]
+    # Named users have their own profile, last.
+    profiles.append(MappingProxyType(dict(population.named_properties)))
+    profile_of = np.concatenate(
+        [np.full(n_named, len(profiles) - 1), np.asarray(profile).reshape(-1)]
+    ).astype(np.int64)
     rng = _stream(seed, 0)
     device = _choice(rng, tuple(w for _, w in population.devices), total)
     weight = np.concatenate(
@@ -174,7 +198,8 @@ def population_users(seed: int, population: Population, buckets: int) -> Users:
     )
     return Users(
         ids=ids,
-        properties=tuple(properties),
+        profiles=tuple(profiles),
+        profile=profile_of,
         device=device,
         bucket=bucket,
         visit_weight=np.asarray(weight, dtype=np.float64),
