@@ -121,3 +121,33 @@ def test_vaos_calls_the_new_service_only_while_its_toggle_is_on() -> None:
     assert users > 2000
     share = len(sums.exposed_users(ON)) / users
     assert share == pytest.approx(0.10, abs=4 * np.sqrt(0.09 / users))
+
+
+def test_a_phase_iii_regression_on_its_route_raises_only_that_paths_errors() -> None:
+    third, route = VAOS_FLAGS[2]
+    broken = Regression(
+        RegressionKind.RATE,
+        0.06,
+        flag=third,
+        target="vaos_service_request",
+        route=f"/vaos{route}",
+    )
+    world = vaos_world(users=30_000).with_regressions(broken)
+    states = tuple(
+        FlagState(f, 100.0 if i < 2 else 25.0) for i, (f, _) in enumerate(VAOS_FLAGS)
+    )
+    agg = span_aggregate(4, world, MONDAY + 600, MONDAY + 780, states)
+    sums = agg.flags[third]
+
+    def rate(lane: int, path: str) -> float:
+        asked = [
+            c
+            for c in matching(agg, "vaos_service_request", ())
+            if agg.channels[c].route == path
+        ]
+        failed = [c for c in asked if agg.channels[c].status == 500]
+        return float(sums.counts[lane][failed].sum() / sums.counts[lane][asked].sum())
+
+    assert rate(ON, f"/vaos{route}") == pytest.approx(0.07, abs=0.02)
+    assert rate(ON, "/vaos/facilities") < 0.03
+    assert rate(OFF, "/vaos/facilities") < 0.03

@@ -193,6 +193,11 @@ def test_a_fixed_regression_leaves_the_minutes_before_the_fix_alone() -> None:
     ("regression", "match"),
     [
         (Regression(RegressionKind.RATE, 0.1, target="nope"), "no request kind"),
+        (Regression(RegressionKind.RATE, 0.1, route="/nowhere"), "at route"),
+        (
+            Regression(RegressionKind.VALUE, 0.1, target="csat_response", route="/a"),
+            "only request regressions",
+        ),
         (
             Regression(RegressionKind.PROBABILITY, 0.1, target="nope"),
             "business kind or page",

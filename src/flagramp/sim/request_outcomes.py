@@ -118,8 +118,12 @@ def request_outcomes(
         ):
             continue
         h = ctx.hit(r)[visit]
-        if r.target is not None:
-            targets = [i for i, k in enumerate(kinds) if k.name == r.target]
+        if r.target is not None or r.route is not None:
+            targets = [
+                i
+                for i, k in enumerate(kinds)
+                if r.target in (None, k.name) and r.route in (None, k.route)
+            ]
             h &= np.isin(kind, targets)
         if r.kind is RegressionKind.RATE:
             p = p + r.amount * h

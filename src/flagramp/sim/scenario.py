@@ -57,8 +57,9 @@ class Regression:
     In a `World` (minutes are epoch minutes there): `flag` is the flag whose
     treatment it hits (None: a user with any flag of the call on); `target` names
     the request kind, business kind, page flow or environment kind it changes
-    (None: every request kind); `properties` narrows it to users with all of these
-    property values; `end_minute` is when the simulated fix lands (None: never).
+    (None: every request kind) and `route` narrows request kinds to one route;
+    `properties` narrows it to users with all of these property values;
+    `end_minute` is when the simulated fix lands (None: never).
     """
 
     kind: RegressionKind
@@ -70,6 +71,7 @@ class Regression:
     target: str | None = None
     end_minute: int | None = None
     properties: tuple[tuple[str, PropertyValue], ...] = ()
+    route: str | None = None
 
     def is_active(self, minute: int) -> bool:
         """Whether the regression is in force in `minute`."""

@@ -81,9 +81,16 @@ def _check_regression(model: EventModel, index: int, r: Regression) -> None:
     environment = {k.name for k in model.environment}
     if r.end_minute is not None and r.end_minute < r.start_minute:
         raise InvalidScenario(where, "end_minute is before start_minute")
+    if r.route is not None and r.kind not in _REQUEST_TARGETS:
+        raise InvalidScenario(where, "only request regressions take a route")
     if r.kind in _REQUEST_TARGETS:
         if r.target is not None and r.target not in requests:
             raise InvalidScenario(where, f"no request kind named {r.target!r}")
+        kinds = model.request_kinds
+        if r.route is not None and not any(
+            k.route == r.route and r.target in (None, k.name) for k in kinds
+        ):
+            raise InvalidScenario(where, f"no request kind at route {r.route!r}")
         if r.kind is RegressionKind.FINGERPRINT and not 0.0 <= r.amount <= 1.0:
             raise InvalidScenario(where, "amount is a probability in [0, 1]")
         return
