@@ -122,6 +122,8 @@ def test_daily_pattern_and_validation() -> None:
         minute_users(1, sc, -1)
     with pytest.raises(InvalidScenario, match="need a World"):
         Scenario(regressions=(Regression(RegressionKind.VALUE, -1.0),))
+    with pytest.raises(InvalidScenario, match="need a World"):
+        Scenario(regressions=(Regression(RegressionKind.RATE, 0.1, flag="f"),))
 
 
 @pytest.mark.parametrize(("share", "arm"), [(0.0, 0), (1.0, 1)])

@@ -134,6 +134,8 @@ class Scenario:
         for r in self.regressions:
             if r.kind not in _LEGACY_KINDS:
                 raise bad(f"{r.kind} regressions need a World, not a Scenario")
+            if r.flag or r.target or r.route or r.properties:
+                raise bad("flag, target, route and properties need a World")
 
     @property
     def mean_session(self) -> float:
