@@ -34,6 +34,7 @@ REQUEST = RequestKind("r", "/r")
     [
         (lambda: Discrete((1, 2), (1.0,)), "one weight per value"),
         (lambda: Discrete((2, 1), (1.0, 1.0)), "increasing"),
+        (lambda: Discrete((-1, 1), (1.0, 1.0)), ">= 0"),
         (lambda: Discrete((1, 2), (0.0, 0.0)), "not all 0"),
         (lambda: LogNormal(0.0), "median > 0"),
         (lambda: RequestKind("r", "/r", failure_rate=1.5), "failure_rate"),

@@ -40,6 +40,9 @@ class Discrete:
             raise InvalidScenario("Discrete", "needs one weight per value")
         if list(self.values) != sorted(set(self.values)):
             raise InvalidScenario("Discrete", "values must be increasing")
+        if self.values[0] < 0:
+            # Value bins follow DDSketch's positive side and its zero bin only.
+            raise InvalidScenario("Discrete", "values must be >= 0")
         if min(self.weights) < 0 or sum(self.weights) <= 0:
             raise InvalidScenario("Discrete", "weights must be >= 0, not all 0")
 
