@@ -37,7 +37,9 @@ START = epoch_minute(dt.datetime(2026, 1, 5, tzinfo=dt.UTC))
 DAY = 1440
 SPECS = (
     MetricSpec(
-        "error_rate", MetricKind.RATIO, ("vaos_service_error", "vaos_service_request")
+        "error_rate",
+        MetricKind.RATIO,
+        ("vaos_service_request_failed", "vaos_service_request"),
     ),
     MetricSpec(
         "abandonment", MetricKind.RATIO, ("scheduling_abandoned", "scheduling_started")

@@ -10,7 +10,7 @@ import pytest
 
 from flagramp.core.flags import Segment
 from flagramp.core.plans import load_plan
-from flagramp.core.plans.metrics import RatioMetric
+from flagramp.core.plans.declared_events import EventKind
 from flagramp.sim import (
     OFF,
     ON,
@@ -72,13 +72,21 @@ def test_every_metric_of_the_plan_has_simulated_events(file: str) -> None:
     sums = agg.flags[states[0].key]
     environment = {k.name: i for i, k in enumerate(world.model.environment)}
     assert plan.metrics
+    # Each declared event is simulated as what the plan says it is.
+    requests = {k.name for k in world.model.request_kinds}
+    business = {k.name for k in world.model.business} | {
+        k.timeout_event for k in world.model.request_kinds if k.timeout_event
+    }
+    for event, decl in plan.events.items():
+        if not decl.actor:
+            assert event in environment, event
+        elif decl.kind is EventKind.REQUEST:
+            assert event in requests, event
+        else:
+            assert event in business, event
     for name, metric in plan.metrics.items():
-        events = (
-            (metric.numerator, metric.denominator)
-            if isinstance(metric, RatioMetric)
-            else (metric.event,)
-        )
-        for event in events:
+        # External queries (Datadog, Prometheus) name no events.
+        for event in metric.event_names():
             if event in environment:
                 assert metric.kind == "count", name
                 continue
@@ -93,7 +101,7 @@ def test_every_metric_of_the_plan_has_simulated_events(file: str) -> None:
 
 def test_uae_timeouts_come_with_slow_oracle_responses_only() -> None:
     slow = Regression(
-        RegressionKind.LATENCY, 30_000.0, flag=UAE_FLAG, target="oracle_api_response"
+        RegressionKind.LATENCY, 30_000.0, flag=UAE_FLAG, target="oracle_api_request"
     )
     states = (FlagState(UAE_FLAG, 20.0, eligibility=ORACLE),)
     for world, timeouts in (

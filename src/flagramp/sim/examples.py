@@ -50,7 +50,6 @@ def vaos_world(users: int = 200_000, requests_per_minute: float = 400.0) -> Worl
             f"/vaos{route}",
             failure_rate=0.01,
             latency_median_ms=250.0,
-            failure_event="vaos_service_error",
             fingerprints=12,
             flag=flag,
             when_off=RequestKind(
@@ -94,18 +93,23 @@ def _sm_model() -> EventModel:
             RequestKind("draft_create_request", "/messages/drafts", 0.6),
             RequestKind("draft_update_request", "/messages/drafts/:id", 0.8),
             RequestKind("draft_delete_request", "/messages/drafts/:id", 0.1),
-            RequestKind("message_send_request", "/messages/send", 0.5),
+            # The new flow sends from /select-care-team (slower: seed 001's UAT
+            # saw 4-23 s); the base flow from the old page.
             RequestKind(
-                "draft_or_send_request",
+                "message_send_request",
                 "/select-care-team",
-                0.4,
+                0.5,
                 latency_median_ms=1800.0,
                 latency_sigma=0.7,
                 flag=new_flow,
+                when_off=RequestKind(
+                    "message_send_request", "/messages/send", latency_median_ms=600.0
+                ),
             ),
         ),
         business=(
-            BusinessKind("message_sent", 0.3),
+            BusinessKind("message_sent", 0.25, attributes=(("platform", "va.gov"),)),
+            BusinessKind("message_sent", 0.05, attributes=(("platform", "vahb"),)),
             BusinessKind("csat_response", 0.04, value=_CSAT, route="/messages"),
             click("care_system_radio", select, 0.2),
             click("update_contact_list", select, 0.03),
@@ -157,19 +161,12 @@ def uae_world(users: int = 60_000, requests_per_minute: float = 200.0) -> World:
     flag is on (eligibility: ehr oracle or dual); Vista patients see no change."""
     model = EventModel(
         requests=(
-            RequestKind(
-                "api_request",
-                "/appointments",
-                4.0,
-                failure_rate=0.005,
-                fingerprints=20,
-                failure_event="api_error",
-            ),
+            RequestKind("api_request", "/appointments", 4.0, failure_rate=0.005),
             RequestKind(
                 "appointment_fetch", "/appointments/:id", 2.0, failure_rate=0.004
             ),
             RequestKind(
-                "oracle_api_response",
+                "oracle_api_request",
                 "/oracle/appointments",
                 1.5,
                 latency_median_ms=900.0,
@@ -179,7 +176,7 @@ def uae_world(users: int = 60_000, requests_per_minute: float = 200.0) -> World:
                 timeout_event="oracle_api_timeout",
                 flag=UAE_FLAG,
                 when_off=RequestKind(
-                    "vista_api_response", "/vista/appointments", latency_median_ms=400.0
+                    "vista_api_request", "/vista/appointments", latency_median_ms=400.0
                 ),
             ),
         ),

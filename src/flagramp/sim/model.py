@@ -77,7 +77,7 @@ class RequestKind:
     request that takes `timeout_ms` or longer times out: status 504, fingerprint
     `TimeoutError <route>`, latency `timeout_ms`. `failure_event` and
     `timeout_event` also report each failure or timeout as a business event of that
-    name, for plans that count them under their own names (`vaos_service_error`).
+    name, for plans that count them under their own names (`api_error`).
     """
 
     name: str
