@@ -13,6 +13,12 @@ from flagramp.stats.decision import (
     GuardDecision,
     GuardOutcome,
 )
+from flagramp.stats.detectability import (
+    StageTraffic,
+    detectable_effect,
+    detection_probability,
+    expected_detection_minutes,
+)
 from flagramp.stats.estimates import (
     ArmEstimate,
     arm_from_buckets,
@@ -67,6 +73,7 @@ __all__ = [
     "NoveltyBudget",
     "RatioGuard",
     "Side",
+    "StageTraffic",
     "arm_from_buckets",
     "arm_from_totals",
     "baseline",
@@ -75,10 +82,13 @@ __all__ = [
     "check_sample_ratio",
     "crosses",
     "design_effect",
+    "detectable_effect",
+    "detection_probability",
     "evaluate_count_limit",
     "evaluate_novelty",
     "evaluate_ratio_guard",
     "excess_and_variance",
+    "expected_detection_minutes",
     "log_mixture_ratio",
     "mixing_variance",
     "mixture_radius",
