@@ -121,3 +121,22 @@ def test_a_success_rate_mirrors_its_failure_rate(
     if math.isfinite(a.evidence.upper) and a.outcome is not GuardOutcome.HARMFUL:
         shift = 1.0 if comparison is Comparison.ABSOLUTE else 0.0
         assert shift - a.evidence.upper == pytest.approx(b.evidence.lower, abs=1e-8)
+
+
+def test_plug_in_variance_when_asked() -> None:
+    t, c = _m(30, 1000), _m(200, 10000)
+    _, v = excess_and_variance(
+        Side.LOWER, 0.0, t, c, comparison=Comparison.CONTROL, sign=1.0,
+        null_variance=False,
+    )  # fmt: skip
+    assert float(v) == pytest.approx(0.03 * 0.97 / 1000 + 0.02 * 0.98 / 10000)
+
+
+def test_a_mean_against_its_baseline_takes_the_larger_unit_variance() -> None:
+    t = ArmEstimate(4.0, 0.2 / 100, 100.0).moments()  # unit variance 0.2
+    b = baseline(4.5, 0.8 / 4000, 4000).moments()  # unit variance 0.8
+    _, v = excess_and_variance(
+        Side.LOWER, 0.2, t, b, comparison=Comparison.BASELINE, sign=-1.0,
+        proportion=False,
+    )  # fmt: skip
+    assert float(v) == pytest.approx(0.8 / 100 + 0.8 / 4000)

@@ -241,7 +241,7 @@ def detectable_effect(
 
     >>> t = StageTraffic(2000, 0.05, 0.01, 0.025, mde=0.01)
     >>> round(detectable_effect(t, 120), 4)
-    0.0046
+    0.0042
     """
     if not (hold_minutes >= 1 and 0 < beta < 1):
         raise StatsError("detectability needs a hold of a minute or more, 0 < beta < 1")

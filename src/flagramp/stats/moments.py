@@ -14,9 +14,9 @@ outlier*: when its standardised residual (y − R·x)/√x is more than `OUTLIER
 times the next most extreme one (residuals about the arm's rate with the outliers
 out: a few fixed-point rounds, since the outlier moves the rate itself).
 
-- `high_pulled_in`: the ratio with an outlying highest bucket set to the arm's rate
-  (its requests stay, its excess goes; ≤ the ratio); `low_pulled_in`: the same for
-  the lowest bucket (≥ the ratio).
+- `high_pulled_in`: the ratio without an outlying highest bucket (as if its requests
+  had failed at the rate of the others: its excess goes; ≤ the ratio);
+  `low_pulled_in`: the same for the lowest bucket (≥ the ratio).
 - `robust_variance` / `robust_design_effect`: with each outlier *winsorised* instead,
   to its neighbour's standardised residual: the variance that goes with a trimmed
   estimate (Tukey and McLaughlin 1963: a trimmed mean's variance is estimated from
