@@ -234,7 +234,9 @@ def test_the_edges_of_the_accepted_range_are_kept() -> None:
     assert low.at == EARLIEST
     assert high.at < LATEST
     assert parse_event(request(latency_ms=86_400_000)).at == WHEN
-    assert parse_event(business(value=-1e9, attributes={"a": 10**9}))
+    edge = parse_event(business(value=-1e9, attributes={"a": 10**9}))
+    assert isinstance(edge, BusinessEvent)
+    assert (edge.value, edge.attributes) == (-1e9, (("a", 10**9),))
 
 
 _json = st.recursive(
