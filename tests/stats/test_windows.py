@@ -143,7 +143,8 @@ def test_the_latest_exposure_wins() -> None:
     pipe = ingest(expose("a"), req("a"))
     pipe.add([expose("a", 1, Variant.OFF), req("a", 1)])
     assert window(pipe, Lane.OFF, 1).metrics["error_rate"].sums.total_denominator == 1
-    assert pipe.assignments["a"] is Lane.OFF
+    assert pipe.lane_of("a") is Lane.OFF
+    assert pipe.lane_of("nobody") is None
 
 
 def test_a_batch_delivered_twice_counts_once() -> None:

@@ -13,11 +13,25 @@ A window holds everything a decision or a report needs, and nothing raw:
 Windows merge exactly and associatively (counts are integers; values are quantised
 to 1/1024 so their float sums are exact too), so `compact` can turn minutes into
 hours and days. `to_bytes`/`from_bytes` give the store's serialised form.
+
+Bounded under floods: a window keeps at most `fingerprint_cap` fingerprints and
+`breakdown_cap` breakdown rows. Which ones is decided by a stable hash of the name
+(the lowest ranks are kept: a bottom-k sample), never by arrival order, so a
+fingerprint kept in a merged window was kept in every part, and caps merge exactly
+whatever the grouping. The fingerprints beyond the cap are counted together under
+`OTHER_FINGERPRINTS` (count, distinct users, first seen, samples): a flood of new
+fingerprints in treatment is then itself one new error class with many treatment
+users, which the novelty rule sees like any fingerprint, so a flood cannot hide a
+new class of errors (seed 003) by pushing it out of the window. Breakdown rows
+beyond the cap fold into (OTHER, OTHER, status class, device) rows, so totals by
+status class and device stay whole.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import heapq
 import json
 import zlib
 from collections.abc import Iterable, Mapping
@@ -29,6 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from flagramp.core.errors import StatsError
+from flagramp.core.events import OTHER_FINGERPRINTS as OTHER_FINGERPRINTS
 from flagramp.core.events import Variant
 from flagramp.core.metric_kinds import MetricKind
 from flagramp.stats.buckets import BucketSums
@@ -41,6 +56,15 @@ _V = TypeVar("_V", "MetricAggregate", "BreakdownCell", "FingerprintStats")
 
 HOUR = 60
 DAY = 1440
+
+#: Fingerprints a window keeps by name; the rest count as OTHER_FINGERPRINTS.
+#: Rationale: a few hundred distinct fingerprints a minute is a busy service (the
+#: statistics benchmark runs 200); a million is a bug that puts ids in messages.
+DEFAULT_FINGERPRINT_CAP = 1000
+#: Breakdown rows a window keeps; the rest fold into (OTHER, OTHER, class, device).
+DEFAULT_BREAKDOWN_CAP = 2000
+#: The name and route of folded breakdown rows (no event name can start with "(").
+OTHER = "(other)"
 
 #: Values are rounded to multiples of 2^-10 before summing: float sums of such
 #: values are exact (below 2^43), so merging windows in any order gives equal bits.
@@ -163,6 +187,55 @@ class FingerprintStats:
             self.cap,
         )
 
+    @classmethod
+    def merge_all(cls, items: Iterable[FingerprintStats]) -> FingerprintStats:
+        """All records as one (what pairwise `merge` gives, in one pass)."""
+        parts = list(items)
+        if not parts:
+            raise StatsError("no fingerprint records to merge")
+        cap = parts[0].cap
+        samples = {s for p in parts for s in p.samples}
+        return FingerprintStats(
+            sum(p.count for p in parts),
+            DistinctActors.union(p.actors for p in parts),
+            min(p.first_seen for p in parts),
+            tuple(sorted(samples))[:cap],
+            cap,
+        )
+
+
+def _rank_of(text: str) -> tuple[int, str]:
+    # Do not change: stored windows were capped by this order, and merges with
+    # them are exact only while it stays the same.
+    digest = hashlib.blake2b(
+        text.encode("utf-8", "surrogatepass"), digest_size=8, person=b"window-cap"
+    ).digest()
+    return int.from_bytes(digest, "big"), text
+
+
+def fingerprint_rank(name: str) -> tuple[int, str]:
+    """Where a fingerprint stands for a window's cap: the lowest ranks are kept."""
+    return _rank_of(name)
+
+
+def breakdown_rank(key: BreakdownKey) -> tuple[int, str]:
+    """Where a breakdown row stands for a window's cap: the lowest ranks are kept."""
+    return _rank_of("\x1f".join(key))
+
+
+def cap_fingerprints(
+    fingerprints: Mapping[str, FingerprintStats], cap: int
+) -> dict[str, FingerprintStats]:
+    """At most `cap` named fingerprints, the others merged into OTHER_FINGERPRINTS."""
+    named = [n for n in fingerprints if n != OTHER_FINGERPRINTS]
+    if len(named) <= cap:
+        return dict(fingerprints)
+    kept = set(heapq.nsmallest(cap, named, key=fingerprint_rank))
+    out = {n: fingerprints[n] for n in named if n in kept}
+    folded = [f for n, f in fingerprints.items() if n not in kept]
+    out[OTHER_FINGERPRINTS] = FingerprintStats.merge_all(folded)
+    return out
+
 
 #: (event name, route, status class, device); business events have status class "".
 BreakdownKey = tuple[str, str, str, str]
@@ -185,6 +258,24 @@ class BreakdownCell:
         )
 
 
+def cap_breakdown(
+    cells: Mapping[BreakdownKey, BreakdownCell], cap: int
+) -> dict[BreakdownKey, BreakdownCell]:
+    """At most `cap` rows by name; the others folded by status class and device."""
+    named = [k for k in cells if k[0] != OTHER]
+    if len(named) <= cap:
+        return dict(cells)
+    kept = set(heapq.nsmallest(cap, named, key=breakdown_rank))
+    out = {k: cells[k] for k in named if k in kept}
+    for key, cell in cells.items():
+        if key in kept:
+            continue
+        folded = (OTHER, OTHER, key[2], key[3])
+        mine = out.get(folded)
+        out[folded] = cell if mine is None else mine.merge(cell)
+    return out
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Window:
     """The aggregates of one window; `merge` and `compact` combine them exactly.
@@ -192,6 +283,8 @@ class Window:
     `exposed.numerator` is actors exposed for the first time in the run (they add
     up to the run's distinct users per lane), `exposed.denominator` exposure events;
     `actors` counts the distinct exposed actors of this window alone.
+    `fingerprints` holds at most `fingerprint_cap` names plus OTHER_FINGERPRINTS,
+    `breakdown` at most `breakdown_cap` rows plus the folded OTHER rows.
     """
 
     key: WindowKey
@@ -200,21 +293,34 @@ class Window:
     metrics: Mapping[str, MetricAggregate]
     breakdown: Mapping[BreakdownKey, BreakdownCell]
     fingerprints: Mapping[str, FingerprintStats]
+    fingerprint_cap: int = DEFAULT_FINGERPRINT_CAP
+    breakdown_cap: int = DEFAULT_BREAKDOWN_CAP
 
     @classmethod
     def empty(cls, key: WindowKey, buckets: int) -> Window:
         """A window with no data."""
         return cls(key, BucketSums.zeros(buckets), DistinctActors(), {}, {}, {})
 
+    @property
+    def fingerprints_overflowed(self) -> bool:
+        """Whether some fingerprints were counted under OTHER_FINGERPRINTS."""
+        return OTHER_FINGERPRINTS in self.fingerprints
+
     def merge(self, other: Window) -> Window:
-        """Both windows as one; raises StatsError across runs, flags or lanes."""
+        """Both windows as one; raises StatsError across runs, flags, lanes or caps."""
+        caps = (self.fingerprint_cap, self.breakdown_cap)
+        if (other.fingerprint_cap, other.breakdown_cap) != caps:
+            raise StatsError("cannot merge windows with different caps")
         return Window(
             self.key.covering(other.key),
             self.exposed.merge(other.exposed),
             self.actors.merge(other.actors),
             _merge_maps(self.metrics, other.metrics),
-            _merge_maps(self.breakdown, other.breakdown),
-            _merge_maps(self.fingerprints, other.fingerprints),
+            cap_breakdown(_merge_maps(self.breakdown, other.breakdown), caps[1]),
+            cap_fingerprints(
+                _merge_maps(self.fingerprints, other.fingerprints), caps[0]
+            ),
+            *caps,
         )
 
     def same_as(self, other: Window) -> bool:
@@ -267,7 +373,9 @@ def compact(windows: Iterable[Window], span: int) -> tuple[Window, ...]:
 # -- serialisation ------------------------------------------------------------------
 
 #: Bumped when the record layout changes; readers refuse versions they do not know.
-FORMAT = 1
+#: Format 2 added the caps; format 1 records read with the default caps.
+FORMAT = 2
+_FORMATS = frozenset({1, 2})
 
 
 def to_record(window: Window) -> JsonRecord:
@@ -310,14 +418,20 @@ def to_record(window: Window) -> JsonRecord:
             }
             for name, f in sorted(window.fingerprints.items())
         },
+        "fingerprint_cap": window.fingerprint_cap,
+        "breakdown_cap": window.breakdown_cap,
     }
 
 
 def from_record(record: Mapping[str, object]) -> Window:
     """The window `to_record` wrote; raises StatsError if it is malformed."""
     try:
-        if record["format"] != FORMAT:
+        if record["format"] not in _FORMATS:
             raise ValueError(f"unknown window format {record['format']!r}")
+        caps = (
+            _int(record.get("fingerprint_cap", DEFAULT_FINGERPRINT_CAP)),
+            _int(record.get("breakdown_cap", DEFAULT_BREAKDOWN_CAP)),
+        )
         k = _map(record["key"])
         metrics = {
             name: _metric_from(_map(m)) for name, m in _map(record["metrics"]).items()
@@ -346,6 +460,7 @@ def from_record(record: Mapping[str, object]) -> Window:
             metrics,
             breakdown,
             fingerprints,
+            *caps,
         )
     except (KeyError, TypeError, ValueError, IndexError, StatsError) as exc:
         raise StatsError(f"malformed window record: {exc}") from exc
