@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from flagramp.core.events import Event, Exposure, RequestOutcome, Variant
 from flagramp.core.metric_kinds import MetricKind
-from flagramp.stats.ingest import ActorState, MetricSpec, WindowIngest
+from flagramp.stats.ingest import ActorState, MetricSpec, ScopeSnapshot, WindowIngest
 from flagramp.stats.sketches import actor_hash
 from flagramp.stats.windows import DAY, Lane, Window, compact
 
@@ -64,7 +64,7 @@ def windows_of(
     actors = {
         actor_hash(a): ActorState(lane) for a, lane in (assignments or {}).items()
     }
-    pipe = WindowIngest("run", "f", SPECS, exact_cap=4, actors=actors)
+    pipe = WindowIngest("run", "f", SPECS, exact_cap=4, state=ScopeSnapshot(actors))
     pipe.add(events)
     return list(pipe.windows())
 

@@ -6,11 +6,12 @@ What the windows' sums hold, and the rules of attribution, are in
 `WindowIngest` keeps one scope's state (actor states, mark layout, batch keys) and
 its open windows in memory, and applies each batch's `BatchIngest.aggregate`
 result whole: a batch that fails changes nothing, so a retry is never refused as
-a duplicate. Its state can be saved (`actors`, `marks`) and given back to a new
-`WindowIngest` to resume exactly, but then only the process holding it can ingest
-the scope. For several processes (server replicas), keep the state in the store:
-`store.WindowStore.ingest` looks up the batch's actors and writes windows, states
-and batch key in one transaction, and no process holds anything that matters.
+a duplicate. Its state can be saved (`snapshot()`, a `ScopeSnapshot`) and given
+to a new `WindowIngest` to resume exactly, but then only the process holding it
+can ingest the scope. For several processes (server replicas), keep the state in
+the store: `store.WindowStore.ingest` looks up the batch's actors and writes
+windows, states and batch key in one transaction, and no process holds anything
+that matters.
 
 `WindowIngest` is the only mutable object in `stats`. No I/O, no clock: event
 times decide the minute, and the receiver's clock is an argument.
@@ -22,7 +23,6 @@ import datetime as dt
 import heapq
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from types import MappingProxyType
 
 from flagramp.core.event_parsing import MAX_CLOCK_SKEW, MAX_EVENT_AGE
 from flagramp.core.events import Event, EventBatch
@@ -33,7 +33,7 @@ from flagramp.stats.batch_ingest import (
     MetricSpec,
 )
 from flagramp.stats.buckets import DEFAULT_BUCKETS
-from flagramp.stats.scope_state import ActorState, MarkLayout
+from flagramp.stats.scope_state import ActorState, MarkLayout, ScopeSnapshot
 from flagramp.stats.sketches import (
     DEFAULT_EXACT_CAP,
     DEFAULT_RELATIVE_ACCURACY,
@@ -53,6 +53,7 @@ __all__ = [
     "IngestCounts",
     "MarkLayout",
     "MetricSpec",
+    "ScopeSnapshot",
     "WindowIngest",
 ]
 
@@ -78,8 +79,7 @@ class WindowIngest:
         breakdown_cap: int = DEFAULT_BREAKDOWN_CAP,
         max_age: dt.timedelta = MAX_EVENT_AGE,
         max_skew: dt.timedelta = MAX_CLOCK_SKEW,
-        actors: Mapping[int, ActorState] | None = None,
-        marks: MarkLayout | None = None,
+        state: ScopeSnapshot | None = None,
     ) -> None:
         self.pipe = BatchIngest(
             run,
@@ -95,11 +95,13 @@ class WindowIngest:
             max_age=max_age,
             max_skew=max_skew,
         )
-        self._actors: dict[int, ActorState] = dict(actors or {})
-        self._marks = marks or MarkLayout()
+        state = state or ScopeSnapshot()
+        self._actors: dict[int, ActorState] = dict(state.actors)
+        self._marks = state.marks
         self._open: dict[tuple[int, Lane], Window] = {}
-        self._keys: dict[str, float] = {}
-        self._expiry: list[tuple[float, str]] = []
+        self._keys: dict[str, float] = dict(state.batch_keys)
+        self._expiry = [(t, k) for k, t in self._keys.items() if math.isfinite(t)]
+        heapq.heapify(self._expiry)
 
     @property
     def run(self) -> str:
@@ -114,15 +116,9 @@ class WindowIngest:
         """The metrics computed, in the order given."""
         return self.pipe.specs
 
-    @property
-    def actors(self) -> Mapping[int, ActorState]:
-        """Every exposed actor's state, by actor hash (to save and resume)."""
-        return MappingProxyType(self._actors)
-
-    @property
-    def marks(self) -> MarkLayout:
-        """The layout of the actor states' marks (to save and resume)."""
-        return self._marks
+    def snapshot(self) -> ScopeSnapshot:
+        """The scope's state (actors, marks, batch keys), to save and resume."""
+        return ScopeSnapshot(dict(self._actors), self._marks, dict(self._keys))
 
     def lane_of(self, actor: str) -> Lane | None:
         """The lane `actor`'s outcomes count under; None if never exposed."""

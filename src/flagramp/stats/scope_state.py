@@ -18,8 +18,9 @@ allow_listed) stays below 63, so a state fits a signed 64-bit column.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flagramp.core.errors import StatsError
 from flagramp.stats.windows import Lane
@@ -89,3 +90,56 @@ class MarkLayout:
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise StatsError("malformed mark layout: expected a list of names")
         return cls(tuple(names))
+
+
+@dataclass(frozen=True, slots=True)
+class ScopeSnapshot:
+    """All a scope carries between batches, to save and resume it in memory.
+
+    `batch_keys` maps each remembered batch key to the epoch second after which a
+    redelivery would count nothing (`BatchResult.forget_after`; inf: never).
+    """
+
+    actors: Mapping[int, ActorState] = field(default_factory=dict)
+    marks: MarkLayout = field(default_factory=MarkLayout)
+    batch_keys: Mapping[str, float] = field(default_factory=dict)
+
+    def to_record(self) -> dict[str, object]:
+        """JSON-able data (`from_record` reads it back)."""
+        return {
+            "actors": [
+                [h, s.lane.value, s.marks] for h, s in sorted(self.actors.items())
+            ],
+            "marks": list(self.marks.names),
+            "batch_keys": {
+                k: (t if math.isfinite(t) else None)
+                for k, t in sorted(self.batch_keys.items())
+            },
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, object]) -> ScopeSnapshot:
+        """The snapshot `to_record` wrote; raises StatsError if it is malformed."""
+        try:
+            rows, names, keys = (
+                record["actors"],
+                record["marks"],
+                record["batch_keys"],
+            )
+            if not (
+                isinstance(rows, list)
+                and isinstance(names, list)
+                and isinstance(keys, dict)
+            ):
+                raise TypeError("actors and marks must be lists, batch_keys a map")
+            actors = {
+                int(h): ActorState(Lane(str(lane)), int(marks))
+                for h, lane, marks in rows
+            }
+            return cls(
+                actors,
+                MarkLayout(tuple(str(n) for n in names)),
+                {str(k): math.inf if t is None else float(t) for k, t in keys.items()},
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StatsError(f"malformed scope snapshot: {exc}") from exc
