@@ -121,20 +121,21 @@ class MinuteState:
             highest = self._highest_kept()
             if rank < highest.rank:
                 del self.fingerprints[highest.rank[1]]
-                self._other(at).absorb(highest, samples)
+                self._other().absorb(highest, samples)
                 self._highest = None
                 fp = self.fingerprints[name] = FingerprintState(at, rank)
                 return fp
-        return self._other(at)
+        return self._other()
 
     def _highest_kept(self) -> FingerprintState:
         if self._highest is None:
             self._highest = max(self.fingerprints.values(), key=lambda f: f.rank)
         return self._highest
 
-    def _other(self, at: float) -> FingerprintState:
+    def _other(self) -> FingerprintState:
         if self.other is None:
-            self.other = FingerprintState(at, (0, OTHER_FINGERPRINTS))
+            # First seen comes from what it absorbs or is added, never from here.
+            self.other = FingerprintState(math.inf, (0, OTHER_FINGERPRINTS))
         return self.other
 
 

@@ -350,7 +350,9 @@ def _hll_bytes(hashes: Iterable[int], sketches: Iterable[bytes], lg_k: int) -> b
     # estimates come from the same (composite) estimator and merge order never shows.
     union = hll_union(lg_k)
     fresh = hll_sketch(lg_k, tgt_hll_type.HLL_8)
-    for h in hashes:
+    # Sorted: a sparse sketch serialises its coupons in insertion order, and a set's
+    # iteration order depends on its history; the same actors give the same bytes.
+    for h in sorted(hashes):
         fresh.update(h)
     union.update(fresh)
     for data in sketches:

@@ -324,8 +324,39 @@ class Window:
         )
 
     def same_as(self, other: Window) -> bool:
-        """Whether both windows hold the same aggregates (compares the records)."""
-        return to_record(self) == to_record(other)
+        """Whether both windows hold the same aggregates.
+
+        Compares the records, with distinct-actor counts compared by what they
+        hold (`DistinctActors.same_as`), not by their HyperLogLog bytes: a sparse
+        sketch's bytes depend on the order its actors were merged in.
+        """
+        mine, theirs = to_record(self), to_record(other)
+        return _without_hll(mine) == _without_hll(theirs) and all(
+            a.same_as(b)
+            for a, b in zip(
+                _distinct_counts(self), _distinct_counts(other), strict=False
+            )
+        )
+
+
+def _distinct_counts(window: Window) -> list[DistinctActors]:
+    out = [window.actors]
+    out += [m.actors for _, m in sorted(window.metrics.items()) if m.actors]
+    out += [f.actors for _, f in sorted(window.fingerprints.items())]
+    return out
+
+
+def _without_hll(record: JsonRecord) -> JsonRecord:
+    def strip(actors: object) -> object:
+        return {**actors, "hll": None} if isinstance(actors, dict) else actors
+
+    out = dict(record)
+    out["actors"] = strip(record["actors"])
+    for group in ("metrics", "fingerprints"):
+        items = record[group]
+        assert isinstance(items, dict)
+        out[group] = {k: {**v, "actors": strip(v["actors"])} for k, v in items.items()}
+    return out
 
 
 def _merge_maps(a: Mapping[_K, _V], b: Mapping[_K, _V]) -> dict[_K, _V]:
