@@ -199,6 +199,16 @@ def _fail_on_batch_key(store: WindowStore, key: str) -> None:
                 )
             )
             return
+        if dialect in ("mysql", "mariadb"):
+            conn.execute(
+                sa.text(
+                    "CREATE TRIGGER fail_key BEFORE INSERT ON ingest_batch_keys "
+                    f"FOR EACH ROW BEGIN IF NEW.batch_key = '{key}' THEN "
+                    "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'injected failure'; "
+                    "END IF; END"
+                )
+            )
+            return
         conn.execute(
             sa.text(
                 "CREATE FUNCTION fail_key() RETURNS trigger AS $$ BEGIN "
@@ -217,7 +227,7 @@ def _fail_on_batch_key(store: WindowStore, key: str) -> None:
 
 def _drop_failure(store: WindowStore) -> None:
     with store.engine.begin() as conn:
-        if store.engine.dialect.name == "sqlite":
+        if store.engine.dialect.name != "postgresql":
             conn.execute(sa.text("DROP TRIGGER fail_key"))
         else:
             conn.execute(sa.text("DROP TRIGGER fail_key ON ingest_batch_keys"))
