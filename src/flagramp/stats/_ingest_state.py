@@ -6,6 +6,7 @@ Lives only for the batch: `freeze` turns each minute into a `Window` value.
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from flagramp.core.events import (
     RequestOutcome,
 )
 from flagramp.stats.sketches import QuantileSketch
-from flagramp.stats.windows import SampleEvent, fingerprint_rank, quantise
+from flagramp.stats.windows import SampleEvent, fingerprint_rank, quantise_one
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -87,7 +88,8 @@ class MinuteState:
         self.fingerprints: dict[str, FingerprintState] = {}
         self.other: FingerprintState | None = None
         self.fingerprint_cap = fingerprint_cap
-        self._highest: FingerprintState | None = None
+        # The kept names as a max-heap of their ranks: the highest is evicted first.
+        self._kept: list[tuple[int, _Descending]] = []
 
     def add_error(self, e: RequestOutcome, h: int, samples: int) -> None:
         assert e.error is not None
@@ -104,39 +106,50 @@ class MinuteState:
             f"{h:016x}"[:8],
             e.route,
             e.status,
-            float(quantise(e.latency_ms)),
+            quantise_one(e.latency_ms),
             e.device.value,
         )
         fp.add_sample(sample, samples)
 
     def _place(self, name: str, at: float, samples: int) -> FingerprintState:
         """The record a new fingerprint's events go to (its own, or OTHER's)."""
+        if name == OTHER_FINGERPRINTS:
+            return self._other()
         rank = fingerprint_rank(name)
-        if name != OTHER_FINGERPRINTS:
-            if len(self.fingerprints) < self.fingerprint_cap:
-                fp = self.fingerprints[name] = FingerprintState(at, rank)
-                if self._highest is not None and rank > self._highest.rank:
-                    self._highest = fp
-                return fp
-            highest = self._highest_kept()
-            if rank < highest.rank:
-                del self.fingerprints[highest.rank[1]]
-                self._other().absorb(highest, samples)
-                self._highest = None
-                fp = self.fingerprints[name] = FingerprintState(at, rank)
-                return fp
-        return self._other()
-
-    def _highest_kept(self) -> FingerprintState:
-        if self._highest is None:
-            self._highest = max(self.fingerprints.values(), key=lambda f: f.rank)
-        return self._highest
+        entry = (-rank[0], _Descending(name))
+        if len(self.fingerprints) < self.fingerprint_cap:
+            heapq.heappush(self._kept, entry)
+        elif entry > self._kept[0]:  # a lower rank than the highest kept
+            _, highest = heapq.heapreplace(self._kept, entry)
+            self._other().absorb(self.fingerprints.pop(highest.name), samples)
+        else:
+            return self._other()
+        fp = self.fingerprints[name] = FingerprintState(at, rank)
+        return fp
 
     def _other(self) -> FingerprintState:
         if self.other is None:
             # First seen comes from what it absorbs or is added, never from here.
             self.other = FingerprintState(math.inf, (0, OTHER_FINGERPRINTS))
         return self.other
+
+
+class _Descending:
+    """A name that sorts backwards: with negated hashes, a max-heap of ranks."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __lt__(self, other: _Descending) -> bool:
+        return self.name > other.name
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Descending) and self.name == other.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,6 +76,11 @@ def quantise(values: npt.ArrayLike) -> FloatArray:
     return np.round(np.asarray(values, dtype=np.float64) * QUANTUM) / QUANTUM
 
 
+def quantise_one(value: float) -> float:
+    """One value as `quantise` rounds it (both round half to even), without numpy."""
+    return round(value * QUANTUM) / QUANTUM
+
+
 class Lane(StrEnum):
     """Whose outcomes a window holds: each variant, and allow-listed actors apart."""
 
