@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/eval.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/stats_sim.py
+	$(BIN)/python bench/flipper_api.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache flagramp.db

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite talks to: a real Prometheus server
-# (metric-source tests) and Ruby Flipper (the compatibility peer).
+# (metric-source tests), Ruby Flipper (the compatibility peer), Rack (how Flipper's
+# API reads params) and wrk (bench/flipper_api.py).
 # Runs only as root and only when something is missing, so `make test` stays fast.
 set -euo pipefail
 need=()
 command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v ruby >/dev/null 2>&1 || need+=(ruby)
 ruby -e 'require "flipper"' >/dev/null 2>&1 || need+=(ruby-flipper)
+ruby -e 'require "rack"' >/dev/null 2>&1 || need+=(ruby-rack)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "setup-debian: missing ${need[*]}; run as root or install them (tests that need them will skip)" >&2

@@ -34,3 +34,20 @@ def cli(db_url: str) -> Invoke:
 @pytest.fixture
 def store(db_url: str) -> FlagStore:
     return FlagStore.open(db_url)
+
+
+def store_state(store: FlagStore) -> tuple[int, int]:
+    """The store version and the number of audit rows: both move on any write."""
+    return store.version(), len(store.audit_entries())
+
+
+def assert_one_error(result: Result, message: str) -> None:
+    """Exit code 1, nothing on stdout, one `error: …` line on stderr holding
+    `message`, and no traceback anywhere."""
+    assert "Traceback" not in result.output, result.output
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: "), lines[0]
+    assert message in lines[0], lines[0]

@@ -255,6 +255,8 @@ def test_tour_runs_on_a_fresh_store_and_again(cli: Invoke, store: FlagStore) -> 
     assert "imported seed 000's four VAOS toggles (4 changed)" in first.stdout
     assert "hash chain intact" in first.stdout
     assert "deny" in first.stdout and "eligibility" in first.stdout
+    assert "\\n" not in first.stdout  # its own lines are lines, not escapes
+    assert "\nNext: flagramp flags show " in first.stdout
     again = cli("tour")
     assert again.exit_code == 0
     assert "(0 changed)" in again.stdout

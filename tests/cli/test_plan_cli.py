@@ -34,7 +34,7 @@ def bad_file(tmp_path: Path) -> Path:
 def test_validate_ok_exits_0(plan_file: Path) -> None:
     result = runner.invoke(app, ["plan", "validate", str(plan_file)])
     assert result.exit_code == 0
-    assert f"ok: {plan_file}: 1 phases, 3 stages" in result.output
+    assert f"ok: {plan_file}: 1 phase, 3 stages" in result.output
 
 
 def test_validate_error_exits_1_with_file_line_column(bad_file: Path) -> None:

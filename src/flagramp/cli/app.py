@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import sys
+from importlib import metadata
+from typing import Annotated
+
 import typer
 
 from flagramp.cli.audit import audit_app
+from flagramp.cli.commands import App
 from flagramp.cli.db import db_app
 from flagramp.cli.evaluate import register_eval
 from flagramp.cli.flags import flags_app
 from flagramp.cli.plan import plan_app
 from flagramp.cli.tour import register_tour
 
-app = typer.Typer(
+app = App(
     name="flagramp",
     help="Staged feature-flag rollouts from written release plans.",
-    no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
@@ -26,6 +30,33 @@ register_eval(app)
 register_tour(app)
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(f"flagramp {metadata.version('flagramp')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            is_eager=True,
+            callback=_print_version,
+            help="Print flagramp's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Staged feature-flag rollouts from written release plans."""
+
+
 def main() -> None:
     """Console-script entry point."""
+    # A character the terminal's encoding cannot show comes out as an escape
+    # instead of a UnicodeEncodeError.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     app()

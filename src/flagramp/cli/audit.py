@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import typer
 
+from flagramp.cli.commands import App
 from flagramp.cli.options import JsonOption, open_store
-from flagramp.cli.output import (
-    EXIT_ERROR,
-    console,
-    emit_json,
-    err_console,
-    user_errors,
-)
+from flagramp.cli.output import EXIT_ERROR, console, emit_json, say_error, user_errors
+from flagramp.cli.text import count
 
-audit_app = typer.Typer(help="The audit log of every change.", no_args_is_help=True)
+audit_app = App(help="The audit log of every change.")
 
 
 @audit_app.command("verify")
@@ -22,19 +18,19 @@ def verify(as_json: JsonOption = False) -> None:
     with user_errors():
         store = open_store()
         problems = store.verify_audit()
-        count = len(store.audit_entries())
+        rows = len(store.audit_entries())
     if as_json:
         emit_json(
             {
                 "ok": not problems,
-                "rows": count,
+                "rows": rows,
                 "problems": [{"row": p.row_id, "detail": p.detail} for p in problems],
             }
         )
     elif problems:
         for problem in problems:
-            err_console.print(f"[bold red]error:[/] {problem}")
+            say_error(str(problem))
     else:
-        console.print(f"audit log verifies: {count} rows, chain intact")
+        console.print(f"audit log verifies: {count(rows, 'row')}, chain intact")
     if problems:
         raise typer.Exit(EXIT_ERROR)

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import typer
-
+from flagramp.cli.commands import App
+from flagramp.cli.connect import open_database
 from flagramp.cli.output import console, user_errors
-from flagramp.store import database_url, open_engine
 from flagramp.store.database import current_revision, upgrade
 
-db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
+db_app = App(help="The database: migrations.")
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Run migrations up to the newest (they also run on first use)."""
     with user_errors():
-        engine = open_engine(database_url(), migrate=False)
+        engine = open_database(migrate=False)
         before = current_revision(engine)
         upgrade(engine)
         after = current_revision(engine)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from flagramp.cli.options import EnvOption, JsonOption, open_store
-from flagramp.cli.output import console, emit_json, fail, user_errors
+from flagramp.cli.output import console, emit_json, fail, styled, user_errors
 from flagramp.core.clock import SystemClock
 from flagramp.core.flags import Actor, Evaluator
 from flagramp.core.flags.segments import parse_scalar
@@ -30,11 +30,21 @@ def evaluate(
     flag: Annotated[str, typer.Argument(help="The flag's key.")],
     actor: Annotated[
         list[str] | None,
-        typer.Option("--actor", "-a", help="flipper_id; repeat for several actors."),
+        typer.Option(
+            "--actor",
+            "-a",
+            metavar="ID",
+            help="flipper_id; repeat for several actors.",
+        ),
     ] = None,
     prop: Annotated[
         list[str] | None,
-        typer.Option("--prop", "-p", help="Actor property name=value (repeatable)."),
+        typer.Option(
+            "--prop",
+            "-p",
+            metavar="NAME=VALUE",
+            help="An actor property (repeatable).",
+        ),
     ] = None,
     env: EnvOption = "production",
     as_json: JsonOption = False,
@@ -45,8 +55,8 @@ def evaluate(
         store = open_store()
         found = store.require_flag(flag, env)
         evaluator = Evaluator(store.segments(env), SystemClock(), random.random)
-    actors = [Actor(a, properties) for a in actor or []]
-    result = evaluator.explain(found, actors)
+        actors = [Actor(a, properties) for a in actor or []]
+        result = evaluator.explain(found, actors)
     if as_json:
         emit_json(
             {
@@ -59,9 +69,11 @@ def evaluate(
             }
         )
         return
-    verdict = "[green]on[/]" if result.enabled else "[red]off[/]"
+    verdict = styled("on", "green") if result.enabled else styled("off", "red")
     who = ", ".join(a.flipper_id for a in actors) or "(no actor)"
-    console.print(f"{flag} for {who}: {verdict} — {result.gate}: {result.reason}")
+    console.print(
+        f"{flag} for {who}:", verdict, f"— {result.gate}: {result.reason}", sep=" "
+    )
 
 
 def register_eval(app: typer.Typer) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from flagramp.cli.commands import App
 from flagramp.cli.options import (
     EnvOption,
     JsonOption,
@@ -19,8 +20,10 @@ from flagramp.cli.options import (
 )
 from flagramp.cli.output import console, emit_json, fail, user_errors
 from flagramp.cli.render import flag_summary, flag_table, history_table
+from flagramp.cli.text import count, did_you_mean
 from flagramp.core.flags import Flag, Percentage, Segment
 from flagramp.core.flags import operations as ops
+from flagramp.core.flags.expressions import MAX_DEPTH as MAX_EXPRESSION_DEPTH
 from flagramp.core.flags.model import unique
 from flagramp.core.types import Json
 from flagramp.store import (
@@ -32,9 +35,9 @@ from flagramp.store import (
 from flagramp.store.documents import flag_document, segment_document
 from flagramp.store.flag_store import FlagChange
 
-flags_app = typer.Typer(help="Flags: show and change them.", no_args_is_help=True)
-actor_app = typer.Typer(help="The actor allow list of a flag.", no_args_is_help=True)
-segment_app = typer.Typer(help="Segments and flag eligibility.", no_args_is_help=True)
+flags_app = App(help="Flags: show and change them.")
+actor_app = App(help="The actor allow list of a flag.")
+segment_app = App(help="Segments and flag eligibility.")
 flags_app.add_typer(actor_app, name="actor")
 flags_app.add_typer(segment_app, name="segment")
 
@@ -70,7 +73,9 @@ def show(key: Key, env: EnvOption = "production", as_json: JsonOption = False) -
 @flags_app.command("create")
 def create(
     key: Key,
-    description: Annotated[str, typer.Option(help="What the flag is for.")] = "",
+    description: Annotated[
+        str, typer.Option(metavar="TEXT", help="What the flag is for.")
+    ] = "",
     env: EnvOption = "production",
     who: WhoOption = None,
     why: WhyOption = "",
@@ -109,7 +114,9 @@ def disable(
     _change(key, ops.disable, env, who, why, "disable")
 
 
-@flags_app.command("percent")
+# An unknown option here is most likely a negative percentage (`percent KEY -5`):
+# let it through to be refused as a percentage.
+@flags_app.command("percent", context_settings={"ignore_unknown_options": True})
 def percent(
     key: Key,
     percentage: Annotated[str, typer.Argument(help="0–100, up to 3 decimals.")],
@@ -161,6 +168,11 @@ def expression(
         parsed: Json = json.loads(document)
     except json.JSONDecodeError as exc:
         fail(f"expression is not valid JSON: {exc.msg} at column {exc.colno}")
+    except RecursionError:
+        fail(
+            "expression is nested too deeply to read "
+            f"(at most {MAX_EXPRESSION_DEPTH} functions deep)"
+        )
     if not isinstance(parsed, dict):
         fail('an expression is a JSON object such as {"Equal": [...]}')
     with user_errors():
@@ -229,7 +241,9 @@ def segment_define(
         list[str],
         typer.Argument(help='Rules, all must hold: "ehr in [oracle, cerner]".'),
     ],
-    description: Annotated[str, typer.Option(help="What the segment is.")] = "",
+    description: Annotated[
+        str, typer.Option(metavar="TEXT", help="What the segment is.")
+    ] = "",
     env: EnvOption = "production",
     who: WhoOption = None,
     why: WhyOption = "",
@@ -268,8 +282,12 @@ def segment_apply(
     """Limit a flag to a segment: its percentage then applies inside it only."""
     target = None if segment == "none" else segment
     with user_errors():
-        if target is not None and target not in open_store().segments(env):
-            fail(f"no segment {target!r} in environment {env!r}")
+        known = open_store().segments(env)
+    if target is not None and target not in known:
+        fail(
+            f"no segment {target!r} in environment {env!r}"
+            + did_you_mean(target, known)
+        )
     _change(key, lambda f: ops.set_eligibility(f, target), env, who, why, "eligibility")
 
 
@@ -286,7 +304,8 @@ def history(
         emit_json(
             [
                 {
-                    "id": e.id,
+                    "number": number,
+                    "audit_row": e.id,
                     "at": e.at,
                     "who": e.actor,
                     "why": e.reason,
@@ -294,7 +313,7 @@ def history(
                     "before": json.loads(e.before) if e.before else None,
                     "after": json.loads(e.after) if e.after else None,
                 }
-                for e in entries
+                for number, e in enumerate(entries, start=1)
             ]
         )
         return
@@ -304,7 +323,8 @@ def history(
 @flags_app.command("export")
 def export(
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to a file.")
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write to a file."),
     ] = None,
     env: EnvOption = "production",
 ) -> None:
@@ -312,7 +332,9 @@ def export(
     with user_errors():
         text = export_json(open_store(), env)
     if output is None:
-        typer.echo(text)
+        # The same document with every non-ASCII character escaped, so that no
+        # right-to-left override in a key reaches a terminal raw.
+        typer.echo(json.dumps(json.loads(text), separators=(",", ":")))
     else:
         output.write_text(text + "\n", encoding="utf-8")
         console.print(f"wrote {output}")
@@ -346,4 +368,4 @@ def import_(
                 source=str(path),
                 full_sync=full_sync,
             )
-    console.print(f"imported {path}: {changed} flag(s) changed in {env}")
+    console.print(f"imported {path}: {count(changed, 'flag')} changed in {env}")

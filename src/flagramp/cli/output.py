@@ -1,5 +1,12 @@
 """How every command talks to people: Rich for humans, JSON for scripts, one-line
-errors with a non-zero exit code for both."""
+errors with exit code 1 for both.
+
+User text is never read as Rich markup and never reaches the terminal raw: the
+consoles here have markup and emoji codes off, and every string they render passes
+through `shown()` (escapes for control, format and bidi characters). Styled pieces
+are `Text` objects built with `styled()`, which escapes too. A newline inside a
+string prints as `\n` like any other control character: print one line per call.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +17,71 @@ from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import typer
-from rich.console import Console
+from rich.console import Console, HighlighterType, JustifyMethod, OverflowMethod
+from rich.style import Style
+from rich.text import Text
 
+from flagramp.cli.failures import describe
+from flagramp.cli.text import shown
 from flagramp.core.errors import FlagrampError
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-#: Exit codes: 1 for a refused operation, invalid input, or a check (audit verify,
-#: plan validate) that found problems; 2 for usage errors (Typer's own).
+#: The exit code of a refused operation, invalid input, a usage error, or a check
+#: (audit verify, plan validate) that found problems.
 EXIT_ERROR = 1
+
+
+class SafeConsole(Console):
+    """A console that renders every string as plain, escaped text."""
+
+    def render_str(
+        self,
+        text: str,
+        *,
+        style: str | Style = "",
+        justify: JustifyMethod | None = None,
+        overflow: OverflowMethod | None = None,
+        emoji: bool | None = None,
+        markup: bool | None = None,
+        highlight: bool | None = None,
+        highlighter: HighlighterType | None = None,
+    ) -> Text:
+        # Rationale: table cells, tree labels, titles and printed strings all come
+        # through here, so escaping here covers what a command forgets to.
+        return super().render_str(
+            shown(text),
+            style=style,
+            justify=justify,
+            overflow=overflow,
+            emoji=False,
+            markup=False,
+            highlight=False,
+        )
+
+
+def _console(*, stderr: bool = False) -> Console:
+    return SafeConsole(
+        stderr=stderr, markup=False, emoji=False, highlight=False, soft_wrap=True
+    )
+
+
+console = _console()
+err_console = _console(stderr=True)
+
+
+def styled(text: str, style: str) -> Text:
+    """`text`, escaped, in a Rich style (`"bold"`, `"green"`)."""
+    return Text(shown(text), style=style)
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     """Print `error: message` on one line to stderr and exit with `code`."""
-    err_console.print(f"[bold red]error:[/] {_one_line(message)}", markup=True)
+    say_error(message)
     raise typer.Exit(code)
+
+
+def say_error(message: str) -> None:
+    """Print `error: message` on one line to stderr (newlines come out as `\\n`)."""
+    err_console.print(styled("error:", "bold red"), message.strip())
 
 
 @contextmanager
@@ -34,13 +90,9 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except FlagrampError as exc:
-        fail(str(exc))
+        fail(describe(exc))
 
 
 def emit_json(data: Any) -> None:
-    """Write `data` as JSON on stdout (for `--json`)."""
+    """Write `data` as JSON on stdout (for `--json`); non-ASCII comes out escaped."""
     sys.stdout.write(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n")
-
-
-def _one_line(message: str) -> str:
-    return " ".join(message.split())

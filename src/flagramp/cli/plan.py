@@ -7,6 +7,7 @@ Thin commands: read files, call `flagramp.core.plans`, print. Problems print as
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -14,11 +15,23 @@ import typer
 from rich.table import Table
 from rich.tree import Tree
 
-from flagramp.cli.output import EXIT_ERROR, console, emit_json, fail, user_errors
+from flagramp.cli.commands import App
+from flagramp.cli.files import read_limited
+from flagramp.cli.output import (
+    EXIT_ERROR,
+    console,
+    emit_json,
+    err_console,
+    fail,
+    styled,
+    user_errors,
+)
+from flagramp.cli.text import count, shown
 from flagramp.core.clock import SystemClock
 from flagramp.core.plans import (
     LoadedPlan,
     ManualPhase,
+    Plan,
     PlanInvalid,
     PlanTooLarge,
     Problem,
@@ -31,10 +44,9 @@ from flagramp.core.plans import (
 )
 from flagramp.core.plans.compose import MAX_BYTES, size_problem
 from flagramp.core.plans.percentages import show_number
+from flagramp.store import FlagStore
 
-plan_app = typer.Typer(
-    help="Release plans: validate, lint, show, diff.", no_args_is_help=True
-)
+plan_app = App(help="Release plans: validate, lint, show, diff.")
 
 FileArg = Annotated[Path, typer.Argument(help="A plan file (YAML).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -44,15 +56,18 @@ def read_plan(path: Path) -> LoadedPlan:
     """Read and load one plan file; raises PlanInvalid with file problems too."""
     name = str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            # Rationale: never read a huge file into memory just to refuse it.
-            raise PlanTooLarge([size_problem(name, size)])
-        text = path.read_text(encoding="utf-8")
+        read = read_limited(path, MAX_BYTES)
     except OSError as exc:
         raise PlanInvalid(
             [_file_problem(name, f"cannot read: {exc.strerror}")]
         ) from None
+    if read.is_over(MAX_BYTES):
+        if read.size is not None:
+            raise PlanTooLarge([size_problem(name, read.size)])
+        message = f"the file holds more than {MAX_BYTES} bytes, a plan's limit"
+        raise PlanTooLarge([_file_problem(name, message)])
+    try:
+        text = read.data.decode("utf-8")
     except UnicodeDecodeError:
         raise PlanInvalid([_file_problem(name, "is not UTF-8 text")]) from None
     return load_plan(text, name)
@@ -64,10 +79,13 @@ def _file_problem(name: str, message: str) -> Problem:
 
 def _print_problems(problems: tuple[Problem, ...] | list[Problem]) -> None:
     for problem in problems:
-        colour = "red" if problem.level.value == "error" else "yellow"
-        console.print(f"[{colour}]{problem.level.value}[/]: {problem}", markup=True)
+        # Errors go to stderr like every other error; warnings are lint's output.
+        is_error = problem.level.value == "error"
+        out = err_console if is_error else console
+        label = styled(f"{problem.level.value}:", "red" if is_error else "yellow")
+        out.print(label, str(problem))
         if problem.hint:
-            console.print(f"    hint: {problem.hint}", markup=False)
+            out.print(f"    hint: {problem.hint}")
 
 
 @plan_app.command()
@@ -96,10 +114,9 @@ def validate(
         stages = sum(len(p.stages) for _, p in loaded.plan.rollout_phases())
         results.append({"file": str(path), "valid": True, "problems": []})
         if not as_json:
+            phases = count(len(loaded.plan.phases), "phase")
             console.print(
-                f"[green]ok[/]: {path}: {len(loaded.plan.phases)} phases, "
-                f"{stages} stages",
-                markup=True,
+                styled("ok:", "green"), f"{path}: {phases}, {count(stages, 'stage')}"
             )
     if as_json:
         emit_json({"valid": not failed, "files": results})
@@ -108,8 +125,21 @@ def validate(
 
 
 @plan_app.command("lint")
-def lint_command(file: FileArg, as_json: JsonOpt = False) -> None:
-    """Warn about likely mistakes; exit 1 only if the plan is invalid."""
+def lint_command(
+    file: FileArg,
+    as_json: JsonOpt = False,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env", "-e", help="Environment of the flags (default: the plan's)."
+        ),
+    ] = None,
+) -> None:
+    """Warn about likely mistakes; exit 1 only if the plan is invalid.
+
+    With a store configured (FLAGRAMP_DATABASE_URL, or flagramp.db here), the
+    flags' current state is read from it.
+    """
     try:
         loaded = read_plan(file)
     except PlanInvalid as exc:
@@ -118,12 +148,14 @@ def lint_command(file: FileArg, as_json: JsonOpt = False) -> None:
         else:
             _print_problems(exc.problems)
         raise typer.Exit(EXIT_ERROR) from None
-    warnings = lint(loaded)
+    with user_errors():
+        states = flag_states(loaded.plan, env or loaded.plan.environment)
+    warnings = lint(loaded, states)
     if as_json:
         emit_json({"valid": True, "problems": [w.to_json() for w in warnings]})
         return
     _print_problems(warnings)
-    console.print(f"{file}: {len(warnings)} warnings")
+    console.print(f"{file}: {count(len(warnings), 'warning')}")
 
 
 @plan_app.command()
@@ -131,7 +163,10 @@ def show(
     file: FileArg,
     start: Annotated[
         str | None,
-        typer.Option(help="Projected start, ISO 8601 (default: first window or now)."),
+        typer.Option(
+            metavar="TIME",
+            help="Projected start, ISO 8601 (default: first window or now).",
+        ),
     ] = None,
 ) -> None:
     """Show a plan as a tree and its projected timeline."""
@@ -168,13 +203,20 @@ def schema() -> None:
 
 @plan_app.command()
 def new(
-    name: Annotated[str, typer.Option(help="The plan's short name.")] = "my-release",
-    flag: Annotated[str, typer.Option(help="The flag to roll out.")] = "my_feature",
+    name: Annotated[
+        str, typer.Option(metavar="NAME", help="The plan's short name.")
+    ] = "my-release",
+    flag: Annotated[
+        str, typer.Option(metavar="KEY", help="The flag to roll out.")
+    ] = "my_feature",
     users_per_day: Annotated[
-        int, typer.Option(min=1, help="Expected eligible users per day.")
+        int, typer.Option(min=1, metavar="N", help="Expected eligible users per day.")
     ] = 20_000,
     schema_url: Annotated[
-        str, typer.Option(help="Where the JSON Schema is, for the editor comment.")
+        str,
+        typer.Option(
+            metavar="URL", help="Where the JSON Schema is, for the editor comment."
+        ),
     ] = "plan.schema.json",
 ) -> None:
     """Print a new plan with VA's usual ladder (canary, 25, 50, 75, 100 %)."""
@@ -190,7 +232,11 @@ def diff_command(
     new: Annotated[Path, typer.Argument(help="The proposed revision.")],
     passed: Annotated[
         list[str] | None,
-        typer.Option("--passed", help="A stage the run has passed: PHASE/STAGE."),
+        typer.Option(
+            "--passed",
+            metavar="PHASE/STAGE",
+            help="A stage the run has passed (repeatable).",
+        ),
     ] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -220,12 +266,34 @@ def diff_command(
     if not changes:
         console.print("no changes")
     for change in changes:
-        console.print(
-            str(change), markup=False, style="bold red" if change.flagged else None
-        )
+        console.print(str(change), style="bold red" if change.flagged else None)
     flagged = sum(c.flagged for c in changes)
     if flagged:
-        console.print(f"{flagged} flagged changes weaken the running plan", style="red")
+        console.print(
+            f"{count(flagged, 'flagged change')} "
+            f"{'weakens' if flagged == 1 else 'weaken'} the running plan",
+            style="red",
+        )
+
+
+def flag_states(plan: Plan, environment: str) -> dict[str, float] | None:
+    """The plan's flags' percentages in the configured store, or None without one.
+
+    Rationale: linting must never create a database; only a store that is
+    configured (or already there) is read. A flag fully on reads as 100.
+    """
+    url = os.environ.get("FLAGRAMP_DATABASE_URL")
+    if not url and not Path("flagramp.db").exists():
+        return None
+    store = FlagStore.open(url or None)
+    states: dict[str, float] = {}
+    for key in plan.flags:
+        flag = store.get_flag(key, environment)
+        if flag is None:
+            continue
+        pct = flag.percentage_of_actors
+        states[key] = 100.0 if flag.is_fully_on else (pct.value if pct else 0.0)
+    return states
 
 
 def _load_or_exit(file: Path) -> LoadedPlan:
@@ -243,7 +311,8 @@ def _start(text: str | None, loaded: LoadedPlan) -> dt.datetime:
         except ValueError:
             fail(f"--start {text!r} is not an ISO 8601 date or time")
         return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-    first = loaded.plan.phases[0].window
+    phases = loaded.plan.phases
+    first = phases[0].window if phases else None
     if first is not None:
         return dt.datetime.combine(first.start, dt.time(9), dt.UTC)
     return SystemClock().now()
@@ -251,7 +320,9 @@ def _start(text: str | None, loaded: LoadedPlan) -> dt.datetime:
 
 def _tree(loaded: LoadedPlan) -> Tree:
     plan = loaded.plan
-    tree = Tree(f"[bold]{plan.title}[/] ({plan.name}, revision {plan.revision})")
+    title = styled(plan.title, "bold")
+    title.append(shown(f" ({plan.name}, revision {plan.revision})"))
+    tree = Tree(title)
     tree.add(
         f"owner {plan.owner}, product owner {plan.product_owner}, "
         f"env {plan.environment}"
@@ -263,15 +334,18 @@ def _tree(loaded: LoadedPlan) -> Tree:
     phases = tree.add("phases")
     for phase in plan.phases:
         if isinstance(phase, ManualPhase):
-            node = phases.add(
-                f"[bold]{phase.name}[/] (manual, owner {phase.owner}, "
-                f"watch {phase.watch})"
-            )
+            label = styled(phase.name, "bold")
+            label.append(shown(f" (manual, owner {phase.owner}, watch {phase.watch})"))
+            node = phases.add(label)
             for check in phase.checklist:
                 node.add(check.text)
             continue
-        flags = ", ".join(phase.flags)
-        node = phases.add(f"[bold]{phase.name}[/]: {flags}")
+        # A phase named after its flag ("Phase I: va_online_…") says it once.
+        flags = ", ".join(f for f in phase.flags if f not in phase.name)
+        label = styled(phase.name, "bold")
+        if flags:
+            label.append(shown(f": {flags}"))
+        node = phases.add(label)
         for stage in phase.stages:
             gate = (
                 f", go/no-go {', '.join(stage.go_no_go.roles)}"
@@ -286,9 +360,18 @@ def _tree(loaded: LoadedPlan) -> Tree:
                 leaf.add(criterion.describe())
             for question in stage.record.questions:
                 leaf.add(f"? {question.text}")
-    policy = tree.add("rollback")
-    for severity, rule in plan.rollback.severities.items():
-        policy.add(f"{severity.value}: {rule.action.value}")
+    if plan.promotion is not None:
+        promotion = tree.add("promotion")
+        for step in plan.promotion.steps:
+            parts = ["backup"] if step.takes_backup else []
+            if step.go_no_go:
+                roles = ", ".join(step.go_no_go.roles)
+                parts.append(f"go/no-go {roles}, on No-Go {step.on_no_go}")
+            promotion.add(f"{step.environment}: {'; '.join(parts) or 'deploy'}")
+    if plan.rollback is not None:
+        policy = tree.add("rollback")
+        for severity, rule in plan.rollback.severities.items():
+            policy.add(f"{severity.value}: {rule.action.value}")
     if plan.go_live is not None:
         live = tree.add("go live")
         for kpi in plan.go_live.kpis:
@@ -298,4 +381,4 @@ def _tree(loaded: LoadedPlan) -> Tree:
     return tree
 
 
-__all__ = ["plan_app", "read_plan"]
+__all__ = ["flag_states", "plan_app", "read_plan"]

@@ -6,6 +6,7 @@ import json
 
 from rich.table import Table
 
+from flagramp.cli.text import count
 from flagramp.core.flags import Flag
 from flagramp.store import AuditEntry
 from flagramp.store.documents import flag_from_document
@@ -19,7 +20,7 @@ def flag_summary(flag: Flag) -> str:
     if flag.expression:
         parts.append("expression")
     if flag.actors:
-        parts.append(f"{len(flag.actors)} actor(s)")
+        parts.append(count(len(flag.actors), "actor"))
     poa = flag.percentage_of_actors
     if poa is not None and not poa.is_zero:
         parts.append(f"{poa} of actors")
@@ -31,7 +32,7 @@ def flag_summary(flag: Flag) -> str:
     if flag.eligibility:
         parts.append(f"eligible: {flag.eligibility}")
     if flag.denied_actors:
-        parts.append(f"{len(flag.denied_actors)} denied")
+        parts.append(f"{count(len(flag.denied_actors), 'actor')} denied")
     return "; ".join(parts) or "no gates"
 
 
@@ -55,14 +56,14 @@ def flag_table(flag: Flag, environment: str) -> Table:
 
 
 def history_table(key: str, entries: list[AuditEntry]) -> Table:
-    """Who changed what and why, oldest first."""
+    """Who changed what and why, oldest first, numbered from 1 for this flag."""
     table = Table("#", "at", "who", "action", "why", "now", title=f"history of {key}")
-    for entry in entries:
+    for number, entry in enumerate(entries, start=1):
         after = json.loads(entry.after) if entry.after else None
         now = "deleted"
         if after is not None:
             now = flag_summary(flag_from_document(after))
         table.add_row(
-            str(entry.id), entry.at[:19], entry.actor, entry.action, entry.reason, now
+            str(number), entry.at[:19], entry.actor, entry.action, entry.reason, now
         )
     return table

@@ -15,9 +15,11 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
+from flagramp.cli.connect import safe_url
 from flagramp.cli.options import open_store
-from flagramp.cli.output import console, user_errors
+from flagramp.cli.output import console, styled, user_errors
 from flagramp.cli.render import flag_summary
+from flagramp.cli.text import count
 from flagramp.core.clock import SystemClock
 from flagramp.core.flags import Actor, Evaluator, Flag, Percentage, Segment
 from flagramp.core.flags import operations as ops
@@ -45,7 +47,9 @@ def tour() -> None:
 
 
 def _run() -> None:
-    console.print(Panel.fit(f"flagramp tour — store: {database_url()}", style="bold"))
+    console.print(
+        Panel.fit(f"flagramp tour — store: {safe_url(database_url())}", style="bold")
+    )
     store = open_store()
     catalogue = resources.files("flagramp.cli").joinpath("data/vaos_features.yml")
     changed = import_features_yml(
@@ -71,10 +75,11 @@ def _run() -> None:
     store.change_flag(
         PHASE_FOUR, lambda f: ops.set_eligibility(f, "oracle_health"), TOUR
     )
+    # One print per line: the console writes a newline inside a string as \n.
     console.print(
-        "2. Phase I canary: 5 % of actors, a UAT tester allowed, one account denied;\n"
-        "   Phase IV (for contrast): 25 % of Oracle Health patients only"
+        "2. Phase I canary: 5 % of actors, a UAT tester allowed, one account denied;"
     )
+    console.print("   Phase IV (for contrast): 25 % of Oracle Health patients only")
 
     flags = store.list_flags()
     listing = Table("flag", "state", "gates", title="3. the flags in production")
@@ -91,7 +96,7 @@ def _run() -> None:
             table.add_row(
                 actor.flipper_id,
                 str(actor.properties["ehr"]),
-                "[green]on[/]" if result.enabled else "[red]off[/]",
+                styled("on", "green") if result.enabled else styled("off", "red"),
                 result.gate,
                 result.reason,
             )
@@ -105,14 +110,13 @@ def _run() -> None:
     rows = len(store.audit_entries())
     status = "intact" if not problems else f"BROKEN: {problems[0]}"
     console.print(
-        f"6. audit log: {rows} rows, hash chain {status}; store version "
+        f"6. audit log: {count(rows, 'row')}, hash chain {status}; store version "
         f"{store.version()}"
     )
-    console.print(
-        "\nNext: flagramp flags show " + PHASE_ONE + "\n"
-        "      flagramp eval " + PHASE_FOUR + " --actor someone --prop ehr=oracle\n"
-        "      flagramp plan validate examples/vaos-service-integration.yaml"
-    )
+    console.print()
+    console.print(f"Next: flagramp flags show {PHASE_ONE}")
+    console.print(f"      flagramp eval {PHASE_FOUR} --actor someone --prop ehr=oracle")
+    console.print("      flagramp plan validate examples/vaos-service-integration.yaml")
 
 
 def _share_enabled(evaluator: Evaluator, flag: Flag) -> float:

@@ -9,7 +9,8 @@
     ├── StatsError           stats
     ├── StoreError           store
     │   ├── FlagNotFound
-    │   └── ImportInvalid     (ValueError)
+    │   ├── ImportInvalid     (ValueError)
+    │   └── StoreUnavailable  the database cannot be reached or opened
     ├── AuditError           store/audit: the chain does not verify
     ├── EventError           core/events: an event or batch is malformed
     ├── SourceError          sources
@@ -110,6 +111,17 @@ class ImportInvalid(StoreError, ValueError):
         self.source = source
         self.detail = detail
         super().__init__(f"{source}: {detail}")
+
+
+class StoreUnavailable(StoreError):
+    """The database cannot be reached or opened: nothing was read or written."""
+
+    code = "store_unavailable"
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"cannot connect to {url}: {reason}")
 
 
 class AuditError(FlagrampError):

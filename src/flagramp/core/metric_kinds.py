@@ -14,6 +14,7 @@ class MetricKind(StrEnum):
 
     RATIO = "ratio"
     SHARE_OF_USERS = "share_of_users"
+    SHARE_ABOVE = "share_above"
     COUNT = "count"
     MEAN = "mean"
     QUANTILE = "quantile"

@@ -11,6 +11,8 @@ share_of_users actors with the event, first   actors exposed for the first time 
 count          events                         first-time exposed actors
 mean           sum of the value               events with a value
 quantile       sum of the value (+ DDSketch)  events with a value
+share_above    events with a value above the  events with a value
+               metric's `threshold`
 unique_actors  actors with the event, first   first-time exposed actors (+ distinct
                time in the scope              actors of the window, HyperLogLog)
 ============== ============================== ==========================================
@@ -108,7 +110,8 @@ MAX_CACHED_ACTORS = 50_000
 class MetricSpec:
     """What ingest computes for one plan metric.
 
-    `events` is (numerator, denominator) for a ratio, (event,) otherwise.
+    `events` is (numerator, denominator) for a ratio, (event,) otherwise;
+    `threshold` is a share_above metric's bound on the value.
     """
 
     name: str
@@ -116,6 +119,7 @@ class MetricSpec:
     events: tuple[str, ...]
     value: str | None = None
     where: tuple[str, ...] = ()
+    threshold: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +185,12 @@ class BatchIngest:
         for spec in self.specs:
             if spec.kind in _VALUE_KINDS and spec.value is None:
                 raise StatsError(f"metric {spec.name!r} ({spec.kind}) needs a value")
+            if spec.kind is MetricKind.SHARE_ABOVE and (
+                spec.value is None or spec.threshold is None
+            ):
+                raise StatsError(
+                    f"metric {spec.name!r} (share_above) needs a value and a threshold"
+                )
         if min(fingerprint_cap, breakdown_cap, samples) < 1:
             raise StatsError("caps and samples are at least 1")
         self.buckets = buckets
@@ -514,6 +524,14 @@ class _Batch:
                 den = np.bincount(c, minlength=size).astype(np.float64)
                 if spec.kind is MetricKind.QUANTILE:
                     self._sketch(states, i, c // b, v)
+            elif spec.kind is MetricKind.SHARE_ABOVE:
+                assert spec.value is not None and spec.threshold is not None
+                raw = cols.values[spec.value][first]
+                ok = ~np.isnan(raw)
+                c = cell[first][ok]
+                above = c[raw[ok] > spec.threshold]
+                num = np.bincount(above, minlength=size).astype(np.float64)
+                den = np.bincount(c, minlength=size).astype(np.float64)
             else:
                 num = self._first_time(states, lanes, spec.name, i, cols, first)
             for s, state in enumerate(states):

@@ -8,11 +8,11 @@ name: demo
 title: Demo release
 owner: eng
 product_owner: po
-environment: prod
+environment: production
 traffic: {users_per_day: 48000, requests_per_minute: 100}
 roles:
-  eng: {people: [eng@va.gov], signs: [go_no_go, prerequisite, kill_switch]}
-  po: {people: [po@va.gov], signs: [go_no_go, re_enable]}
+  eng: {people: [eng@va.gov], signs: [go_no_go, prerequisite, kill_switch, revert]}
+  po: {people: [po@va.gov], signs: [go_no_go, re-enable]}
 segments:
   oracle: ["ehr in [oracle, dual]"]
 flags:
@@ -20,7 +20,7 @@ flags:
 prerequisites:
   - {text: QA passed in staging, signed_by: eng}
 metrics:
-  error_rate: {kind: ratio, numerator: failed, denominator: request}
+  error_rate: {kind: ratio, numerator: request_failed, denominator: request}
   calls: {kind: count, event: contact_center_call}
 phases:
   - name: Rollout
@@ -31,7 +31,7 @@ phases:
         percentage: 5
         hold: 2h
         criteria:
-          - {kind: absolute, metric: error_rate, below: 5, severity: critical}
+          - {kind: absolute, metric: error_rate, below: 5, mde: 1, severity: critical}
         go_no_go: [eng, po]
       - name: Half
         percentage: 50
@@ -43,11 +43,15 @@ phases:
         percentage: 100
         hold: 1d
         criteria:
-          - {kind: absolute, metric: error_rate, below: 5, severity: critical}
+          - {kind: absolute, metric: error_rate, below: 5, mde: 1, severity: critical}
 rollback:
   severities:
     critical: {action: disable_all}
     high: {action: step_back, revert_required: true}
-  reenable_approved_by: [po]
+  re-enable: {approved_by: [po]}
   kill_switch: [eng]
+  revert_confirmed_by: [eng]
+events:
+  request: {kind: request}
+  contact_center_call: {kind: business}
 """

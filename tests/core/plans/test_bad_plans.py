@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
-from flagramp.core.plans import PlanInvalid, load_plan
+from flagramp.core.plans import PlanInvalid, compose, load_plan
 from tests.core.plans.sample import BASE
 
 _PROBE = (
@@ -45,7 +46,8 @@ CASES = [
     ("count-on-ratio", "metric: calls", "metric: error_rate",
      "plan.yaml:34:35: phases[0].stages[1].criteria[0].metric: a count criterion "
      "needs a count metric; 'error_rate' is a ratio"),
-    ("severity-without-action", "below: 2, severity: high", "below: 2, severity: low",
+    ("severity-without-action", "below: 2, severity: high",
+     "below: 2, severity: low, mode: rollback",
      "plan.yaml:34:62: phases[0].stages[1].criteria[0].severity: severity 'low' "
      "has no action under rollback.severities"),
     ("bad-severity", "below: 2, severity: high", "below: 2, severity: huge",
@@ -55,9 +57,10 @@ CASES = [
      "go_no_go: [eng, pm]\n      - name: All",
      "plan.yaml:35:19: phases[0].stages[1].go_no_go.roles[1]: role 'pm' is not "
      "defined under `roles`"),
-    ("role-may-not-sign", "reenable_approved_by: [po]", "reenable_approved_by: [eng]",
-     "plan.yaml:45:26: rollback.reenable_approved_by[0]: role 'eng' may not sign "
-     "re_enable"),
+    ("role-may-not-sign", "re-enable: {approved_by: [po]}",
+     "re-enable: {approved_by: [eng]}",
+     "plan.yaml:45:29: rollback.re-enable.approved_by[0]: role 'eng' may not sign "
+     "re-enable"),
     ("undeclared-flag", "flags: [new_flow]", "flags: [new_flow, old_flow]",
      "plan.yaml:21:23: phases[0].flags[1]: flag 'old_flow' is not declared under "
      "`flags`"),
@@ -74,8 +77,8 @@ CASES = [
      "plan.yaml:47:3: duplicate key 'kill_switch' (first written at line 46)"),
     ("no-bound", "below: 2, severity", "severity",
      "plan.yaml:34:13: phases[0].stages[1].criteria[0].below: is required"),
-    ("both-bounds", "below: 5, severity: critical}\n        go_no_go",
-     "below: 5, above: 1, severity: critical}\n        go_no_go",
+    ("both-bounds", "below: 5, mde: 1, severity: critical}\n        go_no_go",
+     "below: 5, above: 1, mde: 1, severity: critical}\n        go_no_go",
      "plan.yaml:28:13: phases[0].stages[0].criteria[0]: give exactly one of "
      "`below` or `above`"),
     ("zero-without-allow-list", "percentage: 5\n", "percentage: 0\n",
@@ -172,3 +175,29 @@ def test_documents_that_are_not_plans(text: str, expected: str) -> None:
     with pytest.raises(PlanInvalid) as caught:
         load_plan(text, "plan.yaml")
     assert str(caught.value.problems[0]) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("name: x\nphases:\n\t- name: a\n", "plan.yaml:3:1"),
+        ("name: x\nphases:\n  - name: a\n    \tflags: []\n", "plan.yaml:4:5"),
+        ("name: x\r\nphases:\r\n\t- name: a\r\n", "plan.yaml:3:1"),
+    ],
+    ids=["indent", "after-spaces", "crlf"],
+)
+@pytest.mark.parametrize("parser", ["libyaml", "pure"])
+def test_a_tab_in_the_indentation_is_named_as_a_tab(
+    text: str, where: str, parser: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if parser == "pure":
+        monkeypatch.setattr(compose, "_Parser", yaml.SafeLoader)
+    elif not hasattr(yaml, "CSafeLoader"):
+        pytest.skip("PyYAML without libyaml")
+    with pytest.raises(PlanInvalid) as caught:
+        load_plan(text, "plan.yaml")
+    (problem,) = caught.value.problems
+    assert problem.render() == (
+        f"{where}: a tab character: YAML indents with spaces only\n"
+        "    hint: replace the tab with spaces"
+    )

@@ -22,11 +22,21 @@ def _plan(text: str = BASE) -> Plan:
         ("hold: 1d", "hold: 2d", "- phase 'Rollout', stage 'All': hold 1d → 2d"),
         ("below: 2, severity: high", "below: 3, severity: high",
          "- phase 'Rollout', stage 'Half': criterion changed: calls fewer than 2 per "
-         "stage (treatment) (high, pause) → calls fewer than 3 per stage (treatment) "
-         "(high, pause)"),
+         "stage (high, pause) → calls fewer than 3 per stage (high, pause)"),
+        ("below: 5, mde: 1, severity: critical}\n        go_no_go",
+         "below: 5, mde: 2, severity: critical}\n        go_no_go",
+         "- phase 'Rollout', stage 'Canary': criterion changed: error_rate below 5 "
+         "(critical, pause): mde 1 → 2"),
         ("  calls: {kind",
-         "  csat: {kind: mean, event: csat, value: score}\n  calls: {kind",
-         "- metrics: added 'csat'"),
+         "  callers: {kind: share_of_users, event: contact_center_call}\n"
+         "  calls: {kind",
+         "- metrics: added 'callers'"),
+        ("re-enable: {approved_by: [po]}",
+         "re-enable: {approved_by: [po], resume_at: first_stage}",
+         "- rollback: re-enable changed"),
+        ("hold: 2h\n        criteria:\n          - {kind: count",
+         "hold: 2h\n        alpha: 0.1\n        criteria:\n          - {kind: count",
+         "- phase 'Rollout', stage 'Half': alpha 0.05 → 0.1"),
         ("high: {action: step_back, revert_required: true}", "high: {action: continue}",
          "- rollback: high: step_back → continue"),
         ("- {text: QA passed in staging, signed_by: eng}",
@@ -56,8 +66,8 @@ def test_removing_a_criterion_is_flagged() -> None:
     flagged = [str(c) for c in changes if c.flagged]
     assert flagged == [
         "! phase 'Rollout', stage 'Half': criterion removed: calls fewer than 2 per "
-        "stage (treatment) (high, pause)  [removing a criterion lets through what it "
-        "used to stop]"
+        "stage (high, pause)  [removing a criterion lets through what it used to "
+        "stop]"
     ]
 
 

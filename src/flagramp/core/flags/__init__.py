@@ -10,6 +10,7 @@ from flagramp.core.flags.flipper_format import (
     flag_to_gates,
     parse_export,
 )
+from flagramp.core.flags.flipper_view import FlipperView, RubyDifference, flipper_view
 from flagramp.core.flags.model import Actor, Flag
 from flagramp.core.flags.percentage import Percentage
 from flagramp.core.flags.segments import Condition, Operator, Segment, parse_rule
@@ -24,13 +25,16 @@ __all__ = [
     "Evaluation",
     "Evaluator",
     "Flag",
+    "FlipperView",
     "Operator",
     "Percentage",
+    "RubyDifference",
     "Segment",
     "bucket",
     "export_document",
     "flag_from_gates",
     "flag_to_gates",
+    "flipper_view",
     "in_percentage",
     "parse_export",
     "parse_features_yml",

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flagramp.core.clock import Clock
 from flagramp.core.flags.bucketing import bucket
+from flagramp.core.flags.flipper_view import RubyDifference, flipper_view
 from flagramp.core.flags.gates import (
     BLOCKERS,
     DENY,
@@ -35,11 +36,14 @@ class Evaluation:
     `gate` is a Flipper gate name (`boolean`, `expression`, `actor`,
     `percentage_of_actors`, `percentage_of_time`, `group`), a flagramp rule
     (`deny`, `eligibility`), or `default` when no gate is open.
+    `ruby_differences` says which Ruby Flipper clients, reading the gates flagramp
+    serves them, may answer differently for this flag (see `flipper_view`).
     """
 
     enabled: bool
     gate: str
     reason: str
+    ruby_differences: tuple[RubyDifference, ...] = ()
 
 
 class CompiledFlag:
@@ -94,10 +98,15 @@ class Evaluator:
             if actor is None:
                 return compiled.is_enabled()
             return compiled.is_enabled(actor.flipper_id, actor.properties)
-        return self.explain(flag, actors).enabled
+        return self._decide(flag, actors).enabled
 
     def explain(self, flag: Flag, actors: Sequence[Actor] = ()) -> Evaluation:
-        """Which gate decides for these actors, and why."""
+        """Which gate decides for these actors, and why; and where Ruby clients
+        served this flag's Flipper gates would answer differently."""
+        ruby = flipper_view(flag, self.segments).differences
+        return replace(self._decide(flag, actors), ruby_differences=ruby)
+
+    def _decide(self, flag: Flag, actors: Sequence[Actor]) -> Evaluation:
         ctx = CheckContext(
             flag=flag,
             actors=tuple(actors),

@@ -36,6 +36,11 @@ class ExpressionContext:
 
 Node = Callable[[ExpressionContext], Value]
 
+#: The deepest nesting of functions accepted (`{"All": [{"Equal": …}]}` is 2).
+#: Real expressions nest three or four deep; compiling and evaluating recurse once
+#: per level, so without a limit a hostile expression ends in RecursionError.
+MAX_DEPTH = 64
+
 _DURATION_UNITS = {
     "second": 1,
     "minute": 60,
@@ -48,7 +53,30 @@ _DURATION_UNITS = {
 
 
 def compile_expression(raw: Json) -> Node:
-    """Build an evaluator for Flipper expression JSON; raises InvalidExpression."""
+    """Build an evaluator for Flipper expression JSON; raises InvalidExpression,
+    also for an expression nested more than MAX_DEPTH functions deep."""
+    check_depth(raw)
+    return _compile(raw)
+
+
+def check_depth(raw: Json) -> None:
+    """Raise InvalidExpression if `raw` nests more than MAX_DEPTH functions."""
+    # An explicit stack: measuring the depth must not recurse itself.
+    stack: list[tuple[Json, int]] = [(raw, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, dict) or not node:
+            continue
+        if depth > MAX_DEPTH:
+            raise InvalidExpression(
+                f"functions are nested more than {MAX_DEPTH} deep (the limit)"
+            )
+        args = next(iter(node.values()))
+        for arg in args if isinstance(args, list) else [args]:
+            stack.append((arg, depth + 1))
+
+
+def _compile(raw: Json) -> Node:
     if isinstance(raw, dict):
         if not raw:
             raise InvalidExpression("an expression object needs a function name")
@@ -58,7 +86,7 @@ def compile_expression(raw: Json) -> Node:
         builder = _FUNCTIONS.get(name)
         if builder is None:
             raise InvalidExpression(f"unknown function {name!r}")
-        return builder([compile_expression(a) for a in arg_list], name)
+        return builder([_compile(a) for a in arg_list], name)
     if raw is None or isinstance(raw, list):
         raise InvalidExpression(f"{type(raw).__name__} is not a constant")
     constant: Value = raw
@@ -66,22 +94,34 @@ def compile_expression(raw: Json) -> Node:
 
 
 def normalize_expression(raw: Json) -> Json:
-    """The stored form: every argument list an array, as Flipper writes it."""
+    """The stored form: every argument list an array, as Flipper writes it;
+    raises InvalidExpression past MAX_DEPTH."""
+    check_depth(raw)
+    return _normalize(raw)
+
+
+def _normalize(raw: Json) -> Json:
     if isinstance(raw, dict) and raw:
         name, args = next(iter(raw.items()))
         arg_list = args if isinstance(args, list) else [args]
-        return {name: [normalize_expression(a) for a in arg_list]}
+        return {name: [_normalize(a) for a in arg_list]}
     return raw
 
 
 def has_empty_group(raw: Json) -> bool:
-    """True if an `Any` or `All` anywhere has no arguments (Flipper won't enable it)."""
+    """True if an `Any` or `All` anywhere has no arguments (Flipper won't enable it);
+    raises InvalidExpression past MAX_DEPTH."""
+    check_depth(raw)
+    return _has_empty_group(raw)
+
+
+def _has_empty_group(raw: Json) -> bool:
     if isinstance(raw, dict) and raw:
         name, args = next(iter(raw.items()))
         arg_list = args if isinstance(args, list) else [args]
         if name in ("Any", "All") and not arg_list:
             return True
-        return any(has_empty_group(a) for a in arg_list)
+        return any(_has_empty_group(a) for a in arg_list)
     return False
 
 

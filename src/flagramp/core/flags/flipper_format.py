@@ -100,6 +100,9 @@ def _string_set(key: str, gate: str, value: Json) -> tuple[str, ...]:
         return ()
     if not isinstance(value, list):
         raise ImportInvalid(key, f"{gate} must be an array")
+    if any(isinstance(v, list | dict) for v in value):
+        # A nested array is no actor id or group name (and would print unbounded).
+        raise ImportInvalid(key, f"{gate} must be an array of strings")
     return unique(str(v) for v in value)
 
 

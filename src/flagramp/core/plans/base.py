@@ -31,5 +31,10 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=2_000)]
 #: A web address.
 Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$", max_length=2_000)]
 
+#: The largest count a plan may write (users, requests, events): a trillion.
+#: Rationale: real plans count thousands; a bound keeps arithmetic on counts
+#: (timelines from traffic) inside what dates and floats can hold.
+MAX_COUNT = 10**12
+
 #: A count of users, requests or events.
-Count = Annotated[int, Field(ge=0)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]

@@ -38,6 +38,7 @@ MAX_ALIASES = 1_000
 _Parser = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _TOO_DEEP = f"the YAML is nested more than {MAX_DEPTH} levels deep"
 _TOO_DEEP_HINT = "a plan needs about ten levels; flatten the structure"
+_TAB = "a tab character: YAML indents with spaces only"
 
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
@@ -223,8 +224,18 @@ class _Composer:
         if _INT.match(text) and len(text) <= 30:
             return int(text)
         if _FLOAT.match(text) and len(text) <= 60:
-            return float(text)
+            return _float(text)
         return text
+
+
+def _float(text: str) -> float:
+    # YAML writes infinity and not-a-number as `.inf`, `-.inf` and `.nan`, which
+    # Python's float() does not read. They resolve here and the models refuse them
+    # (every number in a plan must be finite).
+    special = text.lower().lstrip("+")
+    if special in (".inf", "-.inf", ".nan"):
+        return float(special.replace(".", ""))
+    return float(text)
 
 
 def _typed(text: str, kind: str, mark: Mark) -> Scalar:
@@ -232,7 +243,7 @@ def _typed(text: str, kind: str, mark: Mark) -> Scalar:
         if kind == "int":
             return int(text)
         if kind == "float":
-            return float(text)
+            return _float(text)
     except ValueError:
         raise _Fatal(mark, f"{text!r} is not a valid {kind}") from None
     if kind == "bool":
@@ -240,6 +251,17 @@ def _typed(text: str, kind: str, mark: Mark) -> Scalar:
     if kind == "null":
         return None
     return text
+
+
+def _is_tab(text: str, mark: yaml.Mark | None) -> bool:
+    """True if the parser stopped at a tab (libyaml says only "found character
+    that cannot start any token")."""
+    if mark is None:
+        return False
+    lines = re.split(r"\r\n|\r|\n", text)  # YAML's line breaks only
+    if mark.line >= len(lines):
+        return False
+    return lines[mark.line][mark.column : mark.column + 1] == "\t"
 
 
 def size_problem(file: str, size: int) -> Problem:
@@ -281,6 +303,11 @@ def compose(text: str, file: str) -> tuple[Node | None, list[Problem]]:
             # can trip before ours does; the user sees flagramp's rule either way.
             composer.problems.append(
                 Problem(file, line, column, "", _TOO_DEEP, _TOO_DEEP_HINT)
+            )
+            return None, composer.problems
+        if _is_tab(text, where) or "tab character" in str(exc.problem):
+            composer.problems.append(
+                Problem(file, line, column, "", _TAB, "replace the tab with spaces")
             )
             return None, composer.problems
         message = f"YAML syntax: {exc.problem or exc.context}"

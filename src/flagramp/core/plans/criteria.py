@@ -1,8 +1,15 @@
 """Success criteria: the checks a stage must pass, each with a severity and mode.
 
-The action mode lets a team automate step by step: `observe` only records,
-`pause` stops the rollout for people to decide, `rollback` applies the plan's
-rollback policy for the criterion's severity.
+The action mode lets a team automate step by step: `observe` records what the
+criterion would have done and never acts, `pause` freezes the stage and asks
+people, `rollback` applies the plan's rollback action for the criterion's
+severity. Severity picks the action in rollback mode only; in the other modes it
+says how bad a failure is, for people.
+
+What the statistics need: each absolute, control and baseline criterion has an
+`mde`, the smallest harm beyond its limit it must catch, in the criterion's unit.
+The stage's α is split over the criteria that act (see `core.plans.semantics`);
+criteria carry no α of their own.
 """
 
 from __future__ import annotations
@@ -36,6 +43,37 @@ class Unit(StrEnum):
     """Relative difference: 10 percent is 2.0 % → 2.2 %."""
 
 
+class CountScale(StrEnum):
+    """How a count limit relates to the stage's share."""
+
+    FIXED = "fixed"
+    """`below` is the limit at every stage."""
+    SHARE = "share"
+    """`below` is the limit at 100 %; a stage allows its share of it (at least 1)."""
+
+
+class AfterStepBack(StrEnum):
+    """What a stage's count starts from when the stage is entered again."""
+
+    RESET = "reset"
+    """Each attempt of a stage counts from zero."""
+    KEEP = "keep"
+    """A stage's count carries over every attempt of it in the run."""
+
+
+class BaselineFrom(StrEnum):
+    """Where a baseline's window ends."""
+
+    RUN = "run"
+    """The window ends when the run makes its first flag change."""
+    STAGE = "stage"
+    """The window ends when the stage starts."""
+
+
+#: Positive, finite amounts in a criterion's unit.
+Amount = Annotated[float, Field(gt=0)]
+
+
 class _CriterionBase(PlanModel):
     kind: str
     name: Name | None = None
@@ -63,15 +101,20 @@ class _CriterionBase(PlanModel):
         """The rule alone, without severity and mode."""
 
 
-class _Limit(_CriterionBase):
+class AbsoluteCriterion(_CriterionBase):
+    """A fixed limit on a metric: error rate below 5 (%)."""
+
+    kind: Literal["absolute"]
     metric: Name
     below: float | None = None
     """The metric must stay below this value."""
     above: float | None = None
     """The metric must stay above this value."""
+    mde: Amount
+    """The smallest excess over the limit the criterion must catch (metric's unit)."""
 
     @model_validator(mode="after")
-    def _one_bound(self) -> _Limit:
+    def _one_bound(self) -> AbsoluteCriterion:
         if (self.below is None) == (self.above is None):
             raise ValueError("give exactly one of `below` or `above`")
         return self
@@ -86,38 +129,49 @@ class _Limit(_CriterionBase):
         return f"{self.metric} above {show_number(self.above or 0)}"
 
 
-class AbsoluteCriterion(_Limit):
-    """A fixed limit on a metric: error rate below 5 (%)."""
-
-    kind: Literal["absolute"]
-
-
 class CountCriterion(_CriterionBase):
-    """Fewer than `below` events per stage: contact-center calls below 2."""
+    """Fewer than `below` events per stage: contact-center calls below 2.
+
+    An actor's events count in treatment only; an event without an actor (an
+    environment-level count) counts for the whole environment.
+    """
 
     kind: Literal["count"]
     metric: Name
-    below: Annotated[int, Field(ge=1)]
-    scope: Literal["treatment", "all"] = "treatment"
-    """Count only treated users' events (the default) or everyone's."""
+    below: Annotated[int, Field(ge=1, le=1_000_000_000)]
+    scale: CountScale = CountScale.FIXED
+    after_step_back: AfterStepBack = AfterStepBack.RESET
 
     @property
     def subject(self) -> str:
         return self.metric
 
     def rule(self) -> str:
-        return f"{self.metric} fewer than {self.below} per stage ({self.scope})"
+        scaled = ", scaled by share" if self.scale is CountScale.SHARE else ""
+        return f"{self.metric} fewer than {self.below} per stage{scaled}"
+
+
+class Baseline(PlanModel):
+    """The window a baseline is measured in, before the run or the stage.
+
+    The population is the eligible users who were not in treatment (flag off) in
+    that window; the data come from the metric's source.
+    """
+
+    window: Duration = Duration(7 * 86_400, "7d")
+    before: BaselineFrom = BaselineFrom.RUN
 
 
 class _Relative(_CriterionBase):
     metric: Name
     max_increase: Annotated[float, Field(ge=0)] | None = None
-    """How much higher than the comparison the metric may be (0: any increase)."""
+    """How much higher than the comparison the metric may be (0: no increase)."""
     max_decrease: Annotated[float, Field(ge=0)] | None = None
-    """How much lower than the comparison the metric may be (0: any decrease)."""
+    """How much lower than the comparison the metric may be (0: no decrease)."""
     unit: Unit = Unit.POINTS
-    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.05
-    """False-alarm rate of the always-valid test behind the comparison."""
+    mde: Amount
+    """The smallest harm beyond the tolerance the criterion must catch, in `unit`.
+    With a tolerance of 0 it is the tolerance the test works to."""
 
     @model_validator(mode="after")
     def _one_direction(self) -> _Relative:
@@ -129,21 +183,30 @@ class _Relative(_CriterionBase):
     def subject(self) -> str:
         return self.metric
 
+    @property
+    def tolerance(self) -> float:
+        """The allowed change, whichever direction it is in."""
+        return (
+            self.max_increase
+            if self.max_increase is not None
+            else (self.max_decrease or 0.0)
+        )
+
     def _tolerance(self, against: str) -> str:
         up = self.max_increase is not None
-        amount = self.max_increase if up else self.max_decrease
+        amount = self.tolerance
         word = "increase" if up else "decrease"
         if not amount:
             return f"{self.metric}: no {word} against {against}"
         unit = " points" if self.unit is Unit.POINTS else " %"
         return (
-            f"{self.metric}: at most {show_number(amount or 0)}{unit} {word} "
+            f"{self.metric}: at most {show_number(amount)}{unit} {word} "
             f"against {against}"
         )
 
 
 class RelativeToControlCriterion(_Relative):
-    """The treated users' metric against the control group's."""
+    """The treated users' metric against the control group's (in points)."""
 
     kind: Literal["relative_to_control"]
 
@@ -152,50 +215,48 @@ class RelativeToControlCriterion(_Relative):
 
 
 class RelativeToBaselineCriterion(_Relative):
-    """The metric against its value before the run (works at 100 % too)."""
+    """The metric against its value in a window before the run (works at 100 %)."""
 
     kind: Literal["relative_to_baseline"]
-    baseline: Duration = Duration(7 * 86_400, "7d")
-    """How long before the run the baseline is measured."""
-    baseline_value: float | None = None
-    """The baseline as known today, for people; the engine measures its own."""
+    baseline: Baseline = Baseline()
 
     def rule(self) -> str:
-        return self._tolerance(f"the {self.baseline} baseline")
+        return self._tolerance(
+            f"the {self.baseline.window} baseline before the {self.baseline.before}"
+        )
+
+
+#: The most distinct users the new-error rule may wait for. Mirrors the statistics
+#: (`stats.NoveltyBudget.max_users`): past it the rule is too weak to act on.
+MAX_NEW_ERROR_USERS = 10
 
 
 class NewErrorClassCriterion(_CriterionBase):
     """An error fingerprint seen in treatment but never in control or before.
 
-    The rule fires when `min_users` distinct treated users hit a fingerprint no
-    control user hit. If treatment holds a share s of users, a fingerprint
-    unrelated to the flag lands only in treatment with chance s^k, so over F
-    fingerprints the false-alarm rate is at most F·s^k; the linter checks that
-    this stays at or below `alpha`.
+    The rule fires when enough distinct treated users hit a fingerprint no control
+    user hit. With treatment share s, a fingerprint unrelated to the flag lands
+    only in treatment with chance s^k, so over F fingerprints the false-alarm rate
+    is at most F·s^k; the statistics choose k from the criterion's share of the
+    stage's α, and `min_users` sets a floor on k.
     """
 
     kind: Literal["new_error_class"]
-    event: Name = "error"
-    """The event that carries error fingerprints."""
-    min_users: Annotated[int, Field(ge=1, le=100)] = 3
-    """k: distinct treated users who must hit the new fingerprint."""
-    fingerprints: Annotated[int, Field(ge=1)] = 20
-    """F: how many distinct fingerprints a stage is expected to test."""
-    alpha: Annotated[float, Field(gt=0, lt=0.5)] = 0.01
+    event: Name | None = None
+    """A request event: only its fingerprints count (default: every request)."""
+    min_users: Annotated[int, Field(ge=1)] = 1
+    """The fewest distinct treated users a new fingerprint needs (at most 10)."""
+    fingerprints: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
+    """F, the new fingerprints a stage is expected to test; default: from the
+    baseline (its unseen-species estimate, at least 20)."""
 
     @property
     def subject(self) -> str:
-        return self.event
+        return self.event or "requests"
 
     def rule(self) -> str:
-        return (
-            f"no new error class in {self.event} "
-            f"(seen by {self.min_users} users, never in control)"
-        )
-
-    def weak_from(self) -> float:
-        """The treatment share from which F·s^k exceeds alpha."""
-        return float((self.alpha / self.fingerprints) ** (1 / self.min_users))
+        floor = f", at least {self.min_users} users" if self.min_users > 1 else ""
+        return f"no new error class in {self.subject} (never in control{floor})"
 
 
 Criterion = Annotated[
@@ -210,3 +271,8 @@ Criterion = Annotated[
 
 #: Criterion kinds that need a control group (users eligible but kept off).
 NEEDS_CONTROL = frozenset({"relative_to_control", "new_error_class"})
+#: Criterion kinds that are statistical tests and so spend a share of α; a count
+#: limit is a rule about observed events and spends none.
+SPENDS_ALPHA = frozenset(
+    {"absolute", "relative_to_control", "relative_to_baseline", "new_error_class"}
+)

@@ -17,6 +17,7 @@ from flagramp.core.plans.criteria import Criterion
 from flagramp.core.plans.percentages import show_number
 from flagramp.core.plans.phases import RolloutPhase
 from flagramp.core.plans.plan import Plan
+from flagramp.core.plans.rollback import RollbackPolicy
 from flagramp.core.plans.stages import Stage
 
 #: A stage the run has passed: (phase name, stage name).
@@ -25,18 +26,20 @@ StageRef = tuple[str, str]
 #: Plan fields compared value for value and reported by name only.
 _SCALARS = ("title", "owner", "product_owner", "environment", "status", "hypothesis")
 _SECTIONS = (
-    "links", "traffic", "segments", "environments", "milestones",
-    "promotion", "go_live", "risks",
+    "links", "traffic", "segments", "events", "environments", "milestones",
+    "promotion", "go_live", "alerts", "notifications", "risks",
 )  # fmt: skip
-_STAGE_FIELDS = ("hold", "min_sample", "min_requests", "max_time", "go_no_go", "record")
+_STAGE_FIELDS = (
+    "hold", "min_sample", "min_requests", "max_time", "alpha", "beta", "go_no_go",
+    "record",
+)  # fmt: skip
 _PHASE_FIELDS = (
-    "flags",
-    "shared_users",
-    "audience",
-    "holdback",
-    "window",
-    "time_of_day",
-)
+    "flags", "shared_users", "audience", "holdback", "holdback_until", "window",
+    "time_of_day", "go_no_go", "watched_until",
+)  # fmt: skip
+_ROLLBACK_FIELDS = (
+    "re_enable", "revert_confirmed_by", "kill_switch", "procedure", "monitored_by",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,20 +79,29 @@ def _diff(old: Plan, new: Plan, passed: frozenset[StageRef]) -> Iterator[Change]
     for text in sorted(before_items - after_items):
         yield Change("prerequisites", f"removed {text!r}")
     yield from _phases(old, new, passed)
-    if old.rollback != new.rollback:
-        for severity in sorted({*old.rollback.severities, *new.rollback.severities}):
-            a = old.rollback.severities.get(severity)
-            b = new.rollback.severities.get(severity)
-            if a != b:
-                yield Change(
-                    "rollback", f"{severity.value}: {_policy(a)} → {_policy(b)}"
-                )
-        for name in ("reenable_approved_by", "resume_at", "kill_switch", "procedure"):
-            if getattr(old.rollback, name) != getattr(new.rollback, name):
-                yield Change("rollback", f"{name} changed")
+    yield from _rollback(old.rollback, new.rollback)
     for name in _SECTIONS:
         if getattr(old, name) != getattr(new, name):
             yield Change(name, "changed")
+
+
+def _rollback(
+    old: RollbackPolicy | None, new: RollbackPolicy | None
+) -> Iterator[Change]:
+    if old == new:
+        return
+    if old is None or new is None:
+        yield Change("rollback", "added" if old is None else "removed")
+        return
+    for severity in sorted({*old.severities, *new.severities}):
+        a = old.severities.get(severity)
+        b = new.severities.get(severity)
+        if a != b:
+            yield Change("rollback", f"{severity.value}: {_policy(a)} → {_policy(b)}")
+    for name in _ROLLBACK_FIELDS:
+        if getattr(old, name) != getattr(new, name):
+            shown = "re-enable" if name == "re_enable" else name
+            yield Change("rollback", f"{shown} changed")
 
 
 def _policy(policy: BaseModel | None) -> str:
@@ -199,8 +211,7 @@ def _stage(where: str, old: Stage, new: Stage) -> Iterator[Change]:
             yield Change(where, f"criterion added: {criterion.describe()}")
         elif before != criterion:
             yield Change(
-                where,
-                f"criterion changed: {before.describe()} → {criterion.describe()}",
+                where, f"criterion changed: {_criterion_change(before, criterion)}"
             )
     for label, criterion in old_criteria.items():
         if label not in new_criteria:
@@ -210,6 +221,19 @@ def _stage(where: str, old: Stage, new: Stage) -> Iterator[Change]:
                 True,
                 "removing a criterion lets through what it used to stop",
             )
+
+
+def _criterion_change(old: Criterion, new: Criterion) -> str:
+    if old.describe() != new.describe():
+        return f"{old.describe()} → {new.describe()}"
+    # Same rule in words (an mde, a count's scale): name the fields that differ.
+    a, b = old.model_dump(mode="json"), new.model_dump(mode="json")
+    fields = ", ".join(
+        f"{k} {_show(a.get(k))} → {_show(b.get(k))}"
+        for k in sorted({*a, *b})
+        if a.get(k) != b.get(k)
+    )
+    return f"{new.describe()}: {fields}"
 
 
 def _below(where: str, pct: float, floor: float, passed: list[Stage]) -> Change:

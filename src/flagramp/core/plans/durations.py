@@ -2,7 +2,9 @@
 
 `m` is always minutes and `mo` is months (30 days), so `1m` never means a month.
 A duration keeps the text it was written as, so a plan dumps back unchanged and a
-diff reads `hold 1h → 2h`.
+diff reads `hold 1h → 2h`. A duration is at most two years (`MAX_SECONDS`): plans
+hold stages for hours to weeks, and a bound keeps every date computed from a plan
+(timelines, windows) inside the calendar.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ UNITS: dict[str, int] = {
     "w": 7 * 86_400,
     "mo": 30 * 86_400,
 }
+#: The longest duration a plan may write: two years (730 days).
+MAX_SECONDS = 730 * 86_400
 _PART = r"(\d+(?:\.\d+)?)\s*(mo|s|m|h|d|w)"
 _DURATION = re.compile(rf"^\s*(?:{_PART}\s*)+$")
 _PARTS = re.compile(_PART)
@@ -68,6 +72,11 @@ class Duration:
             seconds += float(amount) * UNITS[unit]
         if seconds <= 0:
             raise ValueError("a duration must be longer than zero")
+        if seconds > MAX_SECONDS:
+            raise ValueError(
+                f"{text.strip()!r} is longer than the most a plan may write, "
+                "2 years (730d)"
+            )
         return cls(round(seconds), "".join(text.split()))
 
     @classmethod

@@ -1,4 +1,10 @@
-"""Go live: KPIs with targets, checkpoints after launch, post-launch questions."""
+"""Go live: the gate before everyone gets the feature, KPIs, checkpoints, questions.
+
+The go-live go/no-go is asked before the plan's last step to 100 %. Go live
+itself is the moment the plan's last rollout stage completes; checkpoints count
+from then (`after: 1w` is one week after go live). The desired `date` is for
+people and the projected timeline; the engine does not wait for it.
+"""
 
 from __future__ import annotations
 
@@ -14,35 +20,36 @@ from flagramp.core.plans.stages import QuestionField, Record
 
 
 class Kpi(PlanModel):
-    """A post-launch KPI and its target; `actual` values go in checkpoints."""
+    """A post-launch KPI, the metric that measures it and its target."""
 
     name: Name
     description: Text
-    metric: Name | None = None
-    """The metric measuring the KPI, if the plan defines one."""
+    metric: Name
+    """The metric measuring the KPI; checkpoints record its actual value."""
     below: float | None = None
     above: float | None = None
 
     @model_validator(mode="after")
-    def _at_most_one_target(self) -> Kpi:
-        if self.below is not None and self.above is not None:
-            raise ValueError("give at most one of `below` or `above`")
+    def _one_target(self) -> Kpi:
+        if (self.below is None) == (self.above is None):
+            raise ValueError(
+                "a KPI needs a target: give exactly one of `below` or `above`"
+            )
         return self
 
     def target(self) -> str:
-        """The target in words, or an empty string if it has none."""
+        """The target in words: `below 5`."""
         if self.below is not None:
             return f"below {show_number(self.below)}"
-        if self.above is not None:
-            return f"above {show_number(self.above)}"
-        return ""
+        return f"above {show_number(self.above or 0)}"
 
 
 class Checkpoint(PlanModel):
-    """A look back some time after launch (1 week, 1 month)."""
+    """A look back some time after go live (1 week, 1 month)."""
 
     name: Text
     after: Duration
+    """Time after go live."""
     record: Record = Record()
     kpis: bool = True
     """Record each KPI's actual value at this checkpoint."""
@@ -52,8 +59,10 @@ class GoLive(PlanModel):
     """The launch itself and what is checked after it."""
 
     date: dt.date | None = None
+    """The desired go-live date."""
     go_no_go: GoNoGoField | None = None
+    """Asked before the plan's last step to 100 %."""
     kpis: tuple[Kpi, ...] = ()
     checkpoints: tuple[Checkpoint, ...] = ()
     questions: tuple[QuestionField, ...] = ()
-    """Post-launch questions, answered by a query or a person."""
+    """Post-launch questions, each answered by a query or a person."""

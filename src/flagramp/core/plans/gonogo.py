@@ -1,8 +1,14 @@
 """Go/no-go: who must answer before a rollout moves on, and what answers mean.
 
-Every named role must answer Launch to go on; any Pause pauses; a Pivot steps back
-one stage and asks for a plan revision. A Pivot outranks a Pause, and a Pause
-outranks waiting for someone who has not answered yet.
+Each named role must answer Launch to go on: one person of the role, or
+`quorum` people of it when the plan sets one. Any Pause pauses; a Pivot steps
+back one stage and asks for a plan revision, which a running run adopts at the
+next stage boundary with its diff recorded. A Pivot outranks a Pause, and a
+Pause outranks waiting for someone who has not answered yet.
+
+At a promotion step (seed 004) the same three answers apply: Launch is Go, Pause
+holds the step where it is, and Pivot is No-Go: the step restores its backup
+(`on_no_go: restore`) or stops.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from flagramp.core.plans.base import Name, PlanModel, Text
 
 
 class Answer(StrEnum):
-    """What one role answers at a go/no-go."""
+    """What one person answers at a go/no-go."""
 
     LAUNCH = "launch"
     PAUSE = "pause"
@@ -33,27 +39,36 @@ class GoNoGoOutcome(StrEnum):
     PIVOT = "pivot"
 
 
-def decide(roles: tuple[str, ...], answers: Mapping[str, Answer]) -> GoNoGoOutcome:
-    """The outcome of a go/no-go given the answers so far (by role).
-
-    Answers from roles not named in `roles` do not count.
-    """
-    given = [answers[r] for r in roles if r in answers]
-    if Answer.PIVOT in given:
-        return GoNoGoOutcome.PIVOT
-    if Answer.PAUSE in given:
-        return GoNoGoOutcome.PAUSE
-    if len(given) == len(roles) and roles:
-        return GoNoGoOutcome.GO
-    return GoNoGoOutcome.WAIT
+#: The outcome that is a No-Go at a promotion step: it triggers `on_no_go`.
+NO_GO = GoNoGoOutcome.PIVOT
 
 
 class GoNoGo(PlanModel):
     """The roles that must answer Launch before the rollout moves on."""
 
     roles: Annotated[tuple[Name, ...], Field(min_length=1)]
+    quorum: Annotated[int, Field(ge=1, le=100)] = 1
+    """How many people of each role must answer Launch (default one)."""
     note: Text | None = None
     """What the meeting looks at (a template link, a checklist)."""
+
+
+def decide(gate: GoNoGo, answers: Mapping[str, Mapping[str, Answer]]) -> GoNoGoOutcome:
+    """The outcome of a go/no-go given the answers so far: role → person → answer.
+
+    Answers under roles the gate does not name do not count. Checking that each
+    person holds the role is the caller's job (the plan's `roles` say who does).
+    """
+    given = [a for role in gate.roles for a in answers.get(role, {}).values()]
+    if Answer.PIVOT in given:
+        return GoNoGoOutcome.PIVOT
+    if Answer.PAUSE in given:
+        return GoNoGoOutcome.PAUSE
+    launched = all(
+        sum(a is Answer.LAUNCH for a in answers.get(role, {}).values()) >= gate.quorum
+        for role in gate.roles
+    )
+    return GoNoGoOutcome.GO if launched else GoNoGoOutcome.WAIT
 
 
 def _roles_shorthand(value: object) -> object:

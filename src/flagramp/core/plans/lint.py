@@ -1,7 +1,9 @@
 """Warnings that do not stop a plan but point at something likely wrong.
 
 The linter runs on a plan that loaded cleanly. It reads no clock and no store:
-the caller may pass the flags' current percentages (`flag_states`).
+the caller may pass the flags' current percentages (`flag_states`) and a
+function that says what a stage can detect (`detectable_effect`, see
+`core.plans.detectability`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ import math
 import re
 from collections.abc import Iterator, Mapping
 
-from flagramp.core.plans.criteria import NEEDS_CONTROL, NewErrorClassCriterion
+from flagramp.core.plans.criteria import MAX_NEW_ERROR_USERS, NewErrorClassCriterion
+from flagramp.core.plans.detectability import DetectableEffect, detectability, findings
 from flagramp.core.plans.durations import Duration
 from flagramp.core.plans.loader import LoadedPlan
 from flagramp.core.plans.nodes import strings
@@ -18,6 +21,13 @@ from flagramp.core.plans.percentages import show_number
 from flagramp.core.plans.phases import RolloutPhase
 from flagramp.core.plans.plan import Plan
 from flagramp.core.plans.problems import Finding, Level, Loc, Problem, sort_problems
+from flagramp.core.plans.semantics import (
+    alpha_share,
+    entry_gates,
+    is_allow_list_stage,
+    stage_exit,
+    treatment_share,
+)
 from flagramp.core.plans.stages import Stage
 
 #: Text left over from a template. `x`/`XX` only when it is the whole value.
@@ -32,14 +42,23 @@ PLACEHOLDERS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\[?PICK_ONE\]?", re.I), "PICK_ONE"),
     (re.compile(r"\bupdate here\b", re.I), "update here"),
 )
+#: The fewest new fingerprints the statistics plan for (`NoveltyBudget`'s
+#: minimum when F comes from the baseline), and the share of the rule's α they
+#: get (the rest is the reserve for fingerprints beyond F).
+MIN_FINGERPRINTS = 20
+PLANNED_SHARE = 0.9
 
 
 def lint(
-    loaded: LoadedPlan, flag_states: Mapping[str, float] | None = None
+    loaded: LoadedPlan,
+    flag_states: Mapping[str, float] | None = None,
+    detectable_effect: DetectableEffect | None = None,
 ) -> list[Problem]:
     """Every warning for a loaded plan, in file order."""
-    findings = [*placeholders(loaded), *check(loaded.plan, flag_states or {})]
-    return sort_problems(loaded.place(f, Level.WARNING) for f in findings)
+    found = [*placeholders(loaded), *check(loaded.plan, flag_states or {})]
+    if detectable_effect is not None:
+        found.extend(findings(detectability(loaded.plan, detectable_effect)))
+    return sort_problems(loaded.place(f, Level.WARNING) for f in found)
 
 
 def placeholders(loaded: LoadedPlan) -> Iterator[Finding]:
@@ -56,11 +75,6 @@ def placeholders(loaded: LoadedPlan) -> Iterator[Finding]:
                 break
 
 
-def treatment_share(phase: RolloutPhase, stage: Stage) -> float:
-    """Share (0–1) of the eligible, randomised users who get the flags at a stage."""
-    return stage.percentage / 100 * (1 - phase.holdback / 100)
-
-
 def check(plan: Plan, flag_states: Mapping[str, float]) -> Iterator[Finding]:
     """The model-level warnings (everything but placeholder text)."""
     for p, phase in plan.rollout_phases():
@@ -72,7 +86,15 @@ def check(plan: Plan, flag_states: Mapping[str, float]) -> Iterator[Finding]:
                     f"flag {flag!r} is already on for everyone",
                     "this phase would change nothing; drop it or turn the flag down",
                 )
-        yield from _go_no_go_before_full(here, phase)
+        if len(phase.flags) > 1 and not phase.shared_users:
+            yield Finding(
+                (*here, "flags"),
+                "flags launched together get different users: each flag buckets "
+                "on its own key",
+                "add shared_users: true (flagramp's own store), or give each flag "
+                "its own phase",
+            )
+        yield from _go_no_go_before_full(plan, p, phase)
         for s, stage in enumerate(phase.stages):
             loc = (*here, "stages", s)
             if not stage.criteria:
@@ -82,7 +104,7 @@ def check(plan: Plan, flag_states: Mapping[str, float]) -> Iterator[Finding]:
                     "it will advance on time alone; add criteria",
                 )
             yield from _sample(plan, phase, stage, loc)
-            yield from _control(phase, stage, loc)
+            yield from _new_errors(phase, stage, loc)
     used = {flag for _, phase in plan.rollout_phases() for flag in phase.flags}
     for flag in plan.flags:
         if flag not in used:
@@ -91,22 +113,24 @@ def check(plan: Plan, flag_states: Mapping[str, float]) -> Iterator[Finding]:
             )
 
 
-def _go_no_go_before_full(here: Loc, phase: RolloutPhase) -> Iterator[Finding]:
+def _go_no_go_before_full(plan: Plan, p: int, phase: RolloutPhase) -> Iterator[Finding]:
+    here: Loc = ("phases", p)
     for s, stage in enumerate(phase.stages):
         if stage.percentage < 100:
             continue
-        before = phase.stages[s - 1] if s else None
-        if before is None:
-            yield Finding(
-                (*here, "stages", s),
-                "the phase starts at 100 % with no go/no-go before it",
-                "add a smaller stage with go_no_go before this one",
-            )
-        elif before.go_no_go is None:
+        if s == 0:
+            if not entry_gates(plan, p):
+                yield Finding(
+                    (*here, "stages", s),
+                    "the phase starts at 100 % with no go/no-go before it",
+                    "add go_no_go to the phase, or a smaller stage before this one",
+                )
+        elif not stage_exit(plan, p, s - 1).gates:
+            before = phase.stages[s - 1]
             yield Finding(
                 (*here, "stages", s - 1),
                 f"no go/no-go before 100 %: stage {before.name!r} moves on by itself",
-                "add go_no_go: [roles] to this stage",
+                "add go_no_go: [roles] to this stage (or go_live.go_no_go)",
             )
         return
 
@@ -136,7 +160,7 @@ def _sample(
         reached = per_minute * hold_minutes
         if reached >= need:
             continue
-        minutes = math.ceil(need / per_minute)
+        minutes = min(math.ceil(need / per_minute), 730 * 1440)
         yield Finding(
             (*loc, "hold"),
             f"hold {stage.hold} reaches about {math.floor(reached):,} of the "
@@ -146,34 +170,38 @@ def _sample(
         )
 
 
-def _control(phase: RolloutPhase, stage: Stage, loc: Loc) -> Iterator[Finding]:
+def users_needed(fingerprints: float, share: float, alpha: float) -> int:
+    """The smallest k with fingerprints · share^k ≤ alpha.
+
+    The same rule as `stats.novelty.users_needed` (a test pins that they agree);
+    core cannot import stats.
+    """
+    limit = alpha * (1.0 + 1e-9)
+    k = max(1, math.ceil(math.log(alpha / fingerprints) / math.log(share)))
+    while fingerprints * share**k > limit:
+        k += 1
+    while k > 1 and fingerprints * share ** (k - 1) <= limit:
+        k -= 1
+    return k
+
+
+def _new_errors(phase: RolloutPhase, stage: Stage, loc: Loc) -> Iterator[Finding]:
     share = treatment_share(phase, stage)
+    if is_allow_list_stage(stage) or not 0 < share < 1:
+        return
     for c, criterion in enumerate(stage.criteria):
-        if criterion.kind not in NEEDS_CONTROL:
+        if not isinstance(criterion, NewErrorClassCriterion):
             continue
-        here = (*loc, "criteria", c)
-        if share >= 1:
+        alpha = alpha_share(stage, c) * PLANNED_SHARE
+        planned = criterion.fingerprints or MIN_FINGERPRINTS
+        k = users_needed(planned, share, alpha)
+        if k > MAX_NEW_ERROR_USERS:
             yield Finding(
-                here,
-                f"{criterion.kind} needs a control group, and at 100 % with no "
-                "holdback none is left",
-                "add a holdback to the phase, or use relative_to_baseline here",
+                (*loc, "criteria", c),
+                f"the new-error rule switches off at a treatment share of "
+                f"{show_number(round(share, 4))}: with F = {planned} fingerprints "
+                f"and α = {alpha:.3g} it would need {k} users (at most "
+                f"{MAX_NEW_ERROR_USERS})",
+                "keep this rule to smaller stages, or add a holdback and compare "
+                "with control",
             )
-        elif share == 0:
-            yield Finding(
-                here,
-                f"{criterion.kind} has no randomised treatment here: allow-listed "
-                "users never enter a comparison",
-                "use absolute or count criteria at an allow-list stage",
-            )
-        elif isinstance(criterion, NewErrorClassCriterion):
-            k, f, alpha = criterion.min_users, criterion.fingerprints, criterion.alpha
-            risk = f * share**k
-            if risk > alpha:
-                yield Finding(
-                    here,
-                    f"at a treatment share of {share:.3g} the new-error rule cannot "
-                    f"hold α={alpha:g}: F·s^k = {f}·{share:.3g}^{k} = {risk:.3g}; "
-                    f"it becomes weak from s ≥ {criterion.weak_from():.3g}",
-                    "raise min_users, or use this rule only at smaller stages",
-                )

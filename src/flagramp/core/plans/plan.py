@@ -8,7 +8,9 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field
 
-from flagramp.core.plans.base import Count, Name, PlanModel, Text
+from flagramp.core.plans.alerts import AlertRule, Notification
+from flagramp.core.plans.base import MAX_COUNT, Count, Name, PlanModel, Text
+from flagramp.core.plans.declared_events import EventDecl
 from flagramp.core.plans.golive import GoLive
 from flagramp.core.plans.metrics import Metric, Rule
 from flagramp.core.plans.phases import Link, Phase, RolloutPhase
@@ -16,15 +18,37 @@ from flagramp.core.plans.promotion import Environment, Milestone, Promotion
 from flagramp.core.plans.rollback import RollbackPolicy
 from flagramp.core.plans.stages import Stage
 
+#: The environment a plan changes unless it names another; the CLI and the store
+#: use the same name.
+DEFAULT_ENVIRONMENT = "production"
+
 
 class Signature(StrEnum):
     """What a role may sign."""
 
     PREREQUISITE = "prerequisite"
     GO_NO_GO = "go_no_go"
-    RE_ENABLE = "re_enable"
+    RE_ENABLE = "re-enable"
+    REVERT = "revert"
     KILL_SWITCH = "kill_switch"
     PROMOTION = "promotion"
+
+
+class Task(PlanModel):
+    """A responsibility of a role, with the project phase it belongs to."""
+
+    text: Text
+    phase: Text | None = None
+    """When in the project: Planning, Execute Deployment, Validation & Go-Live."""
+
+
+def _task_shorthand(value: object) -> object:
+    return {"text": value} if isinstance(value, str) else value
+
+
+TaskField = Annotated[
+    Task, BeforeValidator(_task_shorthand, json_schema_input_type=Text | Task)
+]
 
 
 class Role(PlanModel):
@@ -34,9 +58,10 @@ class Role(PlanModel):
     people: Annotated[tuple[Text, ...], Field(min_length=1)]
     """Accounts (email or id) of the people in the role; only they sign for it."""
     signs: tuple[Signature, ...] = ()
-    tasks: tuple[Text, ...] = ()
+    tasks: tuple[TaskField, ...] = ()
     """Responsibilities, as seed 004's role tables list them."""
     on_call: bool = False
+    """On call during the rollout, rather than scheduled (seed 004's table 10)."""
 
 
 class PlanSegment(PlanModel):
@@ -73,12 +98,12 @@ class Prerequisite(PlanModel):
 class Traffic(PlanModel):
     """Expected traffic of the eligible users, for sizing stages."""
 
-    requests_per_minute: Annotated[float, Field(gt=0)] | None = None
-    users_per_day: Annotated[int, Field(gt=0)] | None = None
+    requests_per_minute: Annotated[float, Field(gt=0, le=1e9)] | None = None
+    users_per_day: Annotated[int, Field(gt=0, le=MAX_COUNT)] | None = None
 
 
 class Plan(PlanModel):
-    """A release plan."""
+    """A release plan: rollout phases, a promotion, or both."""
 
     name: Name
     """A short identifier: `vaos-service-integration`."""
@@ -88,9 +113,9 @@ class Plan(PlanModel):
     owner: Name
     """The role that owns the plan."""
     product_owner: Name
-    """The role of the product owner."""
-    environment: Name
-    """The environment whose flags the phases change (`prod`)."""
+    """The role of the product owner (asked when no other role is named)."""
+    environment: Name = DEFAULT_ENVIRONMENT
+    """The environment whose flags the phases change."""
     status: Text | None = None
     summary: Text | None = None
     hypothesis: Text | None = None
@@ -99,14 +124,19 @@ class Plan(PlanModel):
     roles: Annotated[dict[Name, Role], Field(min_length=1)]
     segments: dict[Name, SegmentField] = Field(default_factory=dict)
     flags: dict[Name, FlagDecl] = Field(default_factory=dict)
+    events: dict[Name, EventDecl] = Field(default_factory=dict)
+    """Event names the application sends; metrics may name only these."""
+    metrics: dict[Name, Metric] = Field(default_factory=dict)
     environments: tuple[Environment, ...] = ()
     milestones: tuple[Milestone, ...] = ()
     prerequisites: tuple[Prerequisite, ...] = ()
-    metrics: dict[Name, Metric] = Field(default_factory=dict)
-    phases: Annotated[tuple[Phase, ...], Field(min_length=1)]
-    rollback: RollbackPolicy
+    phases: tuple[Phase, ...] = ()
+    rollback: RollbackPolicy | None = None
+    """Required when the plan has rollout phases."""
     promotion: Promotion | None = None
     go_live: GoLive | None = None
+    alerts: tuple[AlertRule, ...] = ()
+    notifications: tuple[Notification, ...] = ()
     risks: tuple[Text, ...] = ()
 
     def rollout_phases(self) -> Iterator[tuple[int, RolloutPhase]]:

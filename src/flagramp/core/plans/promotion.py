@@ -1,9 +1,10 @@
 """Environments, milestones and promotion between environments (seed 004).
 
-A promotion step backs up before it changes anything, verifies with probes, asks
-for go/no-go and restores the backup on No-Go. A probe is an HTTP status check or
-the *name* of a hook registered on the server: a plan never carries a shell
-command, so whoever can edit a plan cannot run code on the server.
+A promotion step may back up before it changes anything, verifies with probes,
+asks for go/no-go and on No-Go (a Pivot answer) restores its backup or stops. A
+probe is an HTTP status check or the *name* of a hook registered on the server:
+a plan never carries a shell command, so whoever can edit a plan cannot run code
+on the server.
 """
 
 from __future__ import annotations
@@ -16,7 +17,12 @@ from pydantic import Field
 from flagramp.core.plans.base import Name, PlanModel, Text, Url
 from flagramp.core.plans.durations import Duration
 from flagramp.core.plans.gonogo import GoNoGoField
-from flagramp.core.plans.phases import ChecklistItem, TimeOfDay
+from flagramp.core.plans.phases import (
+    DEFAULT_TIMEZONE,
+    ChecklistItem,
+    ClockTime,
+    TimeOfDay,
+)
 
 
 class Environment(PlanModel):
@@ -30,12 +36,14 @@ class Environment(PlanModel):
 
 
 class Milestone(PlanModel):
-    """A dated milestone (seed 004's table)."""
+    """A milestone with its target date; the run records when it was met."""
 
     name: Text
-    date: dt.date
+    target: dt.date
     owner: Name | None = None
     """The role responsible."""
+    met: dt.date | None = None
+    """When it was met (a filled-in plan carries it)."""
 
 
 class HttpProbe(PlanModel):
@@ -61,18 +69,41 @@ Probe = Annotated[HttpProbe | HookProbe, Field(discriminator="kind")]
 """A verification probe: `http` or `hook`."""
 
 
+class Backup(PlanModel):
+    """When a step's backup is taken (seed 004: about 10 pm the night before)."""
+
+    at: ClockTime | None = None
+    """Clock time of the backup; default: just before the step."""
+    days_before: Annotated[int, Field(ge=0, le=30)] = 0
+    """Days before the step's date (1: the evening before)."""
+    timezone: Text = DEFAULT_TIMEZONE
+    steps: tuple[Text, ...] = ()
+    """How people take it, in order."""
+
+
 class PromotionStep(PlanModel):
     """Promote the release into one environment."""
 
     environment: Name
-    backup: bool = True
-    """Take a backup (snapshot) before changing anything."""
+    date: dt.date | None = None
+    """The planned day of the step."""
+    backup: bool | Backup = True
+    """Take a backup (snapshot) before changing anything, or say when."""
     checklist: tuple[ChecklistItem, ...] = ()
     verify: tuple[Probe, ...] = ()
     go_no_go: GoNoGoField | None = None
     on_no_go: Literal["restore", "stop"] = "restore"
     """Restore the backup on No-Go (seed 004), or only stop."""
+    restore_steps: tuple[Text, ...] = ()
+    """How people restore the backup, in order."""
+    time_of_day: TimeOfDay | None = None
+    """When this step may start; default: the promotion's window."""
     expected_duration: Duration | None = None
+
+    @property
+    def takes_backup(self) -> bool:
+        """True if the step backs up before changing anything."""
+        return self.backup is not False
 
 
 class Promotion(PlanModel):

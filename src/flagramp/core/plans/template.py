@@ -69,7 +69,7 @@ name: {name}
 title: Release {flag}
 owner: eng_lead
 product_owner: product_owner
-environment: prod
+environment: production
 traffic:
   users_per_day: {users_per_day}
   requests_per_minute: {rpm}
@@ -77,10 +77,10 @@ traffic:
 roles:
   eng_lead:
     people: [eng.lead@example.gov]
-    signs: [go_no_go, prerequisite, kill_switch]
+    signs: [go_no_go, prerequisite, kill_switch, revert]
   product_owner:
     people: [product.owner@example.gov]
-    signs: [go_no_go, prerequisite, re_enable]
+    signs: [go_no_go, prerequisite, re-enable]
 
 flags:
   {flag}: {{create: true, description: The feature being released}}
@@ -91,12 +91,18 @@ prerequisites:
   - text: The product owner approved the launch
     signed_by: product_owner
 
+# The events the application sends (the SDK middleware sends `request`; a
+# failed request also counts as `request_failed`).
+events:
+  request: {{kind: request, description: A request the feature serves}}
+
 metrics:
   error_rate:
     kind: ratio
     numerator: request_failed
     denominator: request
     description: Failed requests per request, in percent
+    typical: 1
 
 # Shared criteria: YAML anchors keep every stage in step.
 x-criteria:
@@ -104,12 +110,14 @@ x-criteria:
     kind: relative_to_control
     metric: error_rate
     max_increase: 0.5
+    mde: 0.5
     severity: high
     mode: rollback
   - &errors_absolute
     kind: absolute
     metric: error_rate
     below: 5
+    mde: 1
     severity: critical
     mode: rollback
 """
@@ -118,6 +126,7 @@ phases:
   - name: Staged rollout
     flags: [{flag}]
     holdback: {holdback}   # kept off at 100 % so comparisons still have a control
+    holdback_until: go_live
     stages:
       - name: Canary
         percentage: {canary}   # about 500 users, at most 10 %
@@ -128,8 +137,10 @@ phases:
         record:
           metrics: [error_rate]
           questions:
-            - Types of errors logged
-            - Was any downstream service affected by the change?
+            - {{text: Types of errors logged, answered_by: eng_lead}}
+            - text: Was any downstream service affected by the change?
+              answered_by: eng_lead
+              yes_no: true
       - name: 25 percent
         percentage: 25
         hold: 2h
@@ -159,9 +170,12 @@ rollback:
     critical: {{action: disable_all}}
     high: {{action: step_back, revert_required: true}}
     low: {{action: continue}}
-  reenable_approved_by: [product_owner]
+  re-enable:
+    approved_by: [product_owner]
+    resume_at: previous_stage
+    after_step_back: approval
+  revert_confirmed_by: [eng_lead]
   kill_switch: [eng_lead]
-  resume_at: previous_stage
 
 go_live:
   kpis:
@@ -173,11 +187,15 @@ go_live:
     - name: 1 week
       after: 1w
       record:
-        questions: [Any issues with VA handling/processing?]
+        questions:
+          - text: Any issues with VA handling/processing?
+            answered_by: product_owner
+            follow_up: {{text: "If yes, what", answered_by: product_owner}}
     - name: 1 month
       after: 1mo
   questions:
-    - >-
-      How do the KPIs you gathered compare to your pre-launch
-      definition(s) of "success"?
+    - text: >-
+        How do the KPIs you gathered compare to your pre-launch
+        definition(s) of "success"?
+      answered_by: product_owner
 """

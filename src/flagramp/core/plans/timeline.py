@@ -13,9 +13,15 @@ import math
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flagramp.core.plans.lint import treatment_share
-from flagramp.core.plans.phases import ManualPhase, RolloutPhase, TimeOfDay
+from flagramp.core.errors import PlanError
+from flagramp.core.plans.phases import (
+    DEFAULT_TIMEZONE,
+    ManualPhase,
+    RolloutPhase,
+    TimeOfDay,
+)
 from flagramp.core.plans.plan import Plan
+from flagramp.core.plans.semantics import treatment_share
 from flagramp.core.plans.stages import Stage
 
 
@@ -41,16 +47,40 @@ class Timeline:
     """The earliest moment every phase has passed."""
 
 
+class TimelineOutOfRange(PlanError):
+    """The projected timeline runs past the end of the calendar (year 9999)."""
+
+    code = "timeline_out_of_range"
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.start = start
+        super().__init__(
+            f"the timeline from {start:%Y-%m-%d} runs past the year 9999; "
+            "start earlier or shorten the plan"
+        )
+
+
 def project(plan: Plan, start: dt.datetime) -> Timeline:
-    """Project the plan from `start` (timezone-aware) assuming every stage passes."""
+    """Project the plan from `start` (timezone-aware) assuming every stage passes.
+
+    Raises ValueError for a naive start, TimelineOutOfRange past the year 9999.
+    """
     if start.tzinfo is None:
         raise ValueError("start must be timezone-aware")
+    try:
+        return _project(plan, start)
+    except OverflowError:
+        raise TimelineOutOfRange(start) from None
+
+
+def _project(plan: Plan, start: dt.datetime) -> Timeline:
     steps: list[Step] = []
     cursor = start
+    live: dt.datetime | None = None
     for phase in plan.phases:
         if phase.window is not None:
-            opens = dt.datetime.combine(phase.window.start, dt.time(), start.tzinfo)
-            cursor = max(cursor, opens)
+            cursor = max(cursor, _opens(phase.window.start, phase.window.timezone))
+        cursor = _next_allowed(cursor, phase.time_of_day)
         if isinstance(phase, ManualPhase):
             end = cursor + phase.watch.delta
             steps.append(Step(phase.name, "", None, cursor, end, "watch"))
@@ -63,32 +93,67 @@ def project(plan: Plan, start: dt.datetime) -> Timeline:
             steps.append(
                 Step(phase.name, stage.name, stage.percentage, cursor, end, why)
             )
-            cursor = end
+            cursor = live = end
+    if plan.promotion is not None:
+        for step in plan.promotion.steps:
+            if step.date is not None:
+                cursor = max(cursor, _opens(step.date, _zone_name(step.time_of_day)))
+            cursor = _next_allowed(
+                cursor, step.time_of_day or plan.promotion.time_of_day
+            )
+            length = step.expected_duration.delta if step.expected_duration else _NONE
+            steps.append(
+                Step(
+                    "promotion", step.environment, None, cursor, cursor + length, "step"
+                )
+            )
+            cursor = live = cursor + length
     finish = cursor
-    if plan.go_live is not None:
-        launch = finish
-        if plan.go_live.date is not None:
-            planned = dt.datetime.combine(plan.go_live.date, dt.time(), start.tzinfo)
-            launch = max(launch, planned)
+    if plan.go_live is not None and live is not None:
+        # Checkpoints count from go live: the moment the last rollout stage
+        # (or promotion step) completes.
         for checkpoint in plan.go_live.checkpoints:
-            at = launch + checkpoint.after.delta
+            at = live + checkpoint.after.delta
             steps.append(Step("go live", checkpoint.name, None, at, at, "checkpoint"))
     return Timeline(tuple(steps), finish)
+
+
+_NONE = dt.timedelta()
 
 
 def stage_length(
     plan: Plan, phase: RolloutPhase, stage: Stage
 ) -> tuple[dt.timedelta, str]:
-    """How long a stage lasts if it passes, and what decides it."""
+    """How long a stage lasts if it passes, and what decides it.
+
+    The hold, or longer if the expected traffic needs more time to reach the
+    minimum sample, but never past `max_time`: there the stage asks people.
+    """
     length, why = stage.hold.delta, "hold"
     traffic = plan.traffic
     share = treatment_share(phase, stage)
     if traffic is not None and traffic.users_per_day and stage.min_sample and share:
         days = stage.min_sample / (traffic.users_per_day * share)
-        needed = dt.timedelta(minutes=math.ceil(days * 1440))
+        longest = stage.effective_max_time.delta
+        needed = min(dt.timedelta(minutes=math.ceil(min(days, 1e6) * 1440)), longest)
         if needed > length:
-            length, why = needed, "min_sample"
+            length, why = needed, "min_sample" if needed < longest else "max_time"
     return length, why
+
+
+def _zone_name(window: TimeOfDay | None) -> str:
+    return window.timezone if window is not None else DEFAULT_TIMEZONE
+
+
+def _opens(day: dt.date, zone_name: str) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), _zone(zone_name))
+
+
+def _zone(name: str) -> dt.tzinfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return dt.UTC
 
 
 def _next_allowed(at: dt.datetime, window: TimeOfDay | None) -> dt.datetime:

@@ -18,7 +18,8 @@ from flagramp.core.plans.problems import Loc
 TAGS = frozenset(
     {
         "rollout", "manual", "http", "hook",
-        "ratio", "share_of_users", "count", "mean", "quantile", "unique_actors",
+        "ratio", "share_of_users", "share_above", "count", "mean", "quantile",
+        "unique_actors", "pushed", "prometheus", "datadog",
         "absolute", "relative_to_control", "relative_to_baseline", "new_error_class",
         "function-after", "function-before", "function-plain",
     }
@@ -30,7 +31,7 @@ EXAMPLES: Mapping[str, str] = {
     "title": "title: What this release does",
     "owner": "owner: <a role of the plan>",
     "product_owner": "product_owner: <a role of the plan>",
-    "environment": "environment: prod",
+    "environment": "environment: production",
     "roles": "roles: {eng_lead: {people: [you@example.gov], signs: [go_no_go]}}",
     "phases": "phases: [{name: Phase I, flags: [my_flag], stages: [...]}]",
     "rollback": "rollback: {severities: {critical: {action: disable_all}}}",
@@ -49,6 +50,23 @@ EXAMPLES: Mapping[str, str] = {
     "checklist": "checklist: [{text: what to do, role: <a role>}]",
     "start": "start: 2026-01-15",
     "url": "url: https://…",
+    "mde": "mde: 1  (the smallest harm beyond the limit to catch, in its unit)",
+    "approved_by": "approved_by: [<a role that signs re-enable>]",
+    "target": "target: 2026-01-15",
+    "source": "source: datadog  (or alertmanager)",
+}
+
+#: Fields a revision of the plan language renamed or moved, and what to write.
+RENAMED: Mapping[str, str] = {
+    "reenable_approved_by": "write `re-enable: {approved_by: [...]}` under rollback",
+    "re_enable": "write `re-enable:` (one spelling everywhere)",
+    "reenable": "write `re-enable:` (one spelling everywhere)",
+    "resume_at": "it moved: write `re-enable: {approved_by: [...], resume_at: ...}`",
+    "alpha": "α is set per stage (stages[].alpha, default 0.05), not per criterion",
+    "baseline_value": "give the metric's usual value as metrics.<name>.typical",
+    "scope": "a count's scope follows its event: an actor's events count in "
+    "treatment, events without an actor for the whole environment",
+    "date": "no `date` here; a milestone's date is its `target`",
 }
 
 _FORBIDDEN_COMMANDS = frozenset({"command", "cmd", "shell", "run", "script", "exec"})
@@ -140,6 +158,8 @@ def _reword(detail: ErrorDetails, loc: Loc) -> tuple[str, str, bool]:
 
 
 def _unknown_field(field: str) -> tuple[str, str, bool]:
+    if field in RENAMED:
+        return f"unknown field `{field}`", RENAMED[field], True
     if field in _FORBIDDEN_COMMANDS:
         return (
             f"unknown field `{field}`: a plan never carries commands",
@@ -179,8 +199,10 @@ def _bound(
 def _show(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | float):
-        return show_number(float(value))
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return show_number(value)
     if isinstance(value, str):
         return repr(value)
     if value is None:
