@@ -133,11 +133,13 @@ def parse_batch(
         )
     events: list[Event] = []
     rejected: list[RejectedEvent] = []
+    if received_at is not None:
+        latest, earliest = received_at + MAX_CLOCK_SKEW, received_at - max_age
     for index, raw in enumerate(raw_events):
         try:
             event = parse_event(raw)
-            if received_at is not None:
-                _check_age(event.at, received_at, max_age)
+            if received_at is not None and not earliest <= event.at <= latest:
+                _refuse_time(event.at, latest, max_age)
         except InvalidEvent as exc:
             rejected.append(RejectedEvent(index, exc.detail, exc.reason_code))
             continue
@@ -145,17 +147,14 @@ def parse_batch(
     return ParsedBatch(EventBatch(key, tuple(events)), tuple(rejected))
 
 
-def _check_age(
-    at: dt.datetime, received_at: dt.datetime, max_age: dt.timedelta
-) -> None:
-    if at > received_at + MAX_CLOCK_SKEW:
+def _refuse_time(at: dt.datetime, latest: dt.datetime, max_age: dt.timedelta) -> None:
+    if at > latest:
         raise InvalidEvent("future", f"`at` {at.isoformat()} is ahead of the receiver")
-    if at < received_at - max_age:
-        raise InvalidEvent(
-            "too_old",
-            f"`at` {at.isoformat()} is more than {_duration(max_age)} before the "
-            "receiver's clock",
-        )
+    raise InvalidEvent(
+        "too_old",
+        f"`at` {at.isoformat()} is more than {_duration(max_age)} before the "
+        "receiver's clock",
+    )
 
 
 def _duration(delta: dt.timedelta) -> str:
@@ -245,6 +244,12 @@ def _text(raw: Mapping[object, object], field: str) -> str:
     value = raw.get(field)
     if not isinstance(value, str) or not value.strip():
         raise InvalidEvent(f"missing_{field}", f"`{field}` must be a non-empty string")
+    if value.isascii() and value.isprintable():
+        # The common case, checked in C: printable ASCII has no control characters
+        # or surrogates, and as many bytes as characters.
+        if len(value) > MAX_TEXT:
+            raise InvalidEvent(f"long_{field}", f"`{field}` is over {MAX_TEXT} bytes")
+        return value
     if len(_utf8(value, f"bad_{field}", f"`{field}`")) > MAX_TEXT:
         raise InvalidEvent(f"long_{field}", f"`{field}` is over {MAX_TEXT} bytes")
     if _CONTROL.search(value):
