@@ -145,6 +145,8 @@ def test_each_kind_of_event_parses_to_its_value() -> None:
         (request(latency_ms=1e308), "bad_latency_ms"),
         (request(latency_ms=float("inf")), "bad_latency_ms"),
         (request(latency_ms=86_400_001), "bad_latency_ms"),
+        (request(latency_ms=True), "bad_latency_ms"),
+        (business(value=False), "bad_value"),
         (request(status=10**400), "bad_status"),
         (request(at=10**400), "bad_time"),
         (request(at=1e308), "bad_time"),

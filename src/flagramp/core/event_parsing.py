@@ -271,7 +271,9 @@ def _optional_text(raw: Mapping[object, object], field: str) -> str | None:
 
 
 def _fingerprint(raw: Mapping[object, object]) -> str | None:
-    error = _optional_text(raw, "error")
+    if raw.get("error") is None:
+        return None
+    error = _text(raw, "error")
     if error == OTHER_FINGERPRINTS:
         raise InvalidEvent(
             "bad_error", f"`error` {OTHER_FINGERPRINTS!r} is reserved for windows"
@@ -303,6 +305,11 @@ def _number(raw: Mapping[object, object], field: str, limit: float) -> float | N
     value = raw.get(field)
     if value is None:
         return None
+    # The common case in one comparison: it is False for NaN, infinities and
+    # integers past any float (Python compares int and float exactly). `type is`,
+    # not isinstance: True is an int.
+    if (type(value) is float or type(value) is int) and -limit <= value <= limit:
+        return float(value)
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidEvent(f"bad_{field}", f"`{field}` must be a number")
     number = _as_float(value)
