@@ -1,4 +1,4 @@
-"""Mutable per-minute state of one batch while `stats.batch_ingest` sums it (private).
+"""Mutable per-minute state of one batch while `stats._batch` sums it (private).
 
 Lives only for the batch: `freeze` turns each minute into a `Window` value.
 """
