@@ -302,10 +302,15 @@ class BaseClient:
             self._table = table
             self._entries = table.entries
         if table.source == "server":
+            path = self._options.cache_path
+            if path is not None:
+                failure = save_cache(path, table.to_snapshot_document())
+                if failure is not None:
+                    self._log_once(
+                        "cache", "flagramp: cannot write the flag cache: %s", failure
+                    )
             self._from_server.set()
             self._served_from_server()
-            if self._options.cache_path is not None:
-                save_cache(self._options.cache_path, table.to_snapshot_document())
         if not update.changed:
             return None
         changed = FlagsChanged(table.version, update.changed, table.source)

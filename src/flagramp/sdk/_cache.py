@@ -28,8 +28,8 @@ FORMAT = "flagramp-sdk-cache"
 FORMAT_VERSION = 1
 
 
-def save_cache(path: Path, snapshot_document: dict[str, Json]) -> bool:
-    """Write the snapshot to `path` atomically; False (and a log line) on failure."""
+def save_cache(path: Path, snapshot_document: dict[str, Json]) -> str | None:
+    """Write the snapshot to `path` atomically; the reason when it could not."""
     document: dict[str, Json] = {"format": FORMAT, "format_version": FORMAT_VERSION}
     document.update(snapshot_document)
     text = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
@@ -51,9 +51,8 @@ def save_cache(path: Path, snapshot_document: dict[str, Json]) -> bool:
             raise
         _sync_directory(directory)
     except OSError as exc:
-        logger.warning("flagramp: cannot write the flag cache %s: %s", path, exc)
-        return False
-    return True
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 def load_cache(path: Path, environment: str) -> Snapshot | None:

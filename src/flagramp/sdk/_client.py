@@ -197,6 +197,8 @@ class Client(BaseClient):
         if isinstance(sock, socket.socket):
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(Exception):
+            response.close()  # other transports end their body when it closes
 
     # --- events -------------------------------------------------------------------
 

@@ -191,6 +191,8 @@ class Outbox:
             logger.warning("flagramp: events are delivered again")
         if verdict is Verdict.DELIVERED:
             self.delivered(batch, accepted, rejected)
+        elif verdict is Verdict.DUPLICATE:
+            self.counts.sent += len(batch.events)
         elif verdict is Verdict.SPLIT and len(batch.events) > 1:
             self.split(batch)
         else:

@@ -51,6 +51,7 @@ class Verdict(enum.Enum):
     """What to do with a batch after the server answered."""
 
     DELIVERED = "delivered"
+    DUPLICATE = "duplicate"
     RETRY = "retry"
     SPLIT = "split"
     DROP = "drop"
@@ -66,6 +67,9 @@ def judge_batch(response: httpx.Response) -> tuple[Verdict, int, list[Json]]:
             return Verdict.RETRY, 0, []
         if not isinstance(answer, dict):
             return Verdict.RETRY, 0, []
+        if answer.get("duplicate") is True:
+            # Delivered by an earlier attempt whose answer was lost on the way.
+            return Verdict.DUPLICATE, 0, []
         accepted = answer.get("accepted")
         rejected = answer.get("rejected")
         return (
