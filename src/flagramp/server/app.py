@@ -36,7 +36,18 @@ from flagramp.server.middleware.body_limit import BodyLimit
 from flagramp.server.middleware.request_metrics import RequestMetrics
 from flagramp.server.middleware.security_headers import SecurityHeaders
 from flagramp.server.ports import AlertSink, EventSink
-from flagramp.server.routes import environments, events, health, stream
+from flagramp.server.routes import (
+    alerts,
+    audit,
+    environments,
+    events,
+    flags,
+    health,
+    plans,
+    segments,
+    stream,
+    tokens,
+)
 from flagramp.server.routes.common import api_router
 from flagramp.server.settings import ServerSettings
 from flagramp.server.snapshots import SnapshotCache
@@ -49,7 +60,17 @@ from flagramp.store.tokens import Permission, TokenStore
 from flagramp.store.windows import WindowStore
 
 API_PREFIX = "/api/v1"
-ROUTERS = (environments.router, stream.router, events.router)
+ROUTERS = (
+    flags.router,
+    segments.router,
+    environments.router,
+    plans.router,
+    events.router,
+    stream.router,
+    audit.router,
+    alerts.router,
+    tokens.router,
+)
 
 
 def create_app(

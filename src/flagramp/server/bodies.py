@@ -17,6 +17,7 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
+from flagramp.server.identity import first_guard
 from flagramp.server.problems import (
     BODY_TOO_LARGE,
     INVALID_REQUEST,
@@ -122,12 +123,21 @@ _DEFAULT_LIMITS = (DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_JSON_DEPTH)
 
 
 class ApiRoute(APIRoute):
-    """FastAPI's route, reading its request through `ApiRequest`."""
+    """FastAPI's route, reading its request through `ApiRequest`.
+
+    A route's token check (its `identity.Guard`) runs before anything else,
+    before FastAPI reads the body: a caller without the right token learns
+    nothing about what the body should have been.
+    """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        guard = first_guard(self.dependant)
 
         async def route_handler(request: Request) -> Response:
-            return await handler(ApiRequest(request.scope, request.receive))
+            api_request = ApiRequest(request.scope, request.receive)
+            if guard is not None:
+                await guard.authenticate(api_request)
+            return await handler(api_request)
 
         return route_handler

@@ -11,7 +11,6 @@ docs/server.md is generated from these declarations (`server.matrix`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -30,6 +29,9 @@ from flagramp.server.problems import (
 from flagramp.server.state import server_state
 from flagramp.store import DEFAULT_ENVIRONMENT, Author
 from flagramp.store.tokens import OwnerKind, Permission, TokenRecord
+
+#: Where a request's authenticated identity is kept (the scope of the request).
+IDENTITY_KEY = "flagramp.identity"
 
 
 class SdkScope(StrEnum):
@@ -120,6 +122,14 @@ class Guard:
         self.access = access
 
     async def __call__(self, request: Request) -> Identity:
+        known = request.scope.get(IDENTITY_KEY)
+        if isinstance(known, Identity):
+            return known
+        return await self.authenticate(request)
+
+    async def authenticate(self, request: Request) -> Identity:
+        """Check the request's token against `access`; remember the identity in
+        the scope for the route's dependency."""
         state = server_state(request)
         client = request.client.host if request.client else "unknown"
         wait = state.auth_limiter.retry_after(client)
@@ -155,6 +165,7 @@ class Guard:
             )
         if identity.is_sdk:
             identity.environment(_asked_environment(request, self.access.environment))
+        request.scope[IDENTITY_KEY] = identity
         return identity
 
 
@@ -191,10 +202,13 @@ def route_access(dependencies: Any) -> list[Access]:
     return found
 
 
-def public_routes() -> Mapping[str, str]:
-    """Routes anyone may call, and why (no route of /api/v1 is among them
-    except health)."""
-    return {
-        "/healthz": "liveness: says only that the process answers",
-        "/readyz": "readiness: whether the store can be read and is migrated",
-    }
+def first_guard(dependant: Any) -> Guard | None:
+    """The `Guard` among a route's dependencies, if any."""
+    stack = [dependant]
+    while stack:
+        item = stack.pop()
+        if isinstance(getattr(item, "call", None), Guard):
+            guard: Guard = item.call
+            return guard
+        stack.extend(getattr(item, "dependencies", ()))
+    return None

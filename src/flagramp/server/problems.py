@@ -42,6 +42,7 @@ from flagramp.core.errors import (
     TokenNotFound,
 )
 from flagramp.core.plans import PlanInvalid
+from flagramp.store.plan_documents import RevisionExists
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +103,7 @@ DOMAIN_ERRORS: tuple[tuple[type[FlagrampError], ProblemType], ...] = (
     (TokenNotFound, NOT_FOUND),
     (EnvironmentNotFound, NOT_FOUND),
     (SegmentInUse, SEGMENT_IN_USE),
+    (RevisionExists, CONFLICT),
     (PlanInvalid, PLAN_INVALID),
     (InvalidPercentage, INVALID_PERCENTAGE),
     (InvalidExpression, INVALID_EXPRESSION),

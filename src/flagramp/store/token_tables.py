@@ -1,4 +1,4 @@
-"""The server's tables: API tokens (stored hashed) and the keys of event batches.
+"""The server's tables: API tokens (stored hashed), event batch keys, uploaded plans.
 
 Defined on the store's one `metadata` (so backups and migrations see it);
 created by migration 0009_api_tokens. A token is `frp_<id>_<secret>`: the row is
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table
 
-from flagramp.core.identifiers import AUTHOR_MAX, ENVIRONMENT_MAX
+from flagramp.core.identifiers import AUTHOR_MAX, ENTITY_KEY_MAX, ENVIRONMENT_MAX
 from flagramp.store.tables import Document, Name, metadata
 
 #: Longest token id (the part between `frp_` and the secret).
@@ -44,4 +44,19 @@ event_batches = Table(
     Column("forget_after", BigInteger, nullable=False),
     Column("accepted", Integer, nullable=False),
     Index("ix_event_batches_forget_after", "forget_after"),
+)
+
+#: Release plans uploaded to the server: one row per (name, revision), the text
+#: exactly as sent, and its SHA-256. A revision is never edited: a different
+#: text needs a new revision number.
+plan_documents = Table(
+    "plan_documents",
+    metadata,
+    Column("name", Name(ENTITY_KEY_MAX), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("text", Document, nullable=False),
+    Column("environment", Name(ENVIRONMENT_MAX), nullable=False),
+    Column("uploaded_at", String(40), nullable=False),
+    Column("uploaded_by", Name(AUTHOR_MAX), nullable=False),
 )

@@ -1,4 +1,5 @@
-"""API tokens, event batch keys, and change notifications on PostgreSQL.
+"""API tokens, event batch keys, uploaded plans, and change notifications on
+PostgreSQL.
 
 Revision ID: 0009_api_tokens
 Revises: 0004_ingest_scopes
@@ -80,6 +81,21 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("environment", "batch_key", name="pk_event_batches"),
     )
     op.create_index("ix_event_batches_forget_after", "event_batches", ["forget_after"])
+    op.create_table(
+        "plan_documents",
+        sa.Column("name", _name(255), nullable=False),
+        sa.Column("revision", sa.Integer, nullable=False),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column(
+            "text",
+            sa.Text().with_variant(mysql.LONGTEXT(), *_MYSQL),
+            nullable=False,
+        ),
+        sa.Column("environment", _name(64), nullable=False),
+        sa.Column("uploaded_at", sa.String(40), nullable=False),
+        sa.Column("uploaded_by", _name(255), nullable=False),
+        sa.PrimaryKeyConstraint("name", "revision", name="pk_plan_documents"),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(NOTIFY_FUNCTION)
         op.execute(NOTIFY_TRIGGER)
@@ -89,6 +105,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS flagramp_audit_notify ON audit_log")
         op.execute("DROP FUNCTION IF EXISTS flagramp_notify_change()")
+    op.drop_table("plan_documents")
     op.drop_index("ix_event_batches_forget_after", "event_batches")
     op.drop_table("event_batches")
     op.drop_table("api_tokens")
