@@ -14,9 +14,8 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from importlib import metadata
-from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware import Middleware
 from starlette.routing import Mount
@@ -30,8 +29,8 @@ from flagramp.server.alert_sinks import AuditAlertSink
 from flagramp.server.auth_failures import FailureLimiter
 from flagramp.server.event_sinks import ScopeSink
 from flagramp.server.flipper_api import Caller, flipper_api, token_from_headers
-from flagramp.server.identity import Identity, allow
-from flagramp.server.metrics import CONTENT_TYPE, ServerMetrics
+from flagramp.server.identity import Identity
+from flagramp.server.metrics import ServerMetrics
 from flagramp.server.middleware.body_limit import BodyLimit
 from flagramp.server.middleware.request_metrics import RequestMetrics
 from flagramp.server.middleware.security_headers import SecurityHeaders
@@ -43,12 +42,12 @@ from flagramp.server.routes import (
     events,
     flags,
     health,
+    metrics,
     plans,
     segments,
     stream,
     tokens,
 )
-from flagramp.server.routes.common import api_router
 from flagramp.server.settings import ServerSettings
 from flagramp.server.snapshots import SnapshotCache
 from flagramp.server.state import ServerState
@@ -60,7 +59,8 @@ from flagramp.store.tokens import Permission, TokenStore
 from flagramp.store.windows import WindowStore
 
 API_PREFIX = "/api/v1"
-ROUTERS = (
+#: The routers of /api/v1, in the order they match.
+API_ROUTERS = (
     flags.router,
     segments.router,
     environments.router,
@@ -70,6 +70,12 @@ ROUTERS = (
     audit.router,
     alerts.router,
     tokens.router,
+)
+#: Every router of the app with its prefix: the route table.
+ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
+    ("", health.router),
+    ("", metrics.router),
+    *((API_PREFIX, router) for router in API_ROUTERS),
 )
 
 
@@ -134,10 +140,8 @@ def create_app(
     )
     app.state.flagramp = state
     problems.install(app)
-    app.include_router(health.router)
-    for router in ROUTERS:
-        app.include_router(router, prefix=API_PREFIX)
-    app.include_router(_metrics_router(metrics))
+    for prefix, router in ROUTE_TABLE:
+        app.include_router(router, prefix=prefix)
     _mount_flipper(app, state)
     return app
 
@@ -169,24 +173,6 @@ def _middleware(settings: ServerSettings, metrics: ServerMetrics) -> list[Middle
         )
     )
     return stack
-
-
-def _metrics_router(metrics: ServerMetrics) -> APIRouter:
-    router = api_router("metrics")
-
-    @router.get(
-        "/metrics",
-        response_class=Response,
-        responses={
-            200: {"content": {CONTENT_TYPE: {}}, "description": "Prometheus text"},
-            **problems.responses(401, 403, 429),
-        },
-        summary="Prometheus metrics",
-    )
-    def prometheus(who: Annotated[Identity, allow(Permission.VIEWER)]) -> Response:
-        return Response(metrics.render(), media_type=CONTENT_TYPE)
-
-    return router
 
 
 def flipper_authorize(

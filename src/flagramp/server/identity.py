@@ -71,6 +71,10 @@ class Access:
             return self.sdk is not None
         return record.permission.includes(self.permission)
 
+    def allows_permission(self, permission: Permission) -> bool:
+        """Whether a token of this (non-SDK) permission may call."""
+        return self.permission is None or permission.includes(self.permission)
+
     def describe(self) -> str:
         """The rule in words, for the matrix."""
         if self.permission is None:

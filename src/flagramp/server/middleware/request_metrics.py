@@ -47,6 +47,10 @@ def _route(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     if isinstance(path, str):
+        # An included router's route knows its path below the router's prefix.
+        full = str(scope.get("path", ""))
+        if full.startswith("/api/v1/") and not path.startswith("/api/v1"):
+            return "/api/v1" + path
         return path
     if str(scope.get("path", "")).startswith("/flipper/"):
         return "/flipper/…"
