@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -84,7 +84,7 @@ class PlanDocuments:
                 .isoformat(timespec="seconds"),
                 uploaded_by=author.who,
             )
-            unit.execute(insert(plan_documents).values(**stored.__dict__))
+            unit.execute(insert(plan_documents).values(**asdict(stored)))
             unit.record(
                 environment,
                 "plan",

@@ -56,7 +56,7 @@ class NewFlag(Reason):
 
 
 class PercentageChange(Reason):
-    percentage: str | float = Field(description="0–100, up to 3 decimals")
+    percentage: str | int | float = Field(description="0–100, up to 3 decimals")
     of: Literal["actors", "time"] = "actors"
 
 

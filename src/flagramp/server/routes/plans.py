@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import Request
 from pydantic import BaseModel, Field
 
@@ -30,6 +31,7 @@ from flagramp.server.problems import (
     responses,
 )
 from flagramp.server.routes.common import AUTH_PROBLEMS, State, api_router
+from flagramp.server.state import ServerState
 from flagramp.store.plan_documents import PlanDocuments, StoredPlan
 from flagramp.store.tokens import Permission
 
@@ -164,7 +166,7 @@ async def validate(
     """Check a plan: every problem, with file, line, column and field."""
     text, file = await plan_text(request)
     try:
-        _load(text, file)
+        await anyio.to_thread.run_sync(_load, text, file)
     except PlanInvalid as exc:
         return Validation(valid=False, problems=_problems(exc.problems))
     return Validation(valid=True, problems=[])
@@ -182,6 +184,10 @@ async def lint_plan(
     """Warnings for likely mistakes, and what each stage can detect; the flags'
     current state is read from the store."""
     text, file = await plan_text(request)
+    return await anyio.to_thread.run_sync(_lint, state, text, file)
+
+
+def _lint(state: ServerState, text: str, file: str) -> Lint:
     try:
         loaded = _load(text, file)
     except PlanInvalid as exc:
@@ -263,6 +269,10 @@ async def upload_plan(
     `plan_invalid` with every problem). The same text again is answered as it
     was; another text under a stored revision is 409."""
     text, file = await plan_text(request)
+    return await anyio.to_thread.run_sync(_upload, state, who, text, file)
+
+
+def _upload(state: ServerState, who: Identity, text: str, file: str) -> UploadedPlan:
     loaded = _load(text, file)
     plan = loaded.plan
     stored, created = PlanDocuments(state.store).upload(
