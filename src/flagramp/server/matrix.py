@@ -54,7 +54,7 @@ def route_table(
                 continue
             guard = first_guard(route.dependant)
             access = None if guard is None else guard.access
-            for method in sorted(route.methods - {"HEAD"}):
+            for method in sorted(set(route.methods or ()) - {"HEAD"}):
                 rules.append(RouteRule(method, prefix + route.path, access))
     return rules
 
@@ -112,10 +112,7 @@ def write_matrix(document: Path) -> None:
         (START, END, matrix_markdown()),
         (PROBLEMS_START, PROBLEMS_END, problems_markdown()),
     ):
-        text = re.sub(
-            re.escape(start) + r"\n.*?" + re.escape(end),
-            lambda _, s=start, e=end, t=table: f"{s}\n{t}\n{e}",
-            text,
-            flags=re.S,
-        )
+        pattern = re.compile(re.escape(start) + r"\n.*?" + re.escape(end), re.S)
+        replacement = f"{start}\n{table}\n{end}"
+        text = pattern.sub(lambda _: replacement, text)  # noqa: B023
     document.write_text(text, encoding="utf-8")
