@@ -14,6 +14,8 @@ from flagramp.cli.db import db_app
 from flagramp.cli.evaluate import register_eval
 from flagramp.cli.flags import flags_app
 from flagramp.cli.plan import plan_app
+from flagramp.cli.serve import register_serve
+from flagramp.cli.token import token_app
 from flagramp.cli.tour import register_tour
 
 app = App(
@@ -26,8 +28,10 @@ app.add_typer(flags_app, name="flags")
 app.add_typer(plan_app, name="plan")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.add_typer(token_app, name="token")
 register_eval(app)
 register_tour(app)
+register_serve(app)
 
 
 def _print_version(asked: bool) -> None:

@@ -14,7 +14,10 @@
     │   ├── SegmentInUse
     │   ├── ImportInvalid     (ValueError)
     │   ├── StoreUnavailable  the database cannot be reached or opened
-    │   └── AuditKeyError     the audit key cannot be read, made or used
+    │   ├── AuditKeyError     the audit key cannot be read, made or used
+    │   ├── EnvironmentNotFound
+    │   ├── TokenNotFound     no API token by that id
+    │   └── InvalidToken      (ValueError) a token that cannot be issued as asked
     ├── AuditError           store/audit: the chain does not verify
     ├── EventError           core/events: an event or batch is malformed
     ├── SourceError          sources
@@ -192,6 +195,43 @@ class StoreUnavailable(StoreError):
         self.url = url
         self.reason = reason
         super().__init__(f"cannot connect to {url}: {reason}")
+
+
+class EnvironmentNotFound(StoreError, KeyError):
+    """No environment by that name in the store."""
+
+    code = "environment_not_found"
+
+    def __init__(self, environment: str) -> None:
+        self.environment = environment
+        super().__init__(f"no environment {environment!r}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class TokenNotFound(StoreError, KeyError):
+    """No API token by that id."""
+
+    code = "token_not_found"
+
+    def __init__(self, token_id: str) -> None:
+        self.token_id = token_id
+        super().__init__(f"no API token {token_id!r}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class InvalidToken(StoreError, ValueError):
+    """An API token that cannot be issued as asked (owner, permission, scope)."""
+
+    code = "invalid_token"
+
+    def __init__(self, field: str, detail: str) -> None:
+        self.field = field
+        self.detail = detail
+        super().__init__(f"token {field}: {detail}")
 
 
 class AuditError(FlagrampError):
