@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite talks to: a real Prometheus server
 # (metric-source tests), Ruby Flipper (the compatibility peer), Rack (how Flipper's
-# API reads params) and wrk (bench/flipper_api.py).
+# API reads params), ActiveSupport (the notifications the SDK's Ruby initializer
+# subscribes to) and wrk (bench/flipper_api.py).
 # Runs only as root and only when something is missing, so `make test` stays fast.
 set -euo pipefail
 need=()
@@ -9,6 +10,7 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v ruby >/dev/null 2>&1 || need+=(ruby)
 ruby -e 'require "flipper"' >/dev/null 2>&1 || need+=(ruby-flipper)
 ruby -e 'require "rack"' >/dev/null 2>&1 || need+=(ruby-rack)
+ruby -e 'require "active_support"' >/dev/null 2>&1 || need+=(ruby-activesupport)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
