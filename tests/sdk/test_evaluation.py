@@ -235,7 +235,23 @@ def test_a_flag_that_changes_variant_is_exposed_again_within_the_minute() -> Non
         )
         client.is_enabled("a", "User;1")
         assert client.flush()
+    # Back to off within the minute: sent again, so that the server's latest
+    # exposure (the one it attributes outcomes by) is the actor's variant.
     assert exposures_of(server) == [
+        ("User;1", "a", "off"),
+        ("User;1", "a", "on"),
+        ("User;1", "a", "off"),
+    ]
+
+
+def test_a_flag_that_draws_per_check_sends_each_variant_once_a_minute() -> None:
+    server, clock = FakeServer(), FakeClock()
+    flag = Flag(key="a", percentage_of_time=Percentage.parse("50"))
+    with recording_client(server, clock, [flag]) as client:
+        answers = {client.is_enabled("a", "User;1") for _ in range(200)}
+        assert answers == {True, False}
+        assert client.flush()
+    assert sorted(exposures_of(server)) == [
         ("User;1", "a", "off"),
         ("User;1", "a", "on"),
     ]

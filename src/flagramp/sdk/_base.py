@@ -2,9 +2,10 @@
 
 Everything here is free of I/O except the cache file; the two clients add the
 network (threads or asyncio tasks). An evaluation reads one dict and one compiled
-check, records an exposure the first time an (actor, flag, variant) is seen in a
-minute, and notes the flag on the current request if a middleware started one. It
-never touches the network, a lock or a store.
+check, records an exposure when the actor's variant of the flag is new this
+minute (one dict lookup when it is not), and notes the flag on the current
+request if a middleware started one. It never touches the network, a lock or a
+store.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from flagramp.sdk._events import Outbox
 from flagramp.sdk._models import FlagDetails, FlagsChanged
 from flagramp.sdk._options import Options
 from flagramp.sdk._table import (
+    BOTH,
     Compiler,
     Entry,
     FlagTable,
@@ -70,11 +72,14 @@ class BaseClient:
             options.environment, options.batch_size, options.max_queue, clock
         )
         self._queue = self._outbox.queue
+        self._max_queue = options.max_queue
+        self._batch_size = options.batch_size
         self._recording = options.send_events
         self._request_var: contextvars.ContextVar[RequestRecord | None] = (
             contextvars.ContextVar(f"flagramp_request_{id(self):x}", default=None)
         )
         self._current_request = self._request_var.get
+        self._attributing = False  # a middleware turns it on
         self._listeners: list[Callable[[FlagsChanged], None]] = []
         self._logged: set[str] = set()
         self._from_server = threading.Event()
@@ -109,15 +114,14 @@ class BaseClient:
                 now = self._clock()
                 if now >= self._minute_end:
                     self._turn_minute(now)
-                seen = entry.seen[enabled]
-                if actor not in seen:
-                    seen.add(actor)
+                if entry.seen.get(actor) is not enabled:
                     self._expose(now, actor, entry, enabled)
-            request = self._current_request()
-            if request is not None:
-                request.flags[key] = enabled
-                if request.actor is None:
-                    request.actor = actor
+            if self._attributing:
+                request = self._current_request()
+                if request is not None:
+                    request.flags[key] = enabled
+                    if request.actor is None:
+                        request.actor = actor
         except Exception as exc:
             # Recording failed (an actor that is no string): the answer stands.
             self._failed(key, exc, enabled)
@@ -344,7 +348,7 @@ class BaseClient:
                 return
             self._minute_end = _minute_end_of(now)
             for entry in self._entries.values():
-                entry.seen = (set(), set())
+                entry.seen = {}
 
     def _check_clock(self) -> None:
         """A clock set back by more than a minute turns the minute too (called by
@@ -359,9 +363,7 @@ class BaseClient:
             now = self._clock()
             if now >= self._minute_end:
                 self._turn_minute(now)
-            seen = entry.seen[enabled]
-            if actor not in seen:
-                seen.add(actor)
+            if entry.seen.get(actor) is not enabled:
                 self._expose(now, actor, entry, enabled)
         request = self._current_request()
         if request is not None:
@@ -370,15 +372,33 @@ class BaseClient:
                 request.actor = actor
 
     def _expose(self, now: float, actor: str, entry: Entry, enabled: bool) -> None:
-        if not _is_actor(actor):
+        # One frame, no helpers: this runs for every actor's first check of a
+        # flag in each minute, which on a busy app is most actors every minute.
+        #
+        # Rationale: an actor whose variant changes back (on, off, on within a
+        # minute: a rollback undone) is exposed again, because the server counts
+        # their outcomes under their latest exposure. Only a flag that draws
+        # per check stops after both variants, or it would send half its checks.
+        seen = entry.seen
+        last = seen.get(actor)
+        if last is BOTH:
+            return
+        seen[actor] = BOTH if entry.draws and last is not None else enabled
+        if type(actor) is not str or not actor.strip():
             return  # the server needs a non-empty actor id to count anything
-        self._put(
+        queue = self._queue
+        if len(queue) >= self._max_queue:
+            self._outbox.counts.dropped += 1
+            return
+        queue.append(
             (now, actor, entry.flag.key, enabled, enabled and actor in entry.allowed)
         )
+        if len(queue) == self._batch_size:
+            self._wake_sender()
 
     def _put(self, item: tuple[float, str, str, bool, bool] | dict[str, Json]) -> None:
         self._outbox.put(item)
-        if len(self._queue) == self._options.batch_size:
+        if len(self._queue) == self._batch_size:
             self._wake_sender()
 
     def _wake_sender(self) -> None:

@@ -53,6 +53,7 @@ class ASGIMiddleware:
         self.name = name
         self.route = route
         self.actor = actor
+        client._attributing = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -107,6 +108,7 @@ class WSGIMiddleware:
         self.name = name
         self.route = route
         self.actor = actor
+        client._attributing = True
 
     def __call__(
         self, environ: Environ, start_response: StartResponse

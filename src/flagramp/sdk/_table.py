@@ -31,18 +31,26 @@ Documents = dict[str, dict[str, Mapping[str, Json]]]
 class Entry:
     """One flag ready for the hot path.
 
-    `seen` holds the actors already exposed this minute, by variant (index
-    False/True); the client replaces it when the minute turns, and hands it on to
-    the entry that replaces this one when the flag changes.
+    `seen` maps each actor exposed this minute to the variant last sent for
+    them (True/False), or to `BOTH` for a flag that draws per check
+    (percentage_of_time) once both variants were sent. The client replaces it
+    when the minute turns, and hands it on to the entry that replaces this one
+    when the flag changes.
     """
 
-    __slots__ = ("allowed", "check", "flag", "seen")
+    __slots__ = ("allowed", "check", "draws", "flag", "seen")
 
-    def __init__(self, flag: Flag, check: Predicate, seen: tuple[set[str], ...]):
+    def __init__(self, flag: Flag, check: Predicate) -> None:
         self.flag = flag
         self.check = check
         self.allowed = frozenset(flag.actors)
-        self.seen = seen
+        pot = flag.percentage_of_time
+        self.draws = pot is not None and 0 < pot.value < 100
+        self.seen: dict[str, object] = {}
+
+
+#: In `Entry.seen`: both variants were sent this minute (a flag that draws).
+BOTH = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +203,7 @@ def _build(
         if old is not None and old.flag == flag and not uses_changed:
             entries[key] = old if not segments_changed else _recompiled(old, evaluator)
             continue
-        entries[key] = Entry(flag, evaluator.compile(flag).is_enabled, (set(), set()))
+        entries[key] = Entry(flag, evaluator.compile(flag).is_enabled)
         changed.append(key)
     changed.extend(k for k in previous.entries if k not in flags)
     table = FlagTable(
@@ -207,7 +215,7 @@ def _build(
 def _recompiled(old: Entry, evaluator: Evaluator) -> Entry:
     # The segments changed but not the ones this flag reads: compile it against
     # the new evaluator anyway, so that no table holds two segment generations.
-    return Entry(old.flag, evaluator.compile(old.flag).is_enabled, (set(), set()))
+    return Entry(old.flag, evaluator.compile(old.flag).is_enabled)
 
 
 def _segments_of(flag: Flag) -> set[str]:
