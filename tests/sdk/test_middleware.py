@@ -63,7 +63,9 @@ def starlette_app(client: Client, **options: Any) -> Starlette:
 
     async def appointment(request: Request) -> JSONResponse:
         on = client.is_enabled("new_flow", actor_of(request))
-        return JSONResponse({"new_flow": on}, status_code=200 if on else 202)
+        client.is_enabled("kill_switch")  # no actor: noted, the actor stays
+        variants = client.current_variants()  # what a metric would be labelled
+        return JSONResponse(variants, status_code=200 if on else 202)
 
     def blocking(request: Request) -> PlainTextResponse:  # starlette's threadpool
         client.is_enabled("kill_switch", actor_of(request))
@@ -95,15 +97,20 @@ def starlette_app(client: Client, **options: Any) -> Starlette:
 
 
 def get_all(app: Starlette, paths: list[tuple[str, str]]) -> list[int]:
-    async def run() -> list[int]:
+    return [r.status_code for r in get_responses(app, paths)]
+
+
+def get_responses(app: Starlette, paths: list[tuple[str, str]]) -> list[httpx.Response]:
+    async def run() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(
             transport=transport, base_url="http://app"
         ) as http:
-            responses = await asyncio.gather(
-                *(http.get(path, headers={"x-user": user}) for path, user in paths)
+            return list(
+                await asyncio.gather(
+                    *(http.get(path, headers={"x-user": user}) for path, user in paths)
+                )
             )
-        return [r.status_code for r in responses]
 
     return asyncio.run(run())
 
@@ -133,7 +140,7 @@ def test_each_request_carries_its_status_route_template_and_flags(
     ]  # /quiet evaluated no flag: nobody to attribute it to
     appointment = by_route["/appointments/{id}"]
     assert (appointment["actor"], appointment["status"]) == ("User;1", 200)
-    assert appointment["flags"] == {"new_flow": "on"}
+    assert appointment["flags"] == {"new_flow": "on", "kill_switch": "on"}
     assert appointment["name"] == "sm_request" and appointment["error"] is None
     assert by_route["/blocking/{id}"]["flags"] == {"kill_switch": "on"}
     boom = by_route["/boom/{id}"]
@@ -154,9 +161,20 @@ def test_concurrent_requests_never_see_each_others_flags(
     events = {e["actor"]: e for e in requests_of(server)}
     assert sorted(events) == sorted(users)
     for user, status in zip(users, statuses, strict=True):
-        expected = client.is_enabled("new_flow", user)
-        assert events[user]["flags"] == {"new_flow": "on" if expected else "off"}
-        assert events[user]["status"] == status == (200 if expected else 202)
+        expected = "on" if client.is_enabled("new_flow", user) else "off"
+        assert events[user]["flags"] == {"new_flow": expected, "kill_switch": "on"}
+        assert events[user]["status"] == status == (200 if expected == "on" else 202)
+
+
+def test_the_app_reads_its_requests_variants_to_label_metrics(client: Client) -> None:
+    users = [f"User;{i}" for i in range(20)]
+    responses = get_responses(
+        starlette_app(client), [(f"/appointments/{u}", u) for u in users]
+    )
+    for user, response in zip(users, responses, strict=True):
+        expected = "on" if client.is_enabled("new_flow", user) else "off"
+        assert response.json() == {"new_flow": expected, "kill_switch": "on"}
+    assert client.current_variants() == {}  # outside any request
 
 
 def test_the_apps_hooks_name_the_route_and_the_actor(

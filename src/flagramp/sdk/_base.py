@@ -220,6 +220,14 @@ class BaseClient:
             )
         )
 
+    def current_variants(self) -> dict[str, str]:
+        """`{"flag": "on" | "off"}` for the flags evaluated so far in the current
+        request (one a middleware opened), to label metrics with; {} outside."""
+        record = self._request_var.get()
+        if record is None:
+            return {}
+        return {key: "on" if on else "off" for key, on in record.flags.items()}
+
     def on_change(self, listener: Callable[[FlagsChanged], None]) -> Callable[[], None]:
         """Call `listener` after every update that changed flags (on the client's
         own thread or task); returns a function that removes it."""
