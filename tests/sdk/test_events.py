@@ -5,17 +5,24 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from flagramp.core.event_parsing import parse_batch
 from flagramp.core.flags import Flag
 from flagramp.sdk import Client
 from tests.sdk.fake_server import FakeServer, wait_for
-from tests.sdk.helpers import FakeClock, snapshot_of
+from tests.sdk.helpers import FakeClock, serving, snapshot_of
 
 FLAGS = [Flag(key="a", boolean=True), Flag(key="b", actors=("User;1",))]
 
@@ -258,3 +265,36 @@ def test_no_events_are_recorded_when_sending_is_off(server: FakeServer) -> None:
         client.track("x", "User;1")
         assert client.pending_events == 0 and client.flush()
     assert not posted(server)
+
+
+def test_a_process_that_exits_without_close_still_delivers_its_events(
+    tmp_path: Path,
+) -> None:
+    received: list[dict[str, Any]] = []
+
+    async def events(request: Request) -> JSONResponse:
+        body = await request.body()
+        if request.headers.get("content-encoding") == "gzip":
+            body = gzip.decompress(body)
+        received.extend(json.loads(body)["events"])
+        return JSONResponse({"accepted": 3, "duplicate": False, "rejected": []})
+
+    app = Starlette(routes=[Route("/api/v1/events", events, methods=["POST"])])
+    boot = tmp_path / "boot.json"
+    boot.write_text(json.dumps(snapshot_of(FLAGS)))
+    script = (
+        "import sys; from flagramp.sdk import Client\n"
+        "c = Client(sys.argv[1], 't', 'production', bootstrap=sys.argv[2],\n"
+        "           updates='off', flush_interval=3600)\n"
+        "for i in range(3): c.is_enabled('a', f'User;{i}')\n"
+    )
+    with serving(app) as base:
+        done = subprocess.run(
+            [sys.executable, "-c", script, base, str(boot)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    assert sorted(e["actor"] for e in received) == ["User;0", "User;1", "User;2"]

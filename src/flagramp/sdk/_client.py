@@ -7,6 +7,7 @@ caller's thread from the compiled table and never waits for either.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -14,6 +15,7 @@ import random as _random
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from types import TracebackType
 
@@ -95,6 +97,10 @@ class Client(BaseClient):
             self._start(self._run_updates, "flagramp-updates")
         if options.send_events:
             self._start(self._run_sender, "flagramp-events")
+        # A process that exits without close() still delivers what is queued
+        # (daemon threads die at exit); a weak reference, so a closed client is
+        # not kept alive by the hook.
+        atexit.register(_close_at_exit, weakref.ref(self))
 
     # --- the public surface beyond evaluation -------------------------------------
 
@@ -258,3 +264,9 @@ class Client(BaseClient):
         thread = threading.Thread(target=target, name=name, daemon=True)
         self._threads.append(thread)
         thread.start()
+
+
+def _close_at_exit(ref: weakref.ref[Client]) -> None:
+    client = ref()
+    if client is not None:
+        client.close(timeout=2.0)
