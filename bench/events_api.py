@@ -52,7 +52,13 @@ def batch_body(number: int, tag: str) -> bytes:
     for i in range(BATCH // 2):
         actor = f"user-{(number * 7 + i) % ACTORS}"
         events.append(
-            {"type": "exposure", "at": now, "actor": actor, "flag": "new_flow", "variant": "on" if i % 2 else "off"}
+            {
+                "type": "exposure",
+                "at": now,
+                "actor": actor,
+                "flag": "new_flow",
+                "variant": "on" if i % 2 else "off",
+            }
         )
         events.append(
             {
@@ -65,7 +71,11 @@ def batch_body(number: int, tag: str) -> bytes:
                 "name": "vaos_request",
             }
         )
-    document = {"environment": "production", "batch_key": f"bench-{tag}-{number}", "events": events}
+    document = {
+        "environment": "production",
+        "batch_key": f"bench-{tag}-{number}",
+        "events": events,
+    }
     return gzip.compress(json.dumps(document).encode(), compresslevel=1)
 
 
@@ -85,8 +95,12 @@ def serve(url: str, port: int, watch: bool, ready: Any) -> None:
         sink = app.state.flagramp.events
         assert isinstance(sink, ScopeSink)
         specs = [
-            MetricSpec("error_rate", MetricKind.RATIO, ("vaos_request_failed", "vaos_request")),
-            MetricSpec("latency", MetricKind.QUANTILE, ("vaos_request",), value="latency_ms"),
+            MetricSpec(
+                "error_rate", MetricKind.RATIO, ("vaos_request_failed", "vaos_request")
+            ),
+            MetricSpec(
+                "latency", MetricKind.QUANTILE, ("vaos_request",), value="latency_ms"
+            ),
         ]
         sink.watch(BatchIngest("bench-run/p/s/1", "new_flow", specs))
     ready.set()
@@ -134,7 +148,11 @@ def in_process(bodies: list[bytes]) -> float:
     started = time.perf_counter()
     for body in bodies:
         document = json.loads(gzip.decompress(body))
-        parsed = parse_batch(document["events"], key=document["batch_key"], received_at=dt.datetime.now(dt.UTC))
+        parsed = parse_batch(
+            document["events"],
+            key=document["batch_key"],
+            received_at=dt.datetime.now(dt.UTC),
+        )
         assert parsed.accepted == BATCH
     return time.perf_counter() - started
 
@@ -153,7 +171,9 @@ def main() -> None:
             token = prepare(url)
             port = free_port()
             ready = context.Event()
-            process = context.Process(target=serve, args=(url, port, watch, ready), daemon=True)
+            process = context.Process(
+                target=serve, args=(url, port, watch, ready), daemon=True
+            )
             process.start()
             ready.wait(60)
             deadline = time.monotonic() + 30
@@ -164,12 +184,18 @@ def main() -> None:
                 except httpx.TransportError:
                     time.sleep(0.1)
             servers[case] = (process, port, token)
-        results: dict[str, list[float]] = {"baseline: parse in process": [], "API, unwatched": [], "API, one scope": []}
+        results: dict[str, list[float]] = {
+            "baseline: parse in process": [],
+            "API, unwatched": [],
+            "API, one scope": [],
+        }
         try:
             for number in range(rounds):
                 tag = f"r{number}"
                 bodies = [batch_body(i, tag) for i in range(batches)]
-                results["baseline: parse in process"].append(BATCH * batches / in_process(bodies))
+                results["baseline: parse in process"].append(
+                    BATCH * batches / in_process(bodies)
+                )
                 for case in ("unwatched", "one scope"):
                     _, port, token = servers[case]
                     seconds = through_api(port, token, bodies)
@@ -178,7 +204,10 @@ def main() -> None:
             for process, _, _ in servers.values():
                 process.terminate()
                 process.join(15)
-    print(f"{rounds} rounds x {batches} batches of {BATCH:,} events (gzip'd JSON); median round")
+    print(
+        f"{rounds} rounds x {batches} batches of {BATCH:,} events (gzip'd JSON); "
+        "median round"
+    )
     print("| case | events/s | vs baseline |")
     print("|---|---|---|")
     base = statistics.median(results["baseline: parse in process"])

@@ -1,7 +1,7 @@
 """Benchmark: a flag change through the API reaching N SSE clients on loopback.
 
-    .venv/bin/python bench/propagation.py            # N = 1, 100, 1,000; 10 changes each
-    .venv/bin/python bench/propagation.py --quick    # N = 1, 50; 3 changes
+    .venv/bin/python bench/propagation.py          # N = 1, 100, 1,000; 10 changes
+    .venv/bin/python bench/propagation.py --quick  # N = 1, 50; 3 changes
 
 The server is `flagramp serve` in its own process (one uvicorn worker) on a
 SQLite store (the hub polls the store version every 200 ms) or, with
@@ -62,7 +62,9 @@ class Client:
     snapshot: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-async def sse_client(port: int, token: str, client: Client, stop: asyncio.Event) -> None:
+async def sse_client(
+    port: int, token: str, client: Client, stop: asyncio.Event
+) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(
         (
@@ -89,7 +91,9 @@ async def sse_client(port: int, token: str, client: Client, stop: asyncio.Event)
         writer.close()
 
 
-async def run_case(port: int, tokens: dict[str, str], clients_n: int, changes: int) -> list[float]:
+async def run_case(
+    port: int, tokens: dict[str, str], clients_n: int, changes: int
+) -> list[float]:
     stop = asyncio.Event()
     clients = [Client() for _ in range(clients_n)]
     tasks = []
@@ -100,18 +104,24 @@ async def run_case(port: int, tokens: dict[str, str], clients_n: int, changes: i
     await asyncio.wait_for(asyncio.gather(*(c.snapshot.wait() for c in clients)), 120)
     latencies: list[float] = []
     headers = {"authorization": f"Bearer {tokens['engineer']}"}
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", timeout=30
+    ) as http:
         for number in range(changes):
             flag = (await http.get("/api/v1/flags/bench_flag", headers=headers)).json()
             action = "disable" if flag["state"] == "on" else "enable"
             sent = time.perf_counter()
-            answer = await http.post(f"/api/v1/flags/bench_flag/{action}", headers=headers)
+            answer = await http.post(
+                f"/api/v1/flags/bench_flag/{action}", headers=headers
+            )
             answer.raise_for_status()
             version = int((await http.get("/readyz")).json()["store_version"])
             deadline = time.monotonic() + 30
             while any(not c.received or c.received[-1][0] < version for c in clients):
                 if time.monotonic() > deadline:
-                    seen = sorted({c.received[-1][0] if c.received else -1 for c in clients})
+                    seen = sorted(
+                        {c.received[-1][0] if c.received else -1 for c in clients}
+                    )
                     raise RuntimeError(
                         f"change {number} (version {version}) did not reach every "
                         f"client; last versions seen: {seen}"
@@ -129,7 +139,9 @@ async def run_case(port: int, tokens: dict[str, str], clients_n: int, changes: i
     for client in clients:
         versions = [v for v, _ in client.received]
         if versions != sorted(set(versions)) or len(versions) != changes:
-            raise RuntimeError(f"a client saw {versions}, not each change once in order")
+            raise RuntimeError(
+                f"a client saw {versions}, not each change once in order"
+            )
     return latencies
 
 
@@ -147,7 +159,10 @@ def start_server(url: str, workdir: Path) -> tuple[subprocess.Popen[bytes], int]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+            if (
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code
+                == 200
+            ):
                 return process, port
         except httpx.TransportError:
             time.sleep(0.1)
@@ -189,7 +204,9 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL URL (an empty schema)")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="a PostgreSQL URL (an empty schema)"
+    )
     args = parser.parse_args()
     sizes = (1, 50) if args.quick else (1, 100, 1000)
     changes = 3 if args.quick else 10
@@ -202,7 +219,11 @@ def main() -> None:
         tokens = prepare(url)
         process, port = start_server(url, workdir)
         try:
-            backend = "PostgreSQL (LISTEN/NOTIFY)" if args.postgres else "SQLite (200 ms poll)"
+            backend = (
+                "PostgreSQL (LISTEN/NOTIFY)"
+                if args.postgres
+                else "SQLite (200 ms poll)"
+            )
             print(f"store: {backend}; server: one uvicorn worker")
             print("| clients | changes | p50 ms | p99 ms | max ms |")
             print("|---|---|---|---|---|")
@@ -210,7 +231,10 @@ def main() -> None:
                 latencies = asyncio.run(run_case(port, tokens, n, changes))
                 p50 = statistics.median(latencies) * 1000
                 p99 = percentile(latencies, 0.99) * 1000
-                print(f"| {n:,} | {changes} | {p50:.0f} | {p99:.0f} | {max(latencies) * 1000:.0f} |")
+                print(
+                    f"| {n:,} | {changes} | {p50:.0f} | {p99:.0f} | "
+                    f"{max(latencies) * 1000:.0f} |"
+                )
         finally:
             process.terminate()
             process.wait(timeout=15)

@@ -20,7 +20,8 @@ def test_every_client_gets_every_change_once_in_order(api: Api) -> None:
     app = create_app(ServerSettings(stream_poll_seconds=0.05), store=store)
     with serving(app) as url:
         readers = [
-            SseReader(f"{url}/api/v1/stream", api.headers("sdk")) for _ in range(CLIENTS)
+            SseReader(f"{url}/api/v1/stream", api.headers("sdk"))
+            for _ in range(CLIENTS)
         ]
         try:
             snapshots = {r.next(timeout=20).id for r in readers}
