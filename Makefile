@@ -40,6 +40,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/flipper_api.py
 	$(BIN)/python bench/changes_since.py
 	$(BIN)/python bench/sim.py
+	$(BIN)/python bench/events_api.py
+	$(BIN)/python bench/propagation.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache flagramp.db

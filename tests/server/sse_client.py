@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
+import socket
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +34,7 @@ class SseReader:
         self._client = httpx.Client(timeout=httpx.Timeout(timeout, read=None))
         self._opened = threading.Event()
         self._closed = False
+        self._response: httpx.Response | None = None
         self._thread = threading.Thread(
             target=self._read, args=(url, headers), daemon=True
         )
@@ -42,6 +45,7 @@ class SseReader:
     def _read(self, url: str, headers: dict[str, str]) -> None:
         try:
             with self._client.stream("GET", url, headers=headers) as response:
+                self._response = response
                 self.status = response.status_code
                 self._opened.set()
                 fields: dict[str, str] = {}
@@ -87,5 +91,13 @@ class SseReader:
 
     def close(self) -> None:
         self._closed = True
-        self._client.close()
+        if self._response is not None:
+            # Shut the socket down under the reading thread, which then ends.
+            stream = self._response.extensions.get("network_stream")
+            if stream is not None:
+                sock = stream.get_extra_info("socket")
+                if sock is not None:
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
         self._thread.join(timeout=5)
+        self._client.close()
