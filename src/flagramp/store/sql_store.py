@@ -65,6 +65,11 @@ class SqlUnitOfWork(WritingUnit, SqlReader):
         """The unit's connection, for reads of other tables in its transaction."""
         return self.conn
 
+    def before_commit(self) -> None:
+        """Called when the block ends without an exception, before the commit:
+        a backend's last writes of the unit (Flipper's outbox) go here; raising
+        rolls everything back."""
+
     def execute(
         self, statement: Executable, parameters: Mapping[str, Any] | None = None
     ) -> CursorResult[Any]:
@@ -213,10 +218,9 @@ class SqlFlagStore(SingleWrites):
                 try:
                     if conn.dialect.name == "sqlite":
                         conn.exec_driver_sql("BEGIN IMMEDIATE")
-                    unit = SqlUnitOfWork(
-                        conn, author, _bump_version(conn), self.clock, self.keyring
-                    )
+                    unit = self._new_unit(conn, author, _bump_version(conn))
                     yield unit
+                    unit.before_commit()
                 except BaseException:
                     transaction.rollback()
                     raise
@@ -228,6 +232,17 @@ class SqlFlagStore(SingleWrites):
             raise
         except SQLAlchemyError as exc:
             raise StoreError(f"nothing was written: {short_reason(exc)}") from exc
+        if unit.written:
+            self._after_commit(unit)
+
+    def _new_unit(
+        self, conn: Connection, author: Author, write_version: int
+    ) -> SqlUnitOfWork:
+        """The unit of work a backend built on this one hands out."""
+        return SqlUnitOfWork(conn, author, write_version, self.clock, self.keyring)
+
+    def _after_commit(self, unit: SqlUnitOfWork) -> None:
+        """Called once a unit that wrote has committed; it must not raise."""
 
     # --- audit ---------------------------------------------------------------------
 

@@ -1,0 +1,136 @@
+"""A cheap fingerprint of Flipper's tables, to notice changes made from outside.
+
+Checked every second, it must not read every row into flagramp, and it must
+notice any change, including a delete and an insert within the same second
+(same row count, same `max(updated_at)` at second precision) and an `UPDATE`
+made by hand that leaves `updated_at` alone. So besides the count, the newest
+`updated_at` and the largest id, the database sums a hash of every row's
+content; a change to any row changes the sum (but for a 32-bit collision).
+
+- SQLite: `flagramp_crc32()`, registered on each connection (zlib's CRC-32).
+- PostgreSQL: the first 32 bits of `md5()`.
+- MySQL/MariaDB: `CRC32()`.
+
+When the whole-table figures change, the same sums per feature (`GROUP BY`,
+one row per feature) say which features to read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Row, text
+
+from flagramp.store.flipper.database import SQLITE_HASH
+from flagramp.store.flipper.schema import MYSQL, FlipperSchema
+
+FeatureMark = tuple[object, ...]
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """The whole-table figures of both tables."""
+
+    features: tuple[object, ...]
+    gates: tuple[object, ...]
+
+
+def fingerprint(conn: Connection, schema: FlipperSchema) -> Fingerprint:
+    """Counts, newest `updated_at`, largest id and content hash sums."""
+    features, gates = _names(conn, schema)
+    f_hash = _hash(schema.dialect, "key")
+    g_hash = _hash(schema.dialect, _content(schema.dialect))
+    f_row = conn.execute(
+        text(
+            f"SELECT COUNT(*), MAX(id), MAX(updated_at), SUM({f_hash}) FROM {features}"
+        )
+    ).one()
+    g_row = conn.execute(
+        text(f"SELECT COUNT(*), MAX(id), MAX(updated_at), SUM({g_hash}) FROM {gates}")
+    ).one()
+    return Fingerprint(_plain(f_row), _plain(g_row))
+
+
+def feature_marks(conn: Connection, schema: FlipperSchema) -> dict[str, FeatureMark]:
+    """Per feature key (byte for byte): its feature row's id, and the count and
+    hash sum of its gate rows. A key with neither does not appear."""
+    features, gates = _names(conn, schema)
+    key = _exact(schema.dialect, "key")
+    feature_key = _exact(schema.dialect, "feature_key")
+    g_hash = _hash(schema.dialect, _content(schema.dialect))
+    marks: dict[str, list[object]] = {}
+    for name, row_id in conn.execute(text(f"SELECT {key}, id FROM {features}")):
+        marks.setdefault(_text(name), [None, 0, 0])[0] = row_id
+    query = (
+        f"SELECT {feature_key}, COUNT(*), SUM({g_hash}), MAX(id) FROM {gates} "
+        f"GROUP BY {feature_key}"
+    )
+    for name, count, total, newest in conn.execute(text(query)):
+        mark = marks.setdefault(_text(name), [None, 0, 0])
+        mark[1:] = [count, total, newest]
+    return {k: tuple(v) for k, v in marks.items()}
+
+
+def changed_keys(
+    before: Mapping[str, FeatureMark], after: Mapping[str, FeatureMark]
+) -> list[str]:
+    """Keys whose marks differ (appeared, disappeared or changed), sorted."""
+    keys = before.keys() | after.keys()
+    return sorted(k for k in keys if before.get(k) != after.get(k))
+
+
+def _names(conn: Connection, schema: FlipperSchema) -> tuple[str, str]:
+    quote = conn.dialect.identifier_preparer.quote
+    return quote(schema.tables.features.name), quote(schema.tables.gates.name)
+
+
+def _family(dialect: str) -> str:
+    return "mysql" if dialect in MYSQL else dialect
+
+
+# Unit separators between the fields, so that ("ab", "c") and ("a", "bc") hash
+# differently; a NULL value hashes unlike the empty string.
+_ROW = {
+    "sqlite": (
+        'feature_key || char(31) || "key" || char(31) || COALESCE(value, char(30))'
+    ),
+    "postgresql": (
+        'feature_key || chr(31) || "key" || chr(31) || COALESCE(value, chr(30))'
+    ),
+    "mysql": "CONCAT_WS(CHAR(31), feature_key, `key`, COALESCE(value, CHAR(30)))",
+}
+_KEY = {"sqlite": '"key"', "postgresql": '"key"', "mysql": "`key`"}
+
+
+def _content(dialect: str) -> str:
+    return _ROW[_family(dialect)]
+
+
+def _hash(dialect: str, expression: str) -> str:
+    family = _family(dialect)
+    if expression == "key":
+        expression = _KEY[family]
+    if family == "sqlite":
+        return f"{SQLITE_HASH}({expression})"
+    if family == "postgresql":
+        return f"('x' || substr(md5({expression}), 1, 8))::bit(32)::bigint"
+    return f"CRC32({expression})"
+
+
+def _exact(dialect: str, column: str) -> str:
+    family = _family(dialect)
+    quoted = _KEY[family] if column == "key" else column
+    # MySQL's default collations would group `Search` with `search`.
+    return f"CAST({quoted} AS BINARY)" if family == "mysql" else quoted
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", "replace")
+    return str(value)
+
+
+def _plain(row: Row[Any]) -> tuple[object, ...]:
+    return tuple(row)
