@@ -80,3 +80,51 @@ def _ddl(
         f"CREATE UNIQUE INDEX `index_{g}_on_feature_key_and_key_and_value` "
         f"ON `{g}` (`feature_key`, `key`, {index_value})",
     ]
+
+
+def feature_keys(url: str, prefix: str = "") -> list[str]:
+    """The keys in `flipper_features`, sorted."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                f"SELECT {_q(conn, 'key')} FROM {_q(conn, prefix + 'flipper_features')}"
+            )
+            return sorted(str(r[0]) for r in rows)
+    finally:
+        engine.dispose()
+
+
+def gate_rows(url: str, prefix: str = "") -> dict[str, list[tuple[str, str | None]]]:
+    """`flipper_gates` rows by feature key: (key, value), in id order."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            query = (
+                f"SELECT feature_key, {_q(conn, 'key')}, value "
+                f"FROM {_q(conn, prefix + 'flipper_gates')} ORDER BY id"
+            )
+            found: dict[str, list[tuple[str, str | None]]] = {}
+            for feature_key, key, value in conn.exec_driver_sql(query):
+                found.setdefault(str(feature_key), []).append((str(key), value))
+            return found
+    finally:
+        engine.dispose()
+
+
+def execute(
+    url: str, *statements: str, parameters: dict[str, object] | None = None
+) -> None:
+    """Run SQL on the Flipper database as an outside writer would (one
+    transaction)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(sa.text(statement), parameters or {})
+    finally:
+        engine.dispose()
+
+
+def _q(conn: sa.Connection, name: str) -> str:
+    return conn.dialect.identifier_preparer.quote(name)

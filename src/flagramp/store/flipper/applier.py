@@ -60,6 +60,8 @@ class ApplyReport:
     applied: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     changed_outside: list[str] = field(default_factory=list)
+    #: Flags changed to what was found outside (among `changed_outside`).
+    recorded: list[str] = field(default_factory=list)
 
 
 class _ChangedOutside(Exception):

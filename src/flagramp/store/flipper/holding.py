@@ -32,7 +32,10 @@ def rows_to_hold(
 ) -> FeatureRows:
     """The rows for `flag`; raises FlipperTablesCannotHold."""
     view = flipper_view(flag, segments).flag
-    if view.expression and not schema.holds_text:
+    # Eligibility and deny lists are refused even while the flag is off (and so
+    # needs no expression yet): the first percentage would need one.
+    needs_text = view.expression or flag.eligibility is not None or flag.denied_actors
+    if needs_text and not schema.holds_text:
         raise FlipperTablesCannotHold(flag.key, environment, _no_text(flag, schema))
     rows = rows_for(view)
     if schema.value_limit is not None:

@@ -113,6 +113,25 @@ def pending_keys(conn: Connection, environment: str) -> list[str]:
     return list(conn.execute(query).scalars())
 
 
+def written_since(
+    conn: Connection, environment: str, after_id: int
+) -> tuple[int, list[str]]:
+    """The newest outbox row id, and the keys of rows after `after_id`: what any
+    flagramp process wrote (or meant to) since then."""
+    o = flipper_outbox.c
+    newest = conn.execute(
+        select(func.max(o.id)).where(o.environment == environment)
+    ).scalar()
+    if newest is None or newest <= after_id:
+        return after_id, []
+    query = (
+        select(o.feature_key)
+        .where(o.environment == environment, o.id > after_id, o.id <= newest)
+        .distinct()
+    )
+    return int(newest), sorted(conn.execute(query).scalars())
+
+
 @dataclass(frozen=True)
 class PendingWrite:
     """An outbox row not applied yet: which flag, from which store version, how

@@ -25,6 +25,7 @@ with its ActiveRecord adapter, unchanged; flagramp drives the same rows.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -34,7 +35,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from flagramp.core.clock import Clock
-from flagramp.core.errors import FlagrampError, StoreUnavailable
+from flagramp.core.errors import FlagrampError, StoreError, StoreUnavailable
 from flagramp.store.audit_keys import AuditKeyring
 from flagramp.store.connections import reading, short_reason
 from flagramp.store.database import database_url, open_engine
@@ -69,6 +70,8 @@ class SyncReport:
     pushed: list[str] = field(default_factory=list)
     unreadable: list[Unreadable] = field(default_factory=list)
     adopted: bool = False
+    #: Why Flipper's tables could not be read this round (None: they were).
+    unavailable: str | None = None
 
 
 class FlipperTablesStore(SqlFlagStore):
@@ -82,6 +85,7 @@ class FlipperTablesStore(SqlFlagStore):
         clock: Clock | None = None,
         keyring: AuditKeyring | None = None,
     ) -> None:
+        _check_two_databases(engine, flipper)
         super().__init__(engine, clock, keyring)
         self.flipper = flipper
         self.environment = flipper.url.environment
@@ -107,7 +111,17 @@ class FlipperTablesStore(SqlFlagStore):
             store = cls(
                 open_engine(database or database_url()), flipper, clock, keyring
             )
-            store.sync()
+            report = store.sync()
+            if report.unavailable is not None and not store.is_adopted():
+                # Never read in: no write could be checked against its rows.
+                raise StoreUnavailable(flipper.url.shown, report.unavailable)
+            if report.unavailable is not None:
+                logger.warning(
+                    "Flipper's tables at %s cannot be read now (%s); writes wait "
+                    "in the outbox",
+                    flipper.url.shown,
+                    report.unavailable,
+                )
         except BaseException:
             flipper.dispose()
             raise
@@ -161,7 +175,7 @@ class FlipperTablesStore(SqlFlagStore):
             elif outcome is Outcome.CHANGED_OUTSIDE:
                 report.changed_outside.append(key)
         if report.changed_outside:
-            record_outside(self, report.changed_outside)
+            report.recorded = self._record(report.changed_outside).recorded
         return report
 
     def sync(self) -> SyncReport:
@@ -170,23 +184,29 @@ class FlipperTablesStore(SqlFlagStore):
         those whose fingerprint changed)."""
         with self._round:
             applied = self.apply_outbox()
+            report = SyncReport(
+                applied=applied.applied,
+                failed=applied.failed,
+                recorded=list(applied.recorded),
+            )
             try:
-                with self.flipper.engine.connect() as conn:
-                    keys, commit = self._watch.changes(conn, self.flipper.schema)
-            except SQLAlchemyError as exc:
-                raise StoreUnavailable(
-                    self.flipper.url.shown, short_reason(exc)
-                ) from exc
-            outside = self._record(keys)
+                with (
+                    reading(self.engine, "the outbox") as own,
+                    self.flipper.engine.connect() as conn,
+                ):
+                    keys, commit = self._watch.changes(
+                        conn, own, self.flipper.schema, self.environment
+                    )
+                outside = self._record(keys)
+            except (StoreUnavailable, SQLAlchemyError) as exc:
+                report.unavailable = short_reason(exc)
+                return report
             commit()
-        return SyncReport(
-            applied=applied.applied,
-            failed=applied.failed,
-            recorded=outside.recorded,
-            pushed=outside.pushed,
-            unreadable=outside.unreadable,
-            adopted=outside.adopted,
-        )
+        report.recorded += [k for k in outside.recorded if k not in report.recorded]
+        report.pushed = outside.pushed
+        report.unreadable = outside.unreadable
+        report.adopted = outside.adopted
+        return report
 
     def _record(self, keys: list[str] | None) -> OutsideReport:
         try:
@@ -245,3 +265,19 @@ class FlipperTablesStore(SqlFlagStore):
                 # Rationale: the loop's boundary. A database that is down now
                 # will be tried again next round; the log says what happened.
                 logger.exception("flipper sync round failed")
+
+
+def _check_two_databases(own: Engine, flipper: FlipperDatabase) -> None:
+    # On PostgreSQL and MariaDB both may share one database (the tables differ);
+    # one SQLite file would deadlock: the applier holds flagramp's write lock
+    # while it waits for Flipper's, and SQLite has one lock per file.
+    a, b = own.url, flipper.engine.url
+    if a.get_backend_name() == b.get_backend_name() == "sqlite" and (
+        a.database
+        and b.database
+        and os.path.realpath(a.database) == os.path.realpath(b.database)
+    ):
+        raise StoreError(
+            f"flagramp's tables and Flipper's cannot share the SQLite file "
+            f"{a.database}: give FLAGRAMP_DATABASE_URL a file of its own"
+        )

@@ -41,6 +41,7 @@ from flagramp.store.flipper.outbox import (
     mark_adopted,
     read_known,
     set_mirror,
+    written_since,
 )
 from flagramp.store.flipper.rows import ABSENT, FeatureRows
 from flagramp.store.flipper.schema import FlipperSchema
@@ -80,25 +81,38 @@ class OutsideReport:
 
 
 class Watch:
-    """The fingerprint seen last, kept between rounds of one process."""
+    """What the last round saw, kept between rounds of one process: the tables'
+    fingerprint, and the newest outbox row."""
 
     def __init__(self) -> None:
         self._overall: Fingerprint | None = None
         self._marks: dict[str, FeatureMark] | None = None
+        self._outbox = 0
 
     def changes(
-        self, conn: Connection, schema: FlipperSchema
+        self, conn: Connection, own: Connection, schema: FlipperSchema, environment: str
     ) -> tuple[list[str] | None, Callable[[], None]]:
-        """The keys that changed since the last committed round (None: every
-        key, on the first round), and a function to call once they are handled."""
+        """The keys to compare since the last committed round (None: every key,
+        on the first round), and a function to call once they are handled.
+
+        Besides the features whose marks changed, that is every feature
+        flagramp wrote meanwhile: a feature written and then deleted outside
+        between two rounds has the same marks at both.
+        """
+        outbox, written = written_since(own, environment, self._outbox)
         overall = fingerprint(conn, schema)
         if overall == self._overall and self._marks is not None:
-            return [], _nothing
-        marks = feature_marks(conn, schema)
-        keys = None if self._marks is None else changed_keys(self._marks, marks)
+            marks = self._marks
+            keys: list[str] | None = written
+        else:
+            marks = feature_marks(conn, schema)
+            if self._marks is None:
+                keys = None
+            else:
+                keys = sorted({*changed_keys(self._marks, marks), *written})
 
         def commit() -> None:
-            self._overall, self._marks = overall, marks
+            self._overall, self._marks, self._outbox = overall, marks, outbox
 
         return keys, commit
 
@@ -216,7 +230,3 @@ def _known(
 def _rows(stored: dict[str, StoredFeature], key: str) -> FeatureRows:
     found = stored.get(key)
     return ABSENT if found is None else found.rows
-
-
-def _nothing() -> None:
-    return None
