@@ -54,23 +54,33 @@ def fingerprint(conn: Connection, schema: FlipperSchema) -> Fingerprint:
 
 
 def feature_marks(conn: Connection, schema: FlipperSchema) -> dict[str, FeatureMark]:
-    """Per feature key (byte for byte): its feature row's id, and the count and
-    hash sum of its gate rows. A key with neither does not appear."""
+    """Per feature key (byte for byte): its feature row's id, and the count,
+    hash sum and largest id of its gate rows. A feature's gate rows are those
+    the database joins to it (as Ruby's `get_all` does: on a case-insensitive
+    collation `Search`'s rows are `search`'s); gate rows without a feature are
+    grouped by their own key."""
     features, gates = _names(conn, schema)
-    key = _exact(schema.dialect, "key")
-    feature_key = _exact(schema.dialect, "feature_key")
-    g_hash = _hash(schema.dialect, _content(schema.dialect))
-    marks: dict[str, list[object]] = {}
-    for name, row_id in conn.execute(text(f"SELECT {key}, id FROM {features}")):
-        marks.setdefault(_text(name), [None, 0, 0])[0] = row_id
-    query = (
-        f"SELECT {feature_key}, COUNT(*), SUM({g_hash}), MAX(id) FROM {gates} "
-        f"GROUP BY {feature_key}"
+    dialect = schema.dialect
+    row_hash = _hash(dialect, _content(dialect, "g."))
+    key, feature_key = (
+        _exact(dialect, "f.", "key"),
+        _exact(dialect, "g.", "feature_key"),
     )
-    for name, count, total, newest in conn.execute(text(query)):
-        mark = marks.setdefault(_text(name), [None, 0, 0])
-        mark[1:] = [count, total, newest]
-    return {k: tuple(v) for k, v in marks.items()}
+    joined = f"g.feature_key = f.{_KEY[_family(dialect)]}"
+    owned = (
+        f"SELECT {key}, f.id, COUNT(g.id), SUM({row_hash}), MAX(g.id) "
+        f"FROM {features} f LEFT JOIN {gates} g ON {joined} GROUP BY f.id, {key}"
+    )
+    loose = (
+        f"SELECT {feature_key}, NULL, COUNT(*), SUM({row_hash}), MAX(g.id) "
+        f"FROM {gates} g WHERE NOT EXISTS (SELECT 1 FROM {features} f "
+        f"WHERE {joined}) GROUP BY {feature_key}"
+    )
+    marks: dict[str, FeatureMark] = {}
+    for statement in (owned, loose):
+        for name, *mark in conn.execute(text(statement)):
+            marks[_text(name)] = tuple(mark)
+    return marks
 
 
 def changed_keys(
@@ -94,18 +104,22 @@ def _family(dialect: str) -> str:
 # differently; a NULL value hashes unlike the empty string.
 _ROW = {
     "sqlite": (
-        'feature_key || char(31) || "key" || char(31) || COALESCE(value, char(30))'
+        '{t}feature_key || char(31) || {t}"key" || char(31) || '
+        "COALESCE({t}value, char(30))"
     ),
     "postgresql": (
-        'feature_key || chr(31) || "key" || chr(31) || COALESCE(value, chr(30))'
+        '{t}feature_key || chr(31) || {t}"key" || chr(31) || '
+        "COALESCE({t}value, chr(30))"
     ),
-    "mysql": "CONCAT_WS(CHAR(31), feature_key, `key`, COALESCE(value, CHAR(30)))",
+    "mysql": (
+        "CONCAT_WS(CHAR(31), {t}feature_key, {t}`key`, COALESCE({t}value, CHAR(30)))"
+    ),
 }
 _KEY = {"sqlite": '"key"', "postgresql": '"key"', "mysql": "`key`"}
 
 
-def _content(dialect: str) -> str:
-    return _ROW[_family(dialect)]
+def _content(dialect: str, table: str = "") -> str:
+    return _ROW[_family(dialect)].format(t=table)
 
 
 def _hash(dialect: str, expression: str) -> str:
@@ -119,9 +133,9 @@ def _hash(dialect: str, expression: str) -> str:
     return f"CRC32({expression})"
 
 
-def _exact(dialect: str, column: str) -> str:
+def _exact(dialect: str, table: str, column: str) -> str:
     family = _family(dialect)
-    quoted = _KEY[family] if column == "key" else column
+    quoted = table + (_KEY[family] if column == "key" else column)
     # MySQL's default collations would group `Search` with `search`.
     return f"CAST({quoted} AS BINARY)" if family == "mysql" else quoted
 

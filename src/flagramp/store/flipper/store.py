@@ -46,6 +46,7 @@ from flagramp.store.flipper.outbox import (
     is_adopted,
     pending_keys,
     pending_writes,
+    written_since,
 )
 from flagramp.store.flipper.sync import OutsideReport, Unreadable, Watch, record_outside
 from flagramp.store.flipper.unit import Binding, FlipperUnitOfWork
@@ -94,6 +95,8 @@ class FlipperTablesStore(SqlFlagStore):
         self._round = threading.Lock()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        #: The report of the latest `sync()` round (None before the first).
+        self.last_sync: SyncReport | None = None
 
     @classmethod
     def open(  # type: ignore[override]
@@ -190,22 +193,25 @@ class FlipperTablesStore(SqlFlagStore):
                 recorded=list(applied.recorded),
             )
             try:
-                with (
-                    reading(self.engine, "the outbox") as own,
-                    self.flipper.engine.connect() as conn,
-                ):
+                with reading(self.engine, "the outbox") as own:
+                    written = written_since(
+                        own, self.environment, self._watch.outbox_seen
+                    )
+                with self.flipper.engine.connect() as conn:
                     keys, commit = self._watch.changes(
-                        conn, own, self.flipper.schema, self.environment
+                        conn, self.flipper.schema, written
                     )
                 outside = self._record(keys)
             except (StoreUnavailable, SQLAlchemyError) as exc:
                 report.unavailable = short_reason(exc)
+                self.last_sync = report
                 return report
             commit()
         report.recorded += [k for k in outside.recorded if k not in report.recorded]
         report.pushed = outside.pushed
         report.unreadable = outside.unreadable
         report.adopted = outside.adopted
+        self.last_sync = report
         return report
 
     def _record(self, keys: list[str] | None) -> OutsideReport:

@@ -41,7 +41,6 @@ from flagramp.store.flipper.outbox import (
     mark_adopted,
     read_known,
     set_mirror,
-    written_since,
 )
 from flagramp.store.flipper.rows import ABSENT, FeatureRows
 from flagramp.store.flipper.schema import FlipperSchema
@@ -89,27 +88,36 @@ class Watch:
         self._marks: dict[str, FeatureMark] | None = None
         self._outbox = 0
 
+    @property
+    def outbox_seen(self) -> int:
+        """The newest outbox row id the last committed round had seen."""
+        return self._outbox
+
     def changes(
-        self, conn: Connection, own: Connection, schema: FlipperSchema, environment: str
+        self,
+        conn: Connection,
+        schema: FlipperSchema,
+        written: tuple[int, list[str]],
     ) -> tuple[list[str] | None, Callable[[], None]]:
         """The keys to compare since the last committed round (None: every key,
         on the first round), and a function to call once they are handled.
 
         Besides the features whose marks changed, that is every feature
-        flagramp wrote meanwhile: a feature written and then deleted outside
-        between two rounds has the same marks at both.
+        flagramp wrote meanwhile (`written`: the newest outbox id and the keys
+        since `outbox_seen`): a feature written and then deleted outside between
+        two rounds has the same marks at both.
         """
-        outbox, written = written_since(own, environment, self._outbox)
+        outbox, keys_written = written
         overall = fingerprint(conn, schema)
         if overall == self._overall and self._marks is not None:
             marks = self._marks
-            keys: list[str] | None = written
+            keys: list[str] | None = keys_written
         else:
             marks = feature_marks(conn, schema)
             if self._marks is None:
                 keys = None
             else:
-                keys = sorted({*changed_keys(self._marks, marks), *written})
+                keys = sorted({*changed_keys(self._marks, marks), *keys_written})
 
         def commit() -> None:
             self._overall, self._marks, self._outbox = overall, marks, outbox

@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, insert, select, text
+from sqlalchemy import Connection, delete, exists, insert, select, text
 
 from flagramp.store.flipper.rows import (
     GATE_KEYS,
@@ -50,28 +50,37 @@ class StoredFeature:
 def read_features(
     conn: Connection, tables: FlipperTables, keys: Sequence[str] | None = None
 ) -> dict[str, StoredFeature]:
-    """The stored features (and keys with gate rows but no feature row) among
-    `keys`, or all of them; gate rows in id order."""
+    """The stored features among `keys` (or all of them), and keys with gate
+    rows but no feature row; gate rows in id order.
+
+    A feature's gate rows are those whose `feature_key` the database holds
+    equal to the feature's key, as in Ruby's `get_all` (a join): on a
+    case-insensitive collation a row keyed `Search` belongs to `search`. Rows
+    without a feature are grouped by their own key.
+    """
     f, g = tables.features.c, tables.gates.c
     features: dict[str, int] = {}
     gate_rows: dict[str, list[tuple[int, str, str | None]]] = {}
     wanted = None if keys is None else set(keys)
+    joined = tables.gates.join(tables.features, g.feature_key == f.key)
+    stray = ~exists().where(f.key == g.feature_key)
     for chunk in _chunks(keys):
         query = select(f.id, f.key)
-        gates = select(g.id, g.feature_key, g.key, g.value).order_by(g.id)
+        owned = select(f.key, g.id, g.key, g.value).select_from(joined)
+        loose = select(g.feature_key, g.id, g.key, g.value).where(stray)
         if chunk is not None:
             query = query.where(f.key.in_(chunk))
-            gates = gates.where(g.feature_key.in_(chunk))
+            owned = owned.where(f.key.in_(chunk))
+            loose = loose.where(g.feature_key.in_(chunk))
         for row_id, key in conn.execute(query):
             if wanted is None or key in wanted:
                 features.setdefault(key, int(row_id))
-        for row_id, feature_key, key, value in conn.execute(gates):
-            if wanted is None or feature_key in wanted:
-                gate_rows.setdefault(feature_key, []).append((int(row_id), key, value))
-    if keys is not None:
-        # The IN lists may come back in any order across chunks.
-        for found in gate_rows.values():
-            found.sort()
+        for statement in (owned, loose):
+            for owner, row_id, key, value in conn.execute(statement):
+                if wanted is None or owner in wanted:
+                    gate_rows.setdefault(owner, []).append((int(row_id), key, value))
+    for found in gate_rows.values():
+        found.sort()
     return {
         key: StoredFeature(key, features.get(key), tuple(gate_rows.get(key, ())))
         for key in features.keys() | gate_rows.keys()
@@ -79,8 +88,17 @@ def read_features(
 
 
 def read_feature(conn: Connection, tables: FlipperTables, key: str) -> StoredFeature:
-    """One feature's rows (absent: no feature row, and maybe no gate rows)."""
-    return read_features(conn, tables, [key]).get(key, StoredFeature(key, None))
+    """One feature's rows (absent: no feature row). Without a feature row, every
+    gate row the database holds equal to `key` is its, as Ruby's `get` reads
+    them (`where(feature_key: key)`), so that writing the feature replaces them."""
+    stored = read_features(conn, tables, [key]).get(key, StoredFeature(key, None))
+    if stored.feature_id is not None:
+        return stored
+    g = tables.gates.c
+    rows = conn.execute(
+        select(g.id, g.key, g.value).where(g.feature_key == key).order_by(g.id)
+    )
+    return StoredFeature(key, None, tuple((int(i), k, v) for i, k, v in rows))
 
 
 def write_feature(
