@@ -17,13 +17,14 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from flagramp.core.errors import StoreError
+from flagramp.core.errors import FlipperTablesNotFound, StoreError
 from flagramp.core.identifiers import check_environment
 from flagramp.store.flipper.schema import (
     MYSQL,
@@ -104,6 +105,15 @@ class FlipperDatabase:
         """Connect and read the schema; raises FlipperTablesNotFound when the
         tables are not there, StoreUnavailable when the database is not."""
         parsed = url if isinstance(url, FlagStoreUrl) else parse_flag_store_url(url)
+        path = parsed.database.database
+        if (
+            parsed.database.get_backend_name() == "sqlite"
+            and path
+            and path != ":memory:"
+            and not Path(path).exists()
+        ):
+            # SQLite would create an empty file: the Rails app's is elsewhere.
+            raise FlipperTablesNotFound(parsed.shown, f"there is no file {path}")
         engine = flipper_engine(parsed.database)
         tables = FlipperTables.named(parsed.table_prefix)
         try:

@@ -111,23 +111,35 @@ class FlipperTablesStore(SqlFlagStore):
         read Flipper's tables once (the first time: adopt them)."""
         flipper = FlipperDatabase.open(url)
         try:
-            store = cls(
-                open_engine(database or database_url()), flipper, clock, keyring
-            )
-            report = store.sync()
-            if report.unavailable is not None and not store.is_adopted():
-                # Never read in: no write could be checked against its rows.
-                raise StoreUnavailable(flipper.url.shown, report.unavailable)
-            if report.unavailable is not None:
-                logger.warning(
-                    "Flipper's tables at %s cannot be read now (%s); writes wait "
-                    "in the outbox",
-                    flipper.url.shown,
-                    report.unavailable,
-                )
+            engine = open_engine(database or database_url())
+            return cls.connected(engine, flipper, clock, keyring)
         except BaseException:
             flipper.dispose()
             raise
+
+    @classmethod
+    def connected(
+        cls,
+        engine: Engine,
+        flipper: FlipperDatabase,
+        clock: Clock | None = None,
+        keyring: AuditKeyring | None = None,
+    ) -> FlipperTablesStore:
+        """The store on an engine for flagramp's (migrated) database and an open
+        Flipper database, after one `sync()` round; raises StoreUnavailable if
+        Flipper's tables were never read and cannot be read now."""
+        store = cls(engine, flipper, clock, keyring)
+        report = store.sync()
+        if report.unavailable is not None and not store.is_adopted():
+            # Never read in: no write could be checked against its rows.
+            raise StoreUnavailable(flipper.url.shown, report.unavailable)
+        if report.unavailable is not None:
+            logger.warning(
+                "Flipper's tables at %s cannot be read now (%s); writes wait "
+                "in the outbox",
+                flipper.url.shown,
+                report.unavailable,
+            )
         return store
 
     def can_share_users(self, environment: str = DEFAULT_ENVIRONMENT) -> bool:
