@@ -15,9 +15,10 @@ in order (version, then audit row).
 Backends implement a handful of primitives (`store/reading.py`,
 `store/writing.py`: read, write and delete one entity's document, append an
 audit row); the rules, the audit path and the feed's paging are written once. A
-backend that holds only part of a flag (Flipper's `flipper_features` and
-`flipper_gates` hold no deny list, eligibility or environment) implements the
-flag primitives by joining its part with flagramp's own tables for the rest.
+backend on tables that hold only part of a flag (Flipper's `flipper_features` and
+`flipper_gates` hold no deny list, eligibility or environment) keeps the whole
+document in flagramp's tables and writes its part to the other tables through an
+outbox (`store/flipper/`).
 """
 
 from __future__ import annotations

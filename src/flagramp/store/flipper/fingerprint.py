@@ -19,9 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Connection, Row, text
+from sqlalchemy import Connection, text
 
 from flagramp.store.flipper.database import SQLITE_HASH
 from flagramp.store.flipper.schema import MYSQL, FlipperSchema
@@ -38,19 +37,16 @@ class Fingerprint:
 
 
 def fingerprint(conn: Connection, schema: FlipperSchema) -> Fingerprint:
-    """Counts, newest `updated_at`, largest id and content hash sums."""
+    """Counts, largest id, newest `updated_at` and content hash sums of both
+    tables, in one statement."""
     features, gates = _names(conn, schema)
     f_hash = _hash(schema.dialect, "key")
     g_hash = _hash(schema.dialect, _content(schema.dialect))
-    f_row = conn.execute(
-        text(
-            f"SELECT COUNT(*), MAX(id), MAX(updated_at), SUM({f_hash}) FROM {features}"
-        )
-    ).one()
-    g_row = conn.execute(
-        text(f"SELECT COUNT(*), MAX(id), MAX(updated_at), SUM({g_hash}) FROM {gates}")
-    ).one()
-    return Fingerprint(_plain(f_row), _plain(g_row))
+    figures = ("COUNT(*)", "MAX(id)", "MAX(updated_at)")
+    parts = [f"(SELECT {f} FROM {features})" for f in (*figures, f"SUM({f_hash})")]
+    parts += [f"(SELECT {f} FROM {gates})" for f in (*figures, f"SUM({g_hash})")]
+    row = tuple(conn.execute(text("SELECT " + ", ".join(parts))).one())
+    return Fingerprint(row[:4], row[4:])
 
 
 def feature_marks(conn: Connection, schema: FlipperSchema) -> dict[str, FeatureMark]:
@@ -144,7 +140,3 @@ def _text(value: object) -> str:
     if isinstance(value, bytes | bytearray | memoryview):
         return bytes(value).decode("utf-8", "replace")
     return str(value)
-
-
-def _plain(row: Row[Any]) -> tuple[object, ...]:
-    return tuple(row)

@@ -117,19 +117,14 @@ def written_since(
     conn: Connection, environment: str, after_id: int
 ) -> tuple[int, list[str]]:
     """The newest outbox row id, and the keys of rows after `after_id`: what any
-    flagramp process wrote (or meant to) since then."""
+    flagramp process wrote (or meant to) since then. One index range read."""
     o = flipper_outbox.c
-    newest = conn.execute(
-        select(func.max(o.id)).where(o.environment == environment)
-    ).scalar()
-    if newest is None or newest <= after_id:
+    rows = conn.execute(
+        select(o.id, o.feature_key).where(o.environment == environment, o.id > after_id)
+    ).all()
+    if not rows:
         return after_id, []
-    query = (
-        select(o.feature_key)
-        .where(o.environment == environment, o.id > after_id, o.id <= newest)
-        .distinct()
-    )
-    return int(newest), sorted(conn.execute(query).scalars())
+    return max(int(r[0]) for r in rows), sorted({str(r[1]) for r in rows})
 
 
 @dataclass(frozen=True)

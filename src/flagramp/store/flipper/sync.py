@@ -59,6 +59,8 @@ OUTSIDE_ACTION = "changed_outside"
 ADOPT_ACTION = "adopt"
 #: Who such changes are recorded as.
 OUTSIDE_AUTHOR = "flipper-tables"
+#: Up to this many keys are read one by one; more, and all flags are read.
+FEW = 50
 
 
 @dataclass(frozen=True)
@@ -221,7 +223,11 @@ def _known(
     environment = store.environment
     reader = SqlReader(conn)
     known = read_known(conn, environment, keys)
-    flags = {f.key: f for f in reader.list_flags(environment)}
+    if keys is None or len(keys) > FEW:
+        flags = {f.key: f for f in reader.list_flags(environment)}
+    else:
+        found = ((k, reader.get_flag(k, environment)) for k in keys)
+        flags = {k: flag for k, flag in found if flag is not None}
     segments = reader.segments(environment)
     chosen = keys if keys is not None else sorted(known.keys() | flags.keys())
     result: dict[str, Known] = {}

@@ -18,7 +18,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from flagramp.core.clock import Clock
 from flagramp.core.errors import FlipperTablesCannotHold, StoreError
-from flagramp.core.flags import Flag
 from flagramp.store.audit_keys import AuditKeyring
 from flagramp.store.documents import canonical, flag_document
 from flagramp.store.flipper.database import FlipperDatabase
@@ -138,13 +137,16 @@ class FlipperUnitOfWork(SqlUnitOfWork):
                 f"{self.binding.flipper.url.shown}, which have not been read yet "
                 "(open the store with FlipperTablesStore.open, or call sync())"
             )
-        flags = {f.key: f for f in self.list_flags(environment)}
         keys = list(self._touched)
         if self._segments_touched:
-            keys += [k for k in flags if k not in self._touched]
-        keys = [k for k in keys if k not in self._observed]
+            # A segment's rules are written into the flags that name it.
+            keys += [k for k, _ in self._documents(FLAG, environment)]
+        keys = [k for k in dict.fromkeys(keys) if k not in self._observed]
         if not keys:
             return
+        flags = {
+            k: flag for k in keys if (flag := self.get_flag(k, environment)) is not None
+        }
         segments = self.segments(environment)
         schema = self.binding.flipper.schema
         known = read_known(self.conn, environment, keys)
@@ -159,7 +161,7 @@ class FlipperUnitOfWork(SqlUnitOfWork):
             if target != known.get(key, Known()).intended:
                 changes[key] = target
         if schema.is_case_insensitive and changes:
-            self._check_collation(flags, changes, known)
+            self._check_collation(changes, known)
         stamp = self._stamp()
         for key, target in changes.items():
             add_outbox_row(
@@ -170,10 +172,7 @@ class FlipperUnitOfWork(SqlUnitOfWork):
             self.written = True
 
     def _check_collation(
-        self,
-        flags: dict[str, Flag],
-        changes: dict[str, FeatureRows],
-        known: dict[str, Known],
+        self, changes: dict[str, FeatureRows], known: dict[str, Known]
     ) -> None:
         """On a case-insensitive collation, refuse what the unique indexes would
         merge. Only the database knows its collation, so it is asked; if it
@@ -195,7 +194,8 @@ class FlipperUnitOfWork(SqlUnitOfWork):
                 ]
                 if creating:
                     stored = read_features(conn, flipper.tables, None)
-                    keys = [*flags, *(k for k, s in stored.items() if s.feature_id)]
+                    ours = [k for k, _ in self._documents(FLAG, environment)]
+                    keys = [*ours, *(k for k, s in stored.items() if s.feature_id)]
                     clash = colliding(conn, flipper.schema, keys)
                     if clash:
                         raise _cannot_hold(clash[1], environment, "key", clash, flipper)
