@@ -125,3 +125,28 @@ def test_a_lost_mirror_does_not_turn_flagramps_own_rows_into_changes(
     assert again.require_flag("uae").eligibility == "oracle"
     assert again.history("uae")[-1].actor == "alice@va.gov"
     assert again.is_adopted()
+
+
+def test_a_flagramp_flag_the_tables_cannot_hold_does_not_stop_adoption(
+    flipper_setup: FlipperSetup,
+) -> None:
+    flipper_setup.tables("string")  # Flipper 0.25: no expressions
+    rails_rows(flipper_setup, {"search": [("boolean", "true")]})
+    own = SqlFlagStore.open(flipper_setup.own_url)
+    own.put_segment(Segment.from_rules("oracle", ["ehr == oracle"]), ALICE)
+    own.create_flag(
+        Flag("uae", eligibility="oracle", percentage_of_actors=Percentage.parse("5")),
+        ALICE,
+    )
+    own.engine.dispose()
+    store = flipper_setup.open()
+    assert store.require_flag("search").boolean
+    assert store.last_sync is not None
+    [problem] = store.last_sync.unreadable
+    assert problem.key == "uae"
+    assert problem.reason.startswith(
+        "flagramp's flag is not written to Flipper's tables: flag 'uae' in "
+        "'production' cannot be kept in Flipper's tables: its eligibility segment"
+    )
+    assert feature_keys(flipper_setup.flipper_url) == ["search"]
+    assert store.require_flag("uae").eligibility == "oracle"

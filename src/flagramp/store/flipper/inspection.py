@@ -200,11 +200,22 @@ def _adoption(
             "from Flipper's rows and would take Flipper's gates (their deny lists "
             "and eligibility, which the rows cannot hold, would be dropped)"
         )
-    pushed = sorted(set(current) - {f.key for f in inspection.features})
+    missing = sorted(set(current) - {f.key for f in inspection.features})
+    schema, environment = flipper.schema, flipper.url.environment
+    pushed = [
+        k for k in missing if rows_or_none(current[k], segments, schema, environment)
+    ]
     if pushed:
         said.append(
             "flagramp's flags " + ", ".join(repr(k) for k in pushed) + " are not in "
             "Flipper's tables and would be written there"
+        )
+    kept = [k for k in missing if k not in pushed]
+    if kept:
+        said.append(
+            "flagramp's flags " + ", ".join(repr(k) for k in kept) + " are not in "
+            "Flipper's tables and cannot be written there (see what the tables "
+            "refuse); they would stay in flagramp only"
         )
     groups = sorted(
         {g for f in readable if f.flag for g in f.flag.groups} - set(segments)

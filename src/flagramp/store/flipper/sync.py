@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from flagramp.core.errors import FlagError, ImportInvalid
+from flagramp.core.errors import FlagError, FlipperTablesCannotHold, ImportInvalid
 from flagramp.store.connections import reading
 from flagramp.store.database import begin_write
 from flagramp.store.flipper.fingerprint import (
@@ -33,7 +33,7 @@ from flagramp.store.flipper.fingerprint import (
     feature_marks,
     fingerprint,
 )
-from flagramp.store.flipper.holding import rows_or_none
+from flagramp.store.flipper.holding import rows_or_none, rows_to_hold
 from flagramp.store.flipper.outbox import (
     Known,
     is_adopted,
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
     from flagramp.store.flipper.store import FlipperTablesStore
+    from flagramp.store.flipper.unit import FlipperUnitOfWork
 
 #: The audit action of a change found in Flipper's tables.
 OUTSIDE_ACTION = "changed_outside"
@@ -182,8 +183,12 @@ def _record(
             rows = _rows(fresh, key)
             k = unit.known(key)
             if k.never_written and rows == ABSENT:
-                unit.touch(key)
-                report.pushed.append(key)
+                reason = _cannot_write(store, unit, key)
+                if reason is None:
+                    unit.touch(key)
+                    report.pushed.append(key)
+                else:
+                    report.unreadable.append(Unreadable(key, reason))
                 continue
             if k.agrees(rows):
                 continue
@@ -213,6 +218,21 @@ def _settle(store: FlipperTablesStore, keys: list[str], adopted: bool) -> None:
             stamp = store.clock.now().isoformat(timespec="microseconds")
             version = SqlReader(conn).version()
             mark_adopted(conn, environment, store.flipper.url.shown, version, stamp)
+
+
+def _cannot_write(
+    store: FlipperTablesStore, unit: FlipperUnitOfWork, key: str
+) -> str | None:
+    """Why flagramp's flag `key` cannot be written to the tables, or None."""
+    environment = store.environment
+    flag = unit.require_flag(key, environment)
+    try:
+        rows_to_hold(
+            flag, unit.segments(environment), store.flipper.schema, environment
+        )
+    except FlipperTablesCannotHold as exc:
+        return f"flagramp's flag is not written to Flipper's tables: {exc}"
+    return None
 
 
 def _known(
