@@ -7,7 +7,7 @@ cannot hold both: `FlipperTablesStore` refuses it).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -83,6 +83,3 @@ def store(flipper_setup: FlipperSetup) -> FlipperTablesStore:
     collation = CONTRACT_COLLATION if backend.startswith("mysql") else None
     flipper_setup.tables("text", collation=collation)
     return flipper_setup.open()
-
-
-OpenStore = Callable[..., FlipperTablesStore]

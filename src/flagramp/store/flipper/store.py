@@ -110,11 +110,14 @@ class FlipperTablesStore(SqlFlagStore):
         tables at `database` (FLAGRAMP_DATABASE_URL by default, migrated), and
         read Flipper's tables once (the first time: adopt them)."""
         flipper = FlipperDatabase.open(url)
+        engine: Engine | None = None
         try:
             engine = open_engine(database or database_url())
             return cls.connected(engine, flipper, clock, keyring)
         except BaseException:
             flipper.dispose()
+            if engine is not None:
+                engine.dispose()
             raise
 
     @classmethod

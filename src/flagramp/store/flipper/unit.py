@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from flagramp.core.clock import Clock
@@ -31,7 +31,7 @@ from flagramp.store.flipper.outbox import (
     supersede,
 )
 from flagramp.store.flipper.rows import ABSENT, FeatureRows, flag_from_rows
-from flagramp.store.flipper.writes import colliding, read_features
+from flagramp.store.flipper.writes import colliding
 from flagramp.store.port import Author
 from flagramp.store.reading import FLAG, SEGMENT
 from flagramp.store.rules import check_flag
@@ -193,12 +193,12 @@ class FlipperUnitOfWork(SqlUnitOfWork):
                     if t.exists and not known.get(k, Known()).intended.exists
                 ]
                 if creating:
-                    stored = read_features(conn, flipper.tables, None)
+                    theirs = conn.execute(select(flipper.tables.features.c.key))
                     ours = [k for k, _ in self._documents(FLAG, environment)]
-                    keys = [*ours, *(k for k, s in stored.items() if s.feature_id)]
-                    clash = colliding(conn, flipper.schema, keys)
+                    clash = colliding(conn, flipper.schema, [*ours, *theirs.scalars()])
                     if clash:
-                        raise _cannot_hold(clash[1], environment, "key", clash, flipper)
+                        new = clash[0] if clash[0] in creating else clash[1]
+                        raise _cannot_hold(new, environment, "key", clash, flipper)
         except SQLAlchemyError:
             return  # unreachable now: the applier will meet the refusal and say so
 
