@@ -343,7 +343,7 @@ def test_a_reader_catching_up_page_by_page_sees_every_change(
         (lambda s: s.create_flag(Flag("a\x1b[31mb"), ALICE), "control character"),
         (lambda s: s.create_flag(Flag("a\u202eb"), ALICE), "U\\+202E"),
         (lambda s: s.create_flag(Flag("x", actors=("a\nb",)), ALICE), "actor id"),
-        (lambda s: s.create_flag(Flag("x", denied_actors=("",)), ALICE), "actor id"),
+        (lambda s: s.create_flag(Flag("x", denied_actors=("\t",)), ALICE), "actor id"),
         (lambda s: s.create_flag(Flag("x"), ALICE, "production/flag/a"), "environ"),
         (lambda s: s.create_flag(Flag("x"), ALICE, "e" * 65), "longer than 64"),
         (lambda s: s.create_flag(Flag("x"), Author("w" * 256)), "author"),
