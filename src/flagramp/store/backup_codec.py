@@ -138,18 +138,31 @@ class TableSpec:
 
 
 def encode_row(spec: TableSpec, row: Sequence[object]) -> bytes:
-    """One JSON line (with its newline) holding `row`'s values in column order."""
-    values = [
-        None if value is None else _ENCODERS[column.kind](value)
-        for column, value in zip(spec.columns, row, strict=True)
-    ]
+    """One JSON line (with its newline) holding `row`'s values in column order;
+    raises BackupError naming the column of a value its kind cannot hold (a
+    damaged row: binary data in a text column, say)."""
+    values: list[object] = []
+    for column, value in zip(spec.columns, row, strict=True):
+        try:
+            values.append(None if value is None else _ENCODERS[column.kind](value))
+        except TypeError:
+            raise BackupError(
+                f"a row of {spec.name} holds {_what(value)} in its "
+                f"{column.kind.value} column {column.name} (a damaged row)"
+            ) from None
     text = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
     try:
         return text.encode() + b"\n"
     except UnicodeEncodeError as exc:  # an unpaired surrogate, read from SQLite
         raise BackupError(
-            f"a row of {spec.name} holds text that is not Unicode"
+            f"a row of {spec.name} holds text that is not Unicode (a damaged row)"
         ) from exc
+
+
+def _what(value: object) -> str:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "binary data"
+    return f"a {type(value).__name__} value"
 
 
 def decode_row(spec: TableSpec, line: bytes) -> tuple[object, ...]:
@@ -179,43 +192,43 @@ def decode_row(spec: TableSpec, line: bytes) -> tuple[object, ...]:
 
 def _encode_integer(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise BackupError(f"an integer column holds {type(value).__name__}")
+        raise TypeError(value)
     return value
 
 
 def _encode_boolean(value: object) -> bool:
     if isinstance(value, int) and value in (0, 1):
         return bool(value)
-    raise BackupError(f"a boolean column holds {value!r}")
+    raise TypeError(value)
 
 
 def _encode_text(value: object) -> str:
     if not isinstance(value, str):
-        raise BackupError(f"a text column holds {type(value).__name__}")
+        raise TypeError(value)
     return value
 
 
 def _encode_binary(value: object) -> str:
     if not isinstance(value, bytes | bytearray | memoryview):
-        raise BackupError(f"a binary column holds {type(value).__name__}")
+        raise TypeError(value)
     return base64.b64encode(bytes(value)).decode("ascii")
 
 
 def _encode_float(value: object) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool):
-        raise BackupError(f"a float column holds {type(value).__name__}")
+        raise TypeError(value)
     return float(value)
 
 
 def _encode_iso(value: object) -> str:
     if not isinstance(value, dt.date | dt.time):
-        raise BackupError(f"a date or time column holds {type(value).__name__}")
+        raise TypeError(value)
     return value.isoformat()
 
 
 def _encode_decimal(value: object) -> str:
-    if not isinstance(value, decimal.Decimal | int):
-        raise BackupError(f"a decimal column holds {type(value).__name__}")
+    if not isinstance(value, decimal.Decimal | int) or isinstance(value, bool):
+        raise TypeError(value)
     return str(value)
 
 

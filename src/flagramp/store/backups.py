@@ -2,10 +2,12 @@
 MariaDB, and snapshots of one environment for promotions.
 
 - `create_backup(store, label=…, author=…)` reads every flagramp table in one
-  snapshot of the database (so writers running meanwhile never split it), writes
-  a file (`store/backup_file.py`), and records the backup in the audit log. With
-  `environment=`, it takes an environment snapshot instead
-  (`store/environment_snapshots.py`).
+  snapshot of the database (so writers running meanwhile never split it) and
+  writes a file (`store/backup_file.py`). It writes nothing to the store: a
+  backup runs from a read-only account or a machine without the audit key, and
+  never puts a row signed with a stray key into the chain. With `environment=`,
+  it takes an environment snapshot instead (`store/environment_snapshots.py`),
+  which is a change like any other, audited.
 - `restore_backup(store, path, author=…)` loads a file into a store: refused if
   the store is not empty (unless `force`), if the file is damaged, if the audit
   keys its rows need are not configured, or if the loaded rows do not verify as
@@ -127,20 +129,12 @@ def create_backup(
     directory: Path | None = None,
 ) -> BackupRef:
     """A full backup to a file (`out`, or a new file in `directory`, by default
-    `backup_directory`), recorded in the audit log; or, with `environment`, a
-    snapshot of that environment's flags and segments in the store."""
+    `backup_directory`); or, with `environment`, a snapshot of that
+    environment's flags and segments, kept in the store and audited."""
     if environment is not None:
         with store.unit_of_work(author) as unit:
             return snapshot_environment(unit, environment, label, now=store.clock.now())
-    ref = write_backup(store, label=label, author=author, out=out, directory=directory)
-    assert ref.path is not None
-    try:
-        with store.unit_of_work(author) as unit:
-            record_backup(unit, ref)
-    except BaseException:
-        ref.path.unlink(missing_ok=True)  # all or nothing: an unrecorded backup goes
-        raise
-    return ref
+    return write_backup(store, label=label, author=author, out=out, directory=directory)
 
 
 def write_backup(
@@ -151,8 +145,7 @@ def write_backup(
     out: Path | None = None,
     directory: Path | None = None,
 ) -> BackupRef:
-    """`create_backup`'s file, not yet recorded (a schedule records it with its
-    own change)."""
+    """`create_backup` of the whole store: only reads it, in one snapshot."""
     check_text("label", label)
     check_author_fields(author)
     undescribed = undescribed_tables()
@@ -197,20 +190,6 @@ def write_backup(
     except SQLAlchemyError as exc:
         raise StoreError(f"no backup was written: {short_reason(exc)}") from exc
     return manifest_ref(manifest, out)
-
-
-def record_backup(unit: SqlUnitOfWork, ref: BackupRef) -> None:
-    """The audit row saying a full backup was made."""
-    assert ref.path is not None
-    summary: dict[str, Json] = {
-        "label": ref.label,
-        "file": ref.path.name,
-        "store_version": ref.store_version,
-        "audit_head": ref.audit_head,
-        "rows": ref.rows,
-        "checksum": ref.checksum,
-    }
-    unit.record(DEFAULT_ENVIRONMENT, BACKUP_KIND, ref.id, "create", None, summary)
 
 
 def restore_backup(
