@@ -18,7 +18,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, MetaData, insert
+from sqlalchemy import Connection, MetaData, delete, insert
 
 from flagramp.core.errors import BackupDamaged, BackupError
 from flagramp.store.backup_codec import TableSpec
@@ -31,7 +31,7 @@ from flagramp.store.database import (
     open_engine,
     upgrade,
 )
-from flagramp.store.schema import flagramp_tables, migrated_tables
+from flagramp.store.schema import ALEMBIC_TABLE, flagramp_tables, migrated_tables
 
 
 @contextmanager
@@ -101,6 +101,11 @@ def _load_as_made(conn: Connection, reader: BackupReader) -> None:
         )
     reflected = MetaData()
     reflected.reflect(conn)
+    # The migrations seed rows (the version, the default environment); the
+    # backup's rows take their place.
+    for table in reversed(reflected.sorted_tables):
+        if table.name != ALEMBIC_TABLE:
+            conn.execute(delete(table))
     for entry in manifest.tables:
         table = reflected.tables[entry.spec.name]
         names = entry.spec.column_names()
