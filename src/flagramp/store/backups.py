@@ -63,10 +63,15 @@ from flagramp.store.backup_load import (
 from flagramp.store.backup_refs import BACKUP_KIND, BackupKind, BackupRef, iso
 from flagramp.store.backup_refs import new_backup_id as _new_id
 from flagramp.store.backup_staging import rows_at_head
-from flagramp.store.connections import short_reason
+from flagramp.store.connections import reading, short_reason
 from flagramp.store.database import begin_write, head_revision, is_known_revision
 from flagramp.store.database import snapshot as read_snapshot
-from flagramp.store.environment_snapshots import snapshot_environment
+from flagramp.store.environment_snapshots import (
+    EnvironmentRestore,
+    list_snapshots,
+    snapshot_environment,
+    write_back_snapshot,
+)
 from flagramp.store.port import DEFAULT_ENVIRONMENT, Author
 from flagramp.store.rules import check_author_fields
 from flagramp.store.schema import flagramp_tables, undescribed_tables
@@ -135,6 +140,28 @@ def create_backup(
         with store.unit_of_work(author) as unit:
             return snapshot_environment(unit, environment, label, now=store.clock.now())
     return write_backup(store, label=label, author=author, out=out, directory=directory)
+
+
+def restore_environment(
+    store: SqlFlagStore, snapshot: BackupRef | str, *, author: Author
+) -> EnvironmentRestore:
+    """Write an environment snapshot back as new, audited changes (one unit of
+    work): its flags and segments end equal to the snapshot, the history in
+    between stays. Raises SnapshotNotFound, or BackupDamaged if the snapshot
+    was edited since it was taken."""
+    snapshot_id = snapshot if isinstance(snapshot, str) else snapshot.id
+    if not author.why:
+        author = Author(author.who, f"restore of environment snapshot {snapshot_id}")
+    with store.unit_of_work(author) as unit:
+        return write_back_snapshot(unit, snapshot_id)
+
+
+def environment_snapshots(
+    store: SqlFlagStore, environment: str | None = None
+) -> list[BackupRef]:
+    """The environment snapshots in the store, oldest first."""
+    with reading(store.engine, "environment snapshots") as conn:
+        return list_snapshots(conn, environment)
 
 
 def write_backup(

@@ -114,7 +114,7 @@ def snapshot_environment(
     return ref
 
 
-def restore_environment(unit: SqlUnitOfWork, snapshot_id: str) -> EnvironmentRestore:
+def write_back_snapshot(unit: SqlUnitOfWork, snapshot_id: str) -> EnvironmentRestore:
     """Write a snapshot back, in `unit`: its environment's flags and segments end
     equal to the snapshot, each change audited."""
     snapshot = read_snapshot(unit.connection, snapshot_id)
