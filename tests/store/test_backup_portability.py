@@ -8,12 +8,15 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from flagramp.core.errors import BackupError, TablesNotDescribed
 from flagramp.store import SqlFlagStore
 from flagramp.store.backup_file import BackupReader
 from flagramp.store.backups import create_backup, read_backup, restore_backup
 from flagramp.store.database import head_revision
 from flagramp.store.schema import flagramp_tables, migrated_tables
+from flagramp.store.tables import metadata
 from tests.conftest import empty_database
 from tests.store.backup_fill import (
     ALICE,
@@ -90,17 +93,52 @@ def test_sqlite_to_postgres_to_mariadb_and_back_keeps_every_row(
         )
 
 
+@pytest.fixture
+def fresh(tmp_path: Path) -> Iterator[SqlFlagStore]:
+    store = SqlFlagStore.open(f"sqlite:///{tmp_path / 'fresh.db'}")
+    yield store
+    store.engine.dispose()
+
+
 def test_every_table_the_migrations_make_is_in_a_backup(
-    stores: dict[str, SqlFlagStore], tmp_path: Path
+    fresh: SqlFlagStore, tmp_path: Path
 ) -> None:
     # The test that fails when a table is left out: a backup holds exactly the
     # tables flagramp's migrations make, and each is described on the metadata.
-    backup = create_backup(
-        stores["sqlite"], label="fresh", author=ALICE, directory=tmp_path
-    )
+    backup = create_backup(fresh, label="fresh", author=ALICE, directory=tmp_path)
     assert backup.path is not None
     made = set(migrated_tables(head_revision()))
     assert {t.name for t in flagramp_tables()} == made
     assert read_backup(backup.path) == backup
     with BackupReader(backup.path) as reader:
         assert {t.spec.name for t in reader.manifest.tables} == made
+
+
+def test_a_table_the_metadata_lacks_refuses_the_backup(
+    fresh: SqlFlagStore, tmp_path: Path
+) -> None:
+    # As if a layer described its table in a module this process never imported.
+    hidden = metadata.tables["backup_schedules"]
+    metadata.remove(hidden)
+    try:
+        with pytest.raises(TablesNotDescribed) as refused:
+            create_backup(fresh, label="x", author=ALICE, directory=tmp_path)
+    finally:
+        metadata._add_table(hidden.name, hidden.schema, hidden)  # the same object back
+    assert str(refused.value).startswith(
+        "flagramp's migrations make table(s) backup_schedules, which no module "
+        "loaded here describes"
+    )
+    assert list(tmp_path.glob("*.zip")) == []
+
+
+def test_a_described_table_no_migration_makes_refuses_the_backup(
+    fresh: SqlFlagStore, tmp_path: Path
+) -> None:
+    stray = sa.Table("stray", metadata, sa.Column("id", sa.Integer, primary_key=True))
+    try:
+        with pytest.raises(BackupError, match=r"table\(s\) stray are described"):
+            create_backup(fresh, label="x", author=ALICE, directory=tmp_path)
+    finally:
+        metadata.remove(stray)
+    assert "stray" not in {t.name for t in flagramp_tables()}

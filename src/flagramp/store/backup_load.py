@@ -82,10 +82,10 @@ def lock_target(conn: Connection, tables: Sequence[Table]) -> TargetState:
     ).one()
     filled = []
     for table in tables:
-        if table is store_meta:
+        if table.name == store_meta.name:
             continue
         query = select(table.c[next(iter(table.columns.keys()))]).limit(1)
-        if table is environments:
+        if table.name == environments.name:
             query = query.where(environments.c.name != DEFAULT_ENVIRONMENT)
         if conn.execute(query).first() is not None:
             filled.append(table.name)

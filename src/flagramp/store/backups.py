@@ -74,7 +74,11 @@ from flagramp.store.environment_snapshots import (
 )
 from flagramp.store.port import DEFAULT_ENVIRONMENT, Author
 from flagramp.store.rules import check_author_fields
-from flagramp.store.schema import flagramp_tables, undescribed_tables
+from flagramp.store.schema import (
+    flagramp_tables,
+    undescribed_tables,
+    unmigrated_tables,
+)
 from flagramp.store.sql_reads import meta_int
 from flagramp.store.sql_store import SqlFlagStore, SqlUnitOfWork, verify_connection
 
@@ -175,9 +179,7 @@ def write_backup(
     """`create_backup` of the whole store: only reads it, in one snapshot."""
     check_text("label", label)
     check_author_fields(author)
-    undescribed = undescribed_tables()
-    if undescribed:
-        raise TablesNotDescribed(undescribed)
+    _check_schema()
     tables = flagramp_tables()
     specs = [TableSpec.of(table) for table in tables]
     now = store.clock.now()
@@ -234,9 +236,7 @@ def restore_backup(
         missing = [k for k in manifest.key_ids if keyring.key(k) is None]
         if missing:
             raise BackupKeyMissing(missing, keyring.source)
-        undescribed = undescribed_tables()
-        if undescribed:
-            raise TablesNotDescribed(undescribed)
+        _check_schema()
         ref = manifest_ref(manifest, path)
         migrated = None if manifest.schema_revision == head_revision() else manifest
         try:
@@ -312,6 +312,18 @@ def manifest_ref(manifest: Manifest, path: Path) -> BackupRef:
         path=path,
         audit_head=manifest.audit_head,
     )
+
+
+def _check_schema() -> None:
+    undescribed = undescribed_tables()
+    if undescribed:
+        raise TablesNotDescribed(undescribed)
+    unmigrated = unmigrated_tables()
+    if unmigrated:
+        raise BackupError(
+            f"table(s) {', '.join(unmigrated)} are described on flagramp's metadata "
+            "but no migration makes them"
+        )
 
 
 def _keyring(store: SqlFlagStore) -> AuditKeyring:

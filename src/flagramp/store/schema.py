@@ -1,34 +1,48 @@
 """Every table flagramp keeps, for what must handle all of them (backups).
 
 flagramp's tables are the ones its migrations make. Each is described once, on
-`flagramp.store.tables.metadata`, by the module that uses it; the store's own
-modules are imported here. A table another layer describes is on `metadata` once
-that layer is imported. `undescribed_tables()` compares the two: it runs the
-migrations on a scratch SQLite database and names every table they make that
-`metadata` lacks, so that a backup refuses rather than leaves a table out.
+`flagramp.store.tables.metadata`, by the module that uses it: every module of
+this package whose name ends in `tables` (`tables`, `window_tables`,
+`backup_tables`, and any added later) is imported here, so a new table module
+is covered without a change here. A table described in another layer is on
+`metadata` once that layer is imported. `undescribed_tables()` checks: it runs
+the migrations on a scratch SQLite database and names every table they make
+that `metadata` lacks, so that a backup refuses rather than leaves a table out.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import tempfile
 from functools import cache
 from pathlib import Path
 
 from sqlalchemy import Table, inspect
 
-# The store's table modules; imported for the tables they put on `metadata`.
-from flagramp.store import backup_tables, window_tables
+import flagramp.store
 from flagramp.store.database import head_revision, migrate_to, open_engine
 from flagramp.store.tables import metadata
 
 #: Alembic's own bookkeeping: not flagramp's data, rebuilt by any migration.
 ALEMBIC_TABLE = "alembic_version"
 
-_DESCRIBED_HERE = (backup_tables, window_tables)
+
+def table_modules() -> list[str]:
+    """The store's modules that describe tables (`*tables`), imported."""
+    names = sorted(
+        f"flagramp.store.{found.name}"
+        for found in pkgutil.iter_modules(flagramp.store.__path__)
+        if found.name.endswith("tables")
+    )
+    for name in names:
+        importlib.import_module(name)
+    return names
 
 
 def flagramp_tables() -> list[Table]:
     """Every table on flagramp's metadata, parents before children."""
+    table_modules()
     return list(metadata.sorted_tables)
 
 
@@ -36,6 +50,12 @@ def undescribed_tables() -> list[str]:
     """Tables flagramp's migrations make that no loaded module describes."""
     described = {table.name for table in flagramp_tables()}
     return sorted(set(migrated_tables(head_revision())) - described)
+
+
+def unmigrated_tables() -> list[str]:
+    """Tables described on the metadata that no migration makes."""
+    described = {table.name for table in flagramp_tables()}
+    return sorted(described - set(migrated_tables(head_revision())))
 
 
 @cache
