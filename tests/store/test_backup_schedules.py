@@ -19,6 +19,7 @@ from flagramp.core.flags import Flag
 from flagramp.store import Author, SqlFlagStore
 from flagramp.store.backup_refs import BackupKind
 from flagramp.store.backup_schedules import (
+    before_day,
     cancel_backup_schedule,
     due_backups,
     evening_before,
@@ -54,6 +55,17 @@ def test_the_evening_before_a_deployment(
     day: dt.date, zone: str, expected: str
 ) -> None:
     assert evening_before(day, zone) == _at(expected)
+
+
+def test_a_plans_backup_time_before_its_step() -> None:
+    # promotion step on 7/26 with `backup: {at: "22:00", days_before: 1}`
+    step = dt.date(2023, 7, 26)
+    assert before_day(
+        step, days_before=1, at=dt.time(22), timezone=NEW_YORK
+    ) == evening_before(step, NEW_YORK)
+    assert before_day(step, days_before=0, at=dt.time(1, 30), timezone=NEW_YORK) == (
+        _at("2023-07-26T05:30:00+00:00")
+    )
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from flagramp.store.audit_keys import AuditKeyring
 from flagramp.store.backup_refs import BackupKind, BackupRef
 from flagramp.store.backup_schedules import (
     BackupSchedule,
+    before_day,
     cancel_backup_schedule,
     due_backups,
     evening_before,
@@ -82,6 +83,7 @@ __all__ = [
     "SqlUnitOfWork",
     "UnitOfWork",
     "backup_directory",
+    "before_day",
     "cancel_backup_schedule",
     "create_backup",
     "database_url",

@@ -53,10 +53,20 @@ class BackupSchedule:
     created_by: str
 
 
-def evening_before(day: dt.date, timezone: str, at: dt.time = EVENING) -> dt.datetime:
+def evening_before(
+    day: dt.date, timezone: str, at: dt.time = EVENING
+) -> dt.datetime:
     """`at` (10 pm) local time on the evening before `day`, in UTC."""
+    return before_day(day, days_before=1, at=at, timezone=timezone)
+
+
+def before_day(
+    day: dt.date, *, days_before: int, at: dt.time, timezone: str
+) -> dt.datetime:
+    """`at` local time `days_before` days before `day`, in UTC: a plan's
+    promotion `backup: {at, days_before, timezone}` for a step on `day`."""
     zone = _zone(timezone)
-    local = dt.datetime.combine(day - dt.timedelta(days=1), at, zone)
+    local = dt.datetime.combine(day - dt.timedelta(days=days_before), at, zone)
     return local.astimezone(dt.UTC)
 
 
