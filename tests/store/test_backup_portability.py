@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from flagramp.core.errors import BackupError, TablesNotDescribed
+from flagramp.core.flags import Flag, Segment
 from flagramp.store import SqlFlagStore
 from flagramp.store.backup_file import BackupReader
 from flagramp.store.backups import create_backup, read_backup, restore_backup
@@ -91,6 +92,10 @@ def test_sqlite_to_postgres_to_mariadb_and_back_keeps_every_row(
         backup = create_backup(
             target, label=f"hop {hop}", author=ALICE, directory=tmp_path
         )
+        # New rows get ids after the restored ones (PostgreSQL's sequences).
+        target.put_segment(Segment.from_rules(f"s{hop}", ["a == b"]), ALICE)
+        target.create_flag(Flag(f"after-{hop}", eligibility=f"s{hop}"), ALICE)
+        assert target.verify_audit().ok
 
 
 @pytest.fixture
