@@ -53,9 +53,7 @@ class BackupSchedule:
     created_by: str
 
 
-def evening_before(
-    day: dt.date, timezone: str, at: dt.time = EVENING
-) -> dt.datetime:
+def evening_before(day: dt.date, timezone: str, at: dt.time = EVENING) -> dt.datetime:
     """`at` (10 pm) local time on the evening before `day`, in UTC."""
     return before_day(day, days_before=1, at=at, timezone=timezone)
 
