@@ -164,15 +164,6 @@ def list_command(
     )
     for file in files:
         if file.ref is None:
-            table.add_row(
-                "",
-                "",
-                styled(f"damaged: {file.problem}", "red"),
-                "",
-                "",
-                "",
-                file.path.name,
-            )
             continue
         ref = file.ref
         table.add_row(
@@ -185,6 +176,10 @@ def list_command(
             file.path.name,
         )
     console.print(table)
+    for file in files:
+        if file.ref is None:
+            say = f"{file.path.name} is not a whole backup: {file.problem}"
+            err_console.print(styled("warning:", "yellow"), say)
 
 
 @backup_app.command("restore")
