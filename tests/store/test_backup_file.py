@@ -81,6 +81,10 @@ def test_a_file_cut_short_is_refused_and_nothing_is_written(
         (lambda m: m.update(format_version=2), "it is format 2; this flagramp reads"),
         (lambda m: m.pop("audit"), "its manifest field 'audit' is missing"),
         (lambda m: m.update(store_version=True), "field 'store_version' is missing or"),
+        (
+            lambda m: m["tables"][0]["columns"][0].__setitem__(1, ["integer"]),
+            "table audit_log: a column entry is malformed",
+        ),
     ],
 )
 def test_an_edited_manifest_is_refused(
@@ -129,6 +133,20 @@ def test_a_flipped_bit_anywhere_is_refused_or_changes_nothing(
         assert "\n" not in str(refused)
         return
     assert read == _rows(backup)
+
+
+def test_a_zip_from_a_newer_zip_version_is_refused_as_damaged(
+    backup: Path, tmp_path: Path
+) -> None:
+    # A flipped bit in a central directory entry's "version needed" makes
+    # zipfile raise NotImplementedError; that too is one sentence.
+    data = bytearray(backup.read_bytes())
+    entry = data.index(b"PK\x01\x02")
+    data[entry + 6 : entry + 8] = (109).to_bytes(2, "little")  # version 10.9
+    odd = tmp_path / "odd.zip"
+    odd.write_bytes(bytes(data))
+    with pytest.raises(BackupDamaged, match="cut short, or not a zip file"):
+        BackupReader(odd)
 
 
 @pytest.mark.parametrize(

@@ -129,6 +129,7 @@ class TableSpec:
                 isinstance(entry, list)
                 and len(entry) == 3
                 and isinstance(entry[0], str)
+                and isinstance(entry[1], str)
                 and entry[1] in ColumnKind._value2member_map_
                 and isinstance(entry[2], bool)
             ):

@@ -17,9 +17,11 @@ so a backup that failed leaves no file, and an existing file is never replaced.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import lzma
 import os
 import secrets
 import zipfile
@@ -38,7 +40,21 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 #: A manifest past this is not one flagramp wrote (it lists tables, not rows).
 MAX_MANIFEST_BYTES = 16 * 1024 * 1024
-_DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError)
+#: What zipfile raises for an archive whose bytes were damaged: besides
+#: BadZipFile, a flipped bit can ask for an unknown zip version or compression
+#: (NotImplementedError), say the member is encrypted (RuntimeError), or feed a
+#: decompressor garbage (zlib.error, lzma.LZMAError, OSError from bz2).
+_DAMAGE = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,10 +247,8 @@ class BackupWriter:
 
     def abort(self) -> None:
         """Drop what was written."""
-        try:
+        with contextlib.suppress(*_DAMAGE):  # a half-written archive goes anyway
             self._zip.close()
-        except (*_DAMAGE, ValueError):
-            pass  # a half-written archive is being thrown away anyway
         self._file.close()
         self._temporary.unlink(missing_ok=True)
 
@@ -251,8 +265,10 @@ class BackupReader:
             raise BackupError(f"{path}: no such file") from exc
         except IsADirectoryError as exc:
             raise BackupError(f"{path} is a directory") from exc
-        except (*_DAMAGE, ValueError) as exc:
-            if isinstance(exc, OSError) and not isinstance(exc, EOFError):
+        except _DAMAGE as exc:
+            # zipfile raises OSError subclasses for a damaged archive too; a
+            # genuine read error has an errno.
+            if isinstance(exc, OSError) and exc.errno is not None:
                 raise BackupError(f"cannot read {path}: {exc.strerror}") from exc
             raise self._damaged("it is cut short, or not a zip file at all") from exc
         try:
@@ -306,22 +322,23 @@ class BackupReader:
                 yield from member
         except KeyError as exc:
             raise self._damaged(f"table {table} is missing from it") from exc
-        except (*_DAMAGE, ValueError, NotImplementedError) as exc:
+        except _DAMAGE as exc:
             raise self._damaged(f"table {table} cannot be read ({exc})") from exc
 
     def _read_manifest(self) -> Manifest:
         try:
             info = self._zip.getinfo(MANIFEST)
-            if info.file_size > MAX_MANIFEST_BYTES:
-                raise self._damaged("its manifest is too large to be one")
-            data = json.loads(self._zip.read(info))
         except KeyError as exc:
             raise self._damaged("it has no manifest") from exc
-        except (*_DAMAGE, ValueError, NotImplementedError, RecursionError) as exc:
+        if info.file_size > MAX_MANIFEST_BYTES:
+            raise self._damaged("its manifest is too large to be one")
+        try:
+            data = json.loads(self._zip.read(info))
+        except _DAMAGE as exc:
             raise self._damaged("its manifest cannot be read") from exc
         try:
             manifest = Manifest.from_json(data)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise self._damaged(str(exc)) from exc
         names = set(self._zip.namelist())
         for entry in manifest.tables:
