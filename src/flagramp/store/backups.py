@@ -238,7 +238,8 @@ def restore_backup(
             raise BackupKeyMissing(missing, keyring.source)
         _check_schema()
         ref = manifest_ref(manifest, path)
-        migrated = None if manifest.schema_revision == head_revision() else manifest
+        same = manifest.schema_revision == head_revision()
+        migrated_from = None if same else manifest.schema_revision
         try:
             with rows_at_head(reader) as source, begin_write(store.engine) as conn:
                 tables = flagramp_tables()
@@ -269,7 +270,7 @@ def restore_backup(
     return RestoreReport(
         backup=ref,
         replaced=None if before.is_empty else before,
-        migrated_from=None if migrated is None else migrated.schema_revision,
+        migrated_from=migrated_from,
         audit=report,
         version=version,
     )
