@@ -124,12 +124,12 @@ def reset_sequences(conn: Connection, tables: Sequence[Table]) -> None:
         if column is None:
             continue
         top = conn.execute(select(func.max(column))).scalar()
-        # setval(…, n, false): the next id handed out is n.
+        # setval(…, n, true): the next id is n + 1 (none, if n is the type's
+        # largest); setval(…, 1, false): the next id is 1.
+        last, called = (top, True) if isinstance(top, int) and top >= 1 else (1, False)
         conn.execute(
-            text(
-                "SELECT setval(pg_get_serial_sequence(:table, :column), :next, false)"
-            ),
-            {"table": table.name, "column": column.name, "next": (top or 0) + 1},
+            text("SELECT setval(pg_get_serial_sequence(:table, :column), :n, :called)"),
+            {"table": table.name, "column": column.name, "n": last, "called": called},
         )
 
 
