@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 import pytest
 
+from flagramp.core.errors import InvalidScenario
 from flagramp.core.events import Exposure, RequestOutcome, Variant
 from flagramp.sim import (
     Regression,
@@ -115,7 +116,31 @@ def test_daily_pattern_and_validation() -> None:
     sc = Scenario(daily_amplitude=0.5)
     assert request_rate(sc, 720) == pytest.approx(3000.0)
     assert request_rate(sc, 0) == pytest.approx(1000.0)
-    with pytest.raises(ValueError):
-        Scenario(treatment_share=1.0)
+    with pytest.raises(InvalidScenario, match="treatment_share"):
+        Scenario(treatment_share=1.5)
     with pytest.raises(ValueError):
         minute_users(1, sc, -1)
+    with pytest.raises(InvalidScenario, match="need a World"):
+        Scenario(regressions=(Regression(RegressionKind.VALUE, -1.0),))
+    with pytest.raises(InvalidScenario, match="need a World"):
+        Scenario(regressions=(Regression(RegressionKind.RATE, 0.1, flag="f"),))
+
+
+@pytest.mark.parametrize(("share", "arm"), [(0.0, 0), (1.0, 1)])
+def test_zero_and_full_shares_put_every_user_in_one_arm(share: float, arm: int) -> None:
+    agg = minute_aggregate(5, Scenario(treatment_share=share), 3, 4)
+    assert agg.users[:, arm].sum() > 0
+    assert agg.users[:, 1 - arm].sum() == 0
+    assert agg.requests[:, 1 - arm].sum() == 0
+
+
+def test_a_fixed_regression_stops_at_its_end_minute() -> None:
+    r = Regression(RegressionKind.RATE, 0.5, start_minute=2).fixed_at(4)
+    sc = Scenario(treatment_share=0.5).with_regressions(r)
+    plain = Scenario(treatment_share=0.5)
+    for minute, hit in ((1, False), (2, True), (3, True), (4, False)):
+        a, b = (
+            minute_aggregate(8, sc, minute, 20),
+            minute_aggregate(8, plain, minute, 20),
+        )
+        assert np.array_equal(a.errors, b.errors) is not hit

@@ -26,7 +26,9 @@
     ├── AuditError           store/audit: the chain does not verify
     ├── EventError           core/events: an event or batch is malformed
     ├── SourceError          sources
-    └── EngineError          engine
+    ├── EngineError          engine
+    └── SimError             sim: the traffic simulator
+        └── InvalidScenario   (ValueError)
 
 Exceptions take structured arguments and build their own message, so callers (the
 CLI, later the API's problem documents) can show `code` and `message` without parsing.
@@ -324,3 +326,20 @@ class EngineError(FlagrampError):
     """The engine cannot make the requested transition."""
 
     code = "engine_error"
+
+
+class SimError(FlagrampError):
+    """The simulator was asked for traffic it cannot simulate."""
+
+    code = "sim_error"
+
+
+class InvalidScenario(SimError, ValueError):
+    """A scenario, event model, population or flag state that is not valid."""
+
+    code = "invalid_scenario"
+
+    def __init__(self, where: str, detail: str) -> None:
+        self.where = where
+        self.detail = detail
+        super().__init__(f"{where}: {detail}")

@@ -61,7 +61,7 @@ def minute_events(
     shift = sum(
         r.amount
         for r in scenario.regressions
-        if r.kind is RegressionKind.LATENCY and minute >= r.start_minute
+        if r.kind is RegressionKind.LATENCY and r.is_active(minute)
     )
     first_error = np.searchsorted(block.error_user, np.arange(block.users))
     events: list[Event] = []

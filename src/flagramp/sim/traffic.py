@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from flagramp.core.errors import InvalidScenario
 from flagramp.sim.scenario import RegressionKind, Scenario
 
 IntArray = npt.NDArray[np.int64]
@@ -92,7 +93,7 @@ def minute_users(
 ) -> UserBlock:
     """The users, sessions and failures of `minute` for `replicates` stages."""
     if replicates < 1 or minute < 0:
-        raise ValueError("replicates must be >= 1 and minute >= 0")
+        raise InvalidScenario("minute_users", "replicates must be >= 1, minute >= 0")
     rng = minute_rng(seed, minute)
     mean_users = request_rate(scenario, minute) / scenario.mean_session
     per_replicate = rng.poisson(mean_users, replicates)
@@ -105,7 +106,7 @@ def minute_users(
         scenario.session_min, scenario.session_max + 1, n, dtype=np.int64
     )
     propensity = _propensities(rng, scenario, n)
-    active = [r for r in scenario.regressions if minute >= r.start_minute]
+    active = [r for r in scenario.regressions if r.is_active(minute)]
 
     def hit(ehr: str | None) -> BoolArray:
         if ehr is None:

@@ -1,10 +1,7 @@
 """Environment snapshots and backup schedules.
 
 Revision ID: 0005_backups
-Revises: 0003_store_port
-
-Numbered 0005: 0004_ingest_scopes lands beside it; when both are merged, this
-revision's `down_revision` becomes "0004_ingest_scopes" (one line).
+Revises: 0004_ingest_scopes
 """
 
 from __future__ import annotations
@@ -16,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import mysql
 
 revision = "0005_backups"
-down_revision = "0003_store_port"
+down_revision = "0004_ingest_scopes"
 branch_labels = None
 depends_on = None
 
