@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/changes_since.py
 	$(BIN)/python bench/flipper_tables.py --backends sqlite,postgres,mariadb
 	$(BIN)/python bench/sim.py
+	$(BIN)/python bench/backup.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache flagramp.db

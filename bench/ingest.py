@@ -2,6 +2,10 @@
 
     .venv/bin/python bench/ingest.py            # 10 minutes of 20,000 requests/min
     .venv/bin/python bench/ingest.py --quick    # 2 minutes, a smoke test
+    .venv/bin/python bench/ingest.py --no-floods  # without the flood cases
+
+The flood cases (peak memory under floods of fingerprints, routes and old times)
+are `bench/ingest_floods.py`, run at the end (its `--quick` with ours).
 
 Events come from the traffic simulator (`flagramp.sim.minute_batch`: one exposure
 per user, then 1–20 request outcomes each, 1 % failing with background error
@@ -13,10 +17,14 @@ Compared in the same run, on the same events and metrics:
 - flagramp: `stats.ingest.WindowIngest`, columnar (filters once per event profile,
   sums with numpy `bincount`, DDSketch keys vectorised);
 - baseline: the straightforward loop, per event and per metric: the filter on a
-  property dict, numpy element updates, `ddsketch.DDSketch.add`, HLL `update`.
+  property dict, numpy element updates, `ddsketch.DDSketch.add`, HLL `update`;
+- flagramp with the state in the store: `store.WindowStore.ingest`, one
+  transaction per batch (actor states looked up and written, windows merged into
+  their rows, batch key), on SQLite (a file) and PostgreSQL (if it is up).
 
-Both must agree on the error-rate sums; a cProfile of flagramp's ingest follows the
-table, to show what dominates the cost.
+All must agree on the error-rate sums; a cProfile of flagramp's ingest follows the
+table, to show what dominates the cost. The in-memory rows are the best of 3 runs
+(1 with --quick), the store rows and the baseline one run each.
 """
 
 from __future__ import annotations
@@ -26,10 +34,17 @@ import cProfile
 import datetime as dt
 import io
 import pstats
+import socket
+import subprocess
+import sys
+import tempfile
 import time
+import uuid
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
+import sqlalchemy as sa
 from datasketches import hll_sketch
 from ddsketch import DDSketch
 
@@ -47,10 +62,12 @@ from flagramp.core.types import PropertyValue
 from flagramp.sim import Scenario
 from flagramp.sim.events import minute_batch
 from flagramp.stats.buckets import bucket_of
-from flagramp.stats.ingest import MetricSpec, WindowIngest
+from flagramp.stats.ingest import BatchIngest, MetricSpec, WindowIngest
 from flagramp.stats.windows import Lane, Window, merge_all, to_bytes
+from flagramp.store.windows import WindowStore
 
 START = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SPECS = (
     MetricSpec("error_rate", MetricKind.RATIO, ("request_failed", "request")),
     MetricSpec(
@@ -91,12 +108,17 @@ def make_batches(minutes: int, rpm: float) -> list[EventBatch]:
     return batches
 
 
+def received(minute: int) -> dt.datetime:
+    """The receiver's clock when minute `minute`'s batch arrives (its end)."""
+    return START + dt.timedelta(minutes=minute + 1)
+
+
 def flagramp_ingest(batches: Sequence[EventBatch]) -> tuple[float, float]:
     """(error-rate numerator, denominator) over all windows, via WindowIngest."""
     pipe = WindowIngest("bench", "f", SPECS)
     windows: list[Window] = []
-    for batch in batches:
-        pipe.add_batch(batch)
+    for minute, batch in enumerate(batches):
+        pipe.add_batch(batch, received_at=received(minute))
         windows.extend(pipe.flush())
     for w in windows:
         to_bytes(w)  # what the store would write
@@ -235,9 +257,64 @@ def to_raw(e: Event) -> dict[str, object]:
 def parse_and_ingest(raw: Sequence[tuple[str, list[dict[str, object]]]]) -> None:
     """Raw JSON-like batches through `parse_batch`, then `WindowIngest`."""
     pipe = WindowIngest("bench", "f", SPECS)
-    for key, events in raw:
-        pipe.add_batch(parse_batch(events, key=key).batch)
+    for minute, (key, events) in enumerate(raw):
+        now = received(minute)
+        pipe.add_batch(parse_batch(events, key=key, received_at=now).batch)
         pipe.flush()
+
+
+def store_ingest(url: str, batches: Sequence[EventBatch]) -> tuple[float, float]:
+    """(error-rate numerator, denominator) via `WindowStore.ingest` at `url`."""
+    store = WindowStore.open(url)
+    try:
+        pipe = BatchIngest("bench", "f", SPECS)
+        for minute, batch in enumerate(batches):
+            store.ingest(pipe, batch, received_at=received(minute))
+        on = merge_all(store.windows("bench", "f", lane=Lane.ON))
+    finally:
+        store.engine.dispose()
+    error = on.metrics["error_rate"].sums
+    return error.total_numerator, error.total_denominator
+
+
+def timed_store(
+    url: str, batches: Sequence[EventBatch]
+) -> tuple[float, tuple[float, float]]:
+    """Seconds and error-rate sums of `store_ingest` (migrated before timing)."""
+    WindowStore.open(url).engine.dispose()
+    t = time.perf_counter()
+    sums = store_ingest(url, batches)
+    return time.perf_counter() - t, sums
+
+
+def store_rows(
+    batches: Sequence[EventBatch],
+) -> list[tuple[str, float, tuple[float, float]]]:
+    """`store_ingest` on SQLite, and on PostgreSQL when it is up."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        secs, sums = timed_store(f"sqlite:///{Path(tmp) / 'bench.db'}", batches)
+        rows.append(("flagramp WindowStore.ingest, SQLite (events built)", secs, sums))
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=0.5).close()
+    except OSError:
+        print("PostgreSQL is not up: no PostgreSQL row")
+        return rows
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(POSTGRES)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        url = f"{POSTGRES}?options=-csearch_path%3D{schema}"
+        secs, sums = timed_store(url, batches)
+        rows.append(
+            ("flagramp WindowStore.ingest, PostgreSQL (events built)", secs, sums)
+        )
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+    return rows
 
 
 def baseline_ingest(batches: Sequence[EventBatch]) -> tuple[float, float]:
@@ -268,6 +345,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="2 minutes of traffic")
     parser.add_argument("--minutes", type=int, default=10)
     parser.add_argument("--rpm", type=float, default=20_000.0)
+    parser.add_argument("--no-floods", action="store_true", help="skip the floods")
     args = parser.parse_args()
     minutes = 2 if args.quick else args.minutes
     batches = make_batches(minutes, args.rpm)
@@ -283,16 +361,22 @@ def main() -> None:
     assert fast == slow, f"flagramp {fast} != baseline {slow}"
     print(f"error-rate sums agree (treatment): {fast[0]:.0f} / {fast[1]:.0f}\n")
     raw = [(b.key, [to_raw(e) for e in b.events]) for b in batches]
-    t = time.perf_counter()
-    parse_and_ingest(raw)
-    parse_s = time.perf_counter() - t
+    parse_s = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        parse_and_ingest(raw)
+        parse_s = min(parse_s, time.perf_counter() - t)
+    stored = store_rows(batches)
+    for name, _, sums in stored:
+        assert sums == fast, f"{name}: {sums} != {fast}"
     print("| method | events | seconds | events/s | vs baseline |")
     print("|---|---|---|---|---|")
-    rows = (
+    rows = [
         ("flagramp WindowIngest (events built)", fast_s),
         ("flagramp parse_batch + WindowIngest (raw dicts)", parse_s),
+        *((name, secs) for name, secs, _ in stored),
         ("baseline per-event loop (events built)", slow_s),
-    )
+    ]
     for name, secs in rows:
         print(
             f"| {name} | {n:,} | {secs:.2f} | {n / secs:,.0f} | {slow_s / secs:.1f}x |"
@@ -307,6 +391,11 @@ def main() -> None:
     lines = out.getvalue().splitlines()
     start = next(i for i, line in enumerate(lines) if "ncalls" in line)
     print("\n".join(line[:150] for line in lines[start : start + 11]))
+    if not args.no_floods:
+        print(flush=True)
+        floods = Path(__file__).with_name("ingest_floods.py")
+        command = [sys.executable, str(floods), *(["--quick"] if args.quick else [])]
+        subprocess.run(command, check=True)
 
 
 if __name__ == "__main__":

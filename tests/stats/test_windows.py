@@ -32,6 +32,8 @@ from flagramp.stats.windows import (
     from_bytes,
     from_record,
     merge_all,
+    quantise,
+    quantise_one,
     to_bytes,
     to_record,
 )
@@ -143,7 +145,8 @@ def test_the_latest_exposure_wins() -> None:
     pipe = ingest(expose("a"), req("a"))
     pipe.add([expose("a", 1, Variant.OFF), req("a", 1)])
     assert window(pipe, Lane.OFF, 1).metrics["error_rate"].sums.total_denominator == 1
-    assert pipe.assignments["a"] is Lane.OFF
+    assert pipe.lane_of("a") is Lane.OFF
+    assert pipe.lane_of("nobody") is None
 
 
 def test_a_batch_delivered_twice_counts_once() -> None:
@@ -326,3 +329,10 @@ def test_values_come_from_request_fields_or_business_attributes() -> None:
     visit = w.metrics["visit_wait"].sums
     assert (visit.total_numerator, visit.total_denominator) == (10, 2)
     assert w.breakdown[("visit", "", "", "other")].count == 3
+
+
+@pytest.mark.parametrize(
+    "value", [0.0, 1 / 2048, 3 / 2048, -5 / 2048, 12.3456789, 86_400_000.0, 1e9]
+)
+def test_one_value_is_quantised_as_an_array_is(value: float) -> None:
+    assert quantise_one(value) == float(quantise([value])[0])

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from flagramp.core.events import Event, Exposure, RequestOutcome, Variant
 from flagramp.core.metric_kinds import MetricKind
-from flagramp.stats.ingest import MetricSpec, WindowIngest
+from flagramp.stats.ingest import ActorState, MetricSpec, ScopeSnapshot, WindowIngest
+from flagramp.stats.sketches import actor_hash
 from flagramp.stats.windows import DAY, Lane, Window, compact
 
 T0 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
@@ -60,7 +61,10 @@ def exposures() -> list[Event]:
 def windows_of(
     events: list[Event], assignments: dict[str, Lane] | None = None
 ) -> list[Window]:
-    pipe = WindowIngest("run", "f", SPECS, exact_cap=4, assignments=assignments)
+    actors = {
+        actor_hash(a): ActorState(lane) for a, lane in (assignments or {}).items()
+    }
+    pipe = WindowIngest("run", "f", SPECS, exact_cap=4, state=ScopeSnapshot(actors))
     pipe.add(events)
     return list(pipe.windows())
 

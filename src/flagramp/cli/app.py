@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from flagramp.cli.audit import audit_app
+from flagramp.cli.backup import backup_app
 from flagramp.cli.commands import App
 from flagramp.cli.db import db_app
 from flagramp.cli.evaluate import register_eval
@@ -27,6 +28,7 @@ app.add_typer(flags_app, name="flags")
 app.add_typer(plan_app, name="plan")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.add_typer(backup_app, name="backup")
 app.add_typer(flipper_app, name="flipper")
 register_eval(app)
 register_tour(app)

@@ -7,6 +7,7 @@ Thin commands: read files, call `flagramp.core.plans`, print. Problems print as
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 from pathlib import Path
 from typing import Annotated
@@ -35,6 +36,7 @@ from flagramp.core.plans import (
     PlanInvalid,
     PlanTooLarge,
     Problem,
+    detectability,
     diff,
     lint,
     load_plan,
@@ -43,7 +45,9 @@ from flagramp.core.plans import (
     project,
 )
 from flagramp.core.plans.compose import MAX_BYTES, size_problem
+from flagramp.core.plans.detectability import Detectability
 from flagramp.core.plans.percentages import show_number
+from flagramp.engine.power import detectable_effect
 from flagramp.store import SqlFlagStore
 
 plan_app = App(help="Release plans: validate, lint, show, diff.")
@@ -150,12 +154,59 @@ def lint_command(
         raise typer.Exit(EXIT_ERROR) from None
     with user_errors():
         states = flag_states(loaded.plan, env or loaded.plan.environment)
-    warnings = lint(loaded, states)
+    warnings = lint(loaded, states, detectable_effect)
+    power = detectability(loaded.plan, detectable_effect)
     if as_json:
-        emit_json({"valid": True, "problems": [w.to_json() for w in warnings]})
+        emit_json(
+            {
+                "valid": True,
+                "problems": [w.to_json() for w in warnings],
+                "detectability": [_power_json(row) for row in power],
+            }
+        )
         return
+    if power:
+        console.print(_power_table(power))
+        if any(row.effect is None for row in power):
+            console.print(
+                "* unknown: the plan gives no traffic, or no `typical` value for "
+                "the metric (needed for comparisons), or the metric is a mean"
+            )
     _print_problems(warnings)
     console.print(f"{file}: {count(len(warnings), 'warning')}")
+
+
+def _power_json(row: Detectability) -> dict[str, object]:
+    q, effect = row.query, row.effect
+    return {
+        "phase": q.phase,
+        "stage": q.stage,
+        "criterion": q.criterion,
+        "mde": q.mde,
+        "unit": q.unit.value,
+        "detectable": None if effect is None or math.isinf(effect) else effect,
+        "catches_mde": row.catches_mde,
+    }
+
+
+def _power_table(rows: list[Detectability]) -> Table:
+    table = Table(
+        "phase", "stage", "criterion", "must catch", "can detect in the hold",
+        title="What each stage can detect at the plan's traffic",
+    )  # fmt: skip
+    for row in rows:
+        q, effect = row.query, row.effect
+        unit = " pt" if q.unit.value == "points" else " %"
+        if effect is None:
+            seen = "unknown*"
+        elif math.isinf(effect):
+            seen = "nothing within the hold"
+        else:
+            seen = f"{show_number(round(effect, 3))}{unit}"
+        table.add_row(
+            q.phase, q.stage, q.criterion, f"{show_number(q.mde)}{unit}", seen
+        )
+    return table
 
 
 @plan_app.command()

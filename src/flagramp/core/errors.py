@@ -17,7 +17,15 @@
     │   ├── AuditKeyError     the audit key cannot be read, made or used
     │   ├── FlipperTablesNotFound   no Flipper tables where the URL points
     │   ├── FlipperTablesCannotHold a flag Flipper's tables cannot express
-    │   └── SharedUsersUnsupported  the store buckets each flag on its own key
+    │   ├── SharedUsersUnsupported  the store buckets each flag on its own key
+    │   └── BackupError       store/backups: a backup cannot be made or restored
+    │       ├── BackupDamaged         (ValueError) not a whole flagramp backup
+    │       ├── BackupRevisionUnknown a schema this flagramp does not know
+    │       ├── BackupKeyMissing      the audit keys its rows are signed with
+    │       ├── BackupUnverified      restored rows do not verify as backed up
+    │       ├── TablesNotDescribed    tables the migrations make, unknown here
+    │       ├── TargetNotEmpty        a full restore over a store in use
+    │       └── SnapshotNotFound      no environment snapshot by that id
     ├── AuditError           store/audit: the chain does not verify
     ├── EventError           core/events: an event or batch is malformed
     ├── SourceError          sources
@@ -242,6 +250,111 @@ class SharedUsersUnsupported(StoreError):
             "the Ruby app would give each flag different users; use flagramp's own "
             "store, or give each flag its own phase"
         )
+
+
+class BackupError(StoreError):
+    """A backup cannot be made, read or restored; nothing was written."""
+
+    code = "backup_error"
+
+
+class BackupDamaged(BackupError, ValueError):
+    """A backup file that is not a whole flagramp backup: damaged, cut short,
+    changed after it was written, or not a backup at all."""
+
+    code = "backup_damaged"
+
+    def __init__(self, source: str, detail: str) -> None:
+        self.source = source
+        self.detail = detail
+        super().__init__(f"{source} is not a whole flagramp backup: {detail}")
+
+
+class BackupRevisionUnknown(BackupError):
+    """A backup at a schema revision this flagramp does not ship (a newer one)."""
+
+    code = "backup_revision_unknown"
+
+    def __init__(self, revision: str, head: str) -> None:
+        self.revision = revision
+        self.head = head
+        super().__init__(
+            f"the backup is at schema revision {revision!r}, which this flagramp "
+            f"does not know (it is at {head!r}): restore it with the flagramp that "
+            "made it, or a newer one"
+        )
+
+
+class BackupKeyMissing(BackupError):
+    """The audit keys a backup's rows are signed with are not configured here."""
+
+    code = "backup_key_missing"
+
+    def __init__(self, key_ids: list[str], source: str) -> None:
+        self.key_ids = key_ids
+        self.source = source
+        shown = ", ".join(key_ids)
+        super().__init__(
+            f"the backup's audit rows are signed with key(s) {shown}, which "
+            f"{source} does not hold: configure them (FLAGRAMP_AUDIT_KEY or the key "
+            "file kept with the backups) and restore again"
+        )
+
+
+class BackupUnverified(BackupError):
+    """The rows loaded from a backup do not verify as they did when it was made."""
+
+    code = "backup_unverified"
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(f"the restored audit log does not verify: {detail}")
+
+
+class TablesNotDescribed(BackupError):
+    """flagramp's migrations make tables that this process's metadata lacks, so a
+    backup would leave them out."""
+
+    code = "tables_not_described"
+
+    def __init__(self, tables: list[str]) -> None:
+        self.tables = tables
+        shown = ", ".join(tables)
+        super().__init__(
+            f"flagramp's migrations make table(s) {shown}, which no module loaded "
+            "here describes on flagramp.store.tables.metadata: a backup would leave "
+            "them out"
+        )
+
+
+class TargetNotEmpty(BackupError):
+    """A full restore into a store that already holds flags, history or runs."""
+
+    code = "target_not_empty"
+
+    def __init__(self, version: int, audit_rows: int, tables: list[str]) -> None:
+        self.version = version
+        self.audit_rows = audit_rows
+        self.tables = tables
+        shown = ", ".join(tables[:5]) + (" …" if len(tables) > 5 else "")
+        super().__init__(
+            f"the target store is not empty (store version {version}, "
+            f"{audit_rows} audit row(s), rows in {shown}): restore with --force "
+            "to replace everything in it"
+        )
+
+
+class SnapshotNotFound(BackupError, KeyError):
+    """No environment snapshot by that id."""
+
+    code = "snapshot_not_found"
+
+    def __init__(self, snapshot_id: str) -> None:
+        self.snapshot_id = snapshot_id
+        super().__init__(f"no environment snapshot {snapshot_id!r}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class AuditError(FlagrampError):

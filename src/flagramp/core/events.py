@@ -16,6 +16,20 @@ from flagramp.core.types import PropertyValue
 #: Appended to a request's name for the event a failed request also counts as.
 FAILED_SUFFIX = "_failed"
 
+#: Largest magnitude of an event's value or numeric attribute. Rationale: window
+#: sums of values quantised to 1/1024 stay exact below 2^43, and a mean never
+#: overflows to inf (1e308 would).
+MAX_VALUE = 1e9
+#: Longest request latency accepted: one day, in milliseconds.
+MAX_LATENCY_MS = 86_400_000.0
+#: Event times must fall in [EARLIEST, LATEST): anything else is a sender's bug, and
+#: times near the calendar's edges cannot even be moved to UTC.
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+#: The fingerprint a window counts the fingerprints beyond its cap under. Parsing
+#: refuses it as an event's `error`, so it never names a real error.
+OTHER_FINGERPRINTS = "(other fingerprints)"
+
 
 class Variant(StrEnum):
     """Which side of a flag an actor saw."""

@@ -173,7 +173,7 @@ def _check(
     metric = plan.metrics[criterion.metric]
     if isinstance(criterion, CountCriterion):
         return _count(plan, criterion, metric, acting, share)
-    return _ratio(where, criterion, metric, acting, alpha)
+    return _ratio(where, criterion, metric, acting, alpha, stage.beta)
 
 
 def _count(
@@ -207,6 +207,7 @@ def _ratio(
     metric: Metric,
     acting: bool,
     alpha: float,
+    beta: float,
 ) -> CompiledRatio:
     kind = metric.metric_kind
     if kind not in PERCENT_KINDS and kind is not MetricKind.MEAN:
@@ -244,6 +245,7 @@ def _ratio(
         criterion.severity,
         Direction.HIGHER_IS_WORSE if up else Direction.LOWER_IS_WORSE,
         proportion,
+        beta,
     )
     return CompiledRatio(
         criterion=criterion.label,
@@ -265,9 +267,10 @@ def _guard(
     severity: Severity,
     direction: Direction,
     proportion: bool,
+    beta: float,
 ) -> RatioGuard:
-    # The one place guards are built. The stage's β joins here once the
-    # statistics' RatioGuard takes it (issue 17); CompiledStage carries it.
+    # The one place guards are built; a "healthy" spends the stage's β, unsplit
+    # (a stage advances only when every guard is healthy: docs/statistics.md).
     return RatioGuard(
         name,
         comparison,
@@ -277,6 +280,7 @@ def _guard(
         severity,
         direction,
         proportion,
+        beta=beta,
     )
 
 

@@ -21,13 +21,14 @@ from flagramp.sources.base import (
 )
 from flagramp.sources.datadog import DatadogSource
 from flagramp.sources.prometheus import PrometheusSource
-from flagramp.sources.pushed import PushedSource, PushResult
+from flagramp.sources.pushed import IngestTarget, PushedSource, PushResult
 
 __all__ = [
     "VARIANT_LABEL",
     "DatadogSource",
     "ExternalQuery",
     "FakeSource",
+    "IngestTarget",
     "MetricQuery",
     "MetricSource",
     "MissingVariantLabel",

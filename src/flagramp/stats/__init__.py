@@ -7,21 +7,30 @@ docs/statistics.md for the method and its tuning.
 from flagramp.stats.alpha import split_alpha
 from flagramp.stats.buckets import DEFAULT_BUCKETS, BucketSums, bucket_of
 from flagramp.stats.counts import CountLimit, evaluate_count_limit
-from flagramp.stats.decision import Evidence, GuardDecision, GuardOutcome
+from flagramp.stats.decision import (
+    DecisionRecord,
+    Evidence,
+    GuardDecision,
+    GuardOutcome,
+)
+from flagramp.stats.detectability import (
+    StageTraffic,
+    detectable_effect,
+    detection_probability,
+    expected_detection_minutes,
+)
 from flagramp.stats.estimates import (
     ArmEstimate,
     arm_from_buckets,
     arm_from_totals,
     baseline,
+)
+from flagramp.stats.guards import RatioGuard, evaluate_ratio_guard
+from flagramp.stats.moments import (
+    ArmMoments,
+    bucket_moments,
     design_effect,
     ratio_moments,
-)
-from flagramp.stats.guards import (
-    Comparison,
-    Direction,
-    RatioGuard,
-    evaluate_ratio_guard,
-    excess_and_variance,
 )
 from flagramp.stats.novelty import (
     FingerprintTally,
@@ -29,6 +38,13 @@ from flagramp.stats.novelty import (
     evaluate_novelty,
     unseen_fingerprints,
     users_needed,
+)
+from flagramp.stats.one_sided import (
+    Comparison,
+    Direction,
+    Side,
+    excess_and_variance,
+    side_log_ratio,
 )
 from flagramp.stats.sequential import (
     crosses,
@@ -44,9 +60,11 @@ __all__ = [
     "DEFAULT_BUCKETS",
     "SRM_THRESHOLD",
     "ArmEstimate",
+    "ArmMoments",
     "BucketSums",
     "Comparison",
     "CountLimit",
+    "DecisionRecord",
     "Direction",
     "Evidence",
     "FingerprintTally",
@@ -54,21 +72,28 @@ __all__ = [
     "GuardOutcome",
     "NoveltyBudget",
     "RatioGuard",
+    "Side",
+    "StageTraffic",
     "arm_from_buckets",
     "arm_from_totals",
     "baseline",
+    "bucket_moments",
     "bucket_of",
     "check_sample_ratio",
     "crosses",
     "design_effect",
+    "detectable_effect",
+    "detection_probability",
     "evaluate_count_limit",
     "evaluate_novelty",
     "evaluate_ratio_guard",
     "excess_and_variance",
+    "expected_detection_minutes",
     "log_mixture_ratio",
     "mixing_variance",
     "mixture_radius",
     "ratio_moments",
+    "side_log_ratio",
     "split_alpha",
     "srm_statistic",
     "two_sided_radius",

@@ -1,23 +1,32 @@
-"""Mutable per-minute state of `stats.ingest.WindowIngest` (private helpers)."""
+"""Mutable per-minute state of one batch while `stats._batch` sums it (private).
+
+Lives only for the batch: `freeze` turns each minute into a `Window` value.
+"""
 
 from __future__ import annotations
 
 import bisect
+import heapq
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from flagramp.core.events import BusinessEvent, RequestOutcome
+from flagramp.core.events import (
+    MAX_VALUE,
+    OTHER_FINGERPRINTS,
+    BusinessEvent,
+    RequestOutcome,
+)
 from flagramp.stats.sketches import QuantileSketch
-from flagramp.stats.windows import SampleEvent, quantise
+from flagramp.stats.windows import SampleEvent, fingerprint_rank, quantise_one
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 #: Distinct event profiles remembered before the cache is rebuilt from scratch.
-MAX_PROFILES = 100_000
+MAX_PROFILES = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,24 +35,48 @@ class Profile:
 
     index: int
     roles: tuple[tuple[bool, bool], ...]
-    breakdown: int
+    breakdown: tuple[str, str, str, str]
     failed: bool
 
 
 class FingerprintState:
-    __slots__ = ("actors", "count", "first_seen", "samples")
+    __slots__ = ("actors", "count", "first_seen", "rank", "samples")
 
-    def __init__(self, at: float) -> None:
+    def __init__(self, at: float, rank: tuple[int, str]) -> None:
         self.count = 0
         self.actors: set[int] = set()
         self.first_seen = at
+        self.rank = rank
         self.samples: list[SampleEvent] = []
+
+    def add_sample(self, sample: SampleEvent, cap: int) -> None:
+        # Samples form a set (as in `FingerprintStats.merge`): identical retries
+        # are kept once, so merges of parts equal the whole.
+        if (len(self.samples) < cap or sample < self.samples[-1]) and (
+            sample not in self.samples
+        ):
+            bisect.insort(self.samples, sample)
+            del self.samples[cap:]
+
+    def absorb(self, other: FingerprintState, cap: int) -> None:
+        """Add `other`'s events to this record (eviction into OTHER_FINGERPRINTS)."""
+        self.count += other.count
+        self.actors |= other.actors
+        self.first_seen = min(self.first_seen, other.first_seen)
+        for sample in other.samples:
+            self.add_sample(sample, cap)
 
 
 class MinuteState:
-    """Mutable sums of one minute and lane while events arrive."""
+    """Mutable sums of one minute and lane while a batch's events are added.
 
-    def __init__(self, specs: int, buckets: int) -> None:
+    Fingerprints are kept as a streaming bottom-k by `fingerprint_rank`: once
+    `fingerprint_cap` names are held, a new name either goes to OTHER_FINGERPRINTS
+    or evicts the highest-ranked one there, which ends with exactly the names
+    `windows.cap_fingerprints` would keep of the whole minute.
+    """
+
+    def __init__(self, specs: int, buckets: int, fingerprint_cap: int) -> None:
         self.exposure_events = np.zeros(buckets)
         self.new_actors = np.zeros(buckets)
         self.actors: set[int] = set()
@@ -51,33 +84,72 @@ class MinuteState:
         self.den = np.zeros((specs, buckets))
         self.metric_actors: list[set[int]] = [set() for _ in range(specs)]
         self.sketches: list[QuantileSketch | None] = [None] * specs
-        self.breakdown: dict[int, list[float]] = {}
+        self.breakdown: dict[tuple[str, str, str, str], list[float]] = {}
         self.fingerprints: dict[str, FingerprintState] = {}
+        self.other: FingerprintState | None = None
+        self.fingerprint_cap = fingerprint_cap
+        # The kept names as a max-heap of their ranks: the highest is evicted first.
+        self._kept: list[tuple[int, _Descending]] = []
 
-    def add_error(self, e: RequestOutcome, h: int, cap: int) -> None:
+    def add_error(self, e: RequestOutcome, h: int, samples: int) -> None:
         assert e.error is not None
         at = e.at.timestamp()
         fp = self.fingerprints.get(e.error)
         if fp is None:
-            fp = self.fingerprints[e.error] = FingerprintState(at)
+            fp = self._place(e.error, at, samples)
         fp.count += 1
         fp.actors.add(h)
         fp.first_seen = min(fp.first_seen, at)
-        if len(fp.samples) < cap or at < fp.samples[-1].at:
-            # Redacted: a short hash tag tells samples of one user apart, no id.
-            sample = SampleEvent(
-                at,
-                f"{h:016x}"[:8],
-                e.route,
-                e.status,
-                float(quantise(e.latency_ms)),
-                e.device.value,
-            )
-            # Samples form a set (as in `FingerprintStats.merge`): identical
-            # retries are kept once, so merges of parts equal the whole.
-            if sample not in fp.samples:
-                bisect.insort(fp.samples, sample)
-                del fp.samples[cap:]
+        # Redacted: a short hash tag tells samples of one user apart, no id.
+        sample = SampleEvent(
+            at,
+            f"{h:016x}"[:8],
+            e.route,
+            e.status,
+            quantise_one(e.latency_ms),
+            e.device.value,
+        )
+        fp.add_sample(sample, samples)
+
+    def _place(self, name: str, at: float, samples: int) -> FingerprintState:
+        """The record a new fingerprint's events go to (its own, or OTHER's)."""
+        if name == OTHER_FINGERPRINTS:
+            return self._other()
+        rank = fingerprint_rank(name)
+        entry = (-rank[0], _Descending(name))
+        if len(self.fingerprints) < self.fingerprint_cap:
+            heapq.heappush(self._kept, entry)
+        elif entry > self._kept[0]:  # a lower rank than the highest kept
+            _, highest = heapq.heapreplace(self._kept, entry)
+            self._other().absorb(self.fingerprints.pop(highest.name), samples)
+        else:
+            return self._other()
+        fp = self.fingerprints[name] = FingerprintState(at, rank)
+        return fp
+
+    def _other(self) -> FingerprintState:
+        if self.other is None:
+            # First seen comes from what it absorbs or is added, never from here.
+            self.other = FingerprintState(math.inf, (0, OTHER_FINGERPRINTS))
+        return self.other
+
+
+class _Descending:
+    """A name that sorts backwards: with negated hashes, a max-heap of ranks."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __lt__(self, other: _Descending) -> bool:
+        return self.name > other.name
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Descending) and self.name == other.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +160,6 @@ class Columns:
     bucket: IntArray
     hashes: list[int]
     profile: IntArray
-    breakdown: IntArray
     failed: FloatArray
     primary: FloatArray
     values: dict[str, FloatArray]
@@ -101,13 +172,20 @@ def request_value(e: RequestOutcome, name: str) -> float:
 
 
 def business_value(e: BusinessEvent, name: str) -> float:
+    """The attribute `name` if numeric (and in range), else the event's value."""
     for attr, value in e.attributes:
         if (
             attr == name
             and isinstance(value, int | float)
             and not isinstance(value, bool)
         ):
-            return float(value)
+            # Events built in code skip parsing: a value no float holds, or one
+            # past MAX_VALUE, counts as no value rather than failing the batch.
+            try:
+                number = float(value)
+            except OverflowError:
+                return math.nan
+            return number if abs(number) <= MAX_VALUE else math.nan
     return math.nan if e.value is None else e.value
 
 

@@ -29,7 +29,9 @@ def bucket_of(actor: str, buckets: int = DEFAULT_BUCKETS) -> int:
     Rationale: crc32 with a salt distinct from flag bucketing, so bucket membership
     is independent of who is in treatment.
     """
-    return zlib.crc32(b"flagramp-user-bucket:" + actor.encode()) % buckets
+    # surrogatepass: total on every str (valid text encodes as plain UTF-8).
+    key = actor.encode("utf-8", "surrogatepass")
+    return zlib.crc32(b"flagramp-user-bucket:" + key) % buckets
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,26 +1,40 @@
-"""Ratio guards: an always-valid one-sided test of a rate against a limit or reference.
+"""Ratio guards: an always-valid decision on one rate against a limit or reference.
 
 A guard watches one ratio metric (error rate, abandon rate, mean CSAT) in treatment and
 compares it with an absolute limit, with control, or with the pre-run baseline. Let H
-be the harm: treatment − reference (or reference − treatment when lower is worse;
-reference 0 for an absolute limit). The guard is
+be the harm: treatment − reference (reference − treatment when lower is worse;
+reference 0 for an absolute limit). Every minute, on the stage's cumulative data, the
+guard is
 
-- harmful when the one-sided mixture SPRT of "H ≤ margin" crosses 1/α
-  (equivalently the always-valid lower bound of H exceeds the margin);
-- healthy when the always-valid upper bound of H is below margin + mde: the data rule
-  out a harm as large as the smallest one the plan must catch;
-- inconclusive otherwise. The engine decides what an inconclusive guard means at the
-  end of a stage's hold (the plan's policy); the statistics do not pretend to know.
+- **harmful** when the one-sided mixture SPRT rejects "H ≤ margin" at level α
+  (`stats.one_sided`, lower side); equivalently the always-valid lower bound of H
+  exceeds the margin. Under "H ≤ margin" this happens at any look with probability
+  ≤ α, however often the guard is checked;
+- **healthy** when the mirror-image test rejects "H ≥ margin + mde" at level β (upper
+  side, its variance at that boundary): the data rule out a harm as large as the
+  smallest one the plan must catch. Under "H ≥ margin + mde" this happens at any look
+  with probability ≤ β. β is the stage's, not split between criteria: a stage
+  advances only when *every* acting guard is healthy, so a stage with one harmful
+  criterion advances only if that guard says healthy, which has probability ≤ β;
+- **inconclusive** otherwise, and whenever the data cannot support a decision (no
+  treatment data, fewer than two user buckets in treatment, no reference data, a
+  mean without spread). The engine decides what inconclusive means at the end of a
+  hold (the plan's policy); the statistics do not pretend to know. Small or
+  degenerate data never raises.
 
-Variance under the null (proportions): at the boundary of the null the treatment rate
-is p0 = reference + margin, so the treatment's variance is deff·p0(1 − p0)/n, with the
-design effect deff = max(1, deff_treatment, deff_reference) from user buckets.
-Rationale: it does not grow with the regression it is trying to detect (plug-in
-variance does), which detects about 1.7× sooner; the max keeps one heavy user in
-treatment from shrinking the variance. A half-event continuity correction,
-0.5·deff/n, is subtracted from the excess: with ~1 expected error a minute the normal
-approximation is too light in the right tail, and the correction restores the level
-(bench/stats_sim.py measures it). Means use plug-in variances and no correction.
+Pass the previous minute's decision as `previous`: the lower bound is intersected
+with the earlier ones (a running maximum of an always-valid lower bound is one), so a
+harmful outcome stays harmful and a decision never flips harmful → healthy. The upper
+bound is each look's own: "healthy" at a later look is as valid, and an early fluke
+is not carried to the end of the hold, when the engine acts on it. "Healthy, then
+harmful" needs the lower bound to pass the margin, which under "H ≤ margin" has
+probability ≤ α whatever happened before: healthy does not flip to harmful more often
+than α allows.
+
+An absolute limit may be given a `reference` too (the control arm, or the pre-run
+window): its rate is ignored, its design effect is borrowed. Rationale: under heavy
+clustering a small treatment underestimates its own (it rarely holds the few users
+who carry most errors), which makes "healthy" too easy (bench/stats_sim.py, ICC 0.2).
 
 Allow-listed (UAT) users were not randomised: callers must leave them out of the bucket
 sums they pass (the aggregation layer keeps them apart).
@@ -30,39 +44,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from enum import StrEnum
-
-import numpy as np
-import numpy.typing as npt
 
 from flagramp.core.errors import StatsError
 from flagramp.core.severity import Severity
 from flagramp.stats.decision import Evidence, GuardDecision, GuardOutcome
 from flagramp.stats.estimates import ArmEstimate
-from flagramp.stats.sequential import log_mixture_ratio, mixing_variance
+from flagramp.stats.moments import ArmMoments
+from flagramp.stats.one_sided import (
+    Comparison,
+    Direction,
+    Side,
+    excess_and_variance,
+    side_log_ratio,
+)
+from flagramp.stats.sequential import mixing_variance
 
-FloatArray = npt.NDArray[np.float64]
-ArrayLike = float | FloatArray
-
-
-class Comparison(StrEnum):
-    """What the treatment's rate is compared with."""
-
-    ABSOLUTE = "absolute"
-    CONTROL = "control"
-    BASELINE = "baseline"
-
-
-class Direction(StrEnum):
-    """Which way is harm."""
-
-    HIGHER_IS_WORSE = "higher_is_worse"
-    LOWER_IS_WORSE = "lower_is_worse"
-
-    @property
-    def sign(self) -> float:
-        """+1 when harm is an increase, −1 when it is a decrease."""
-        return 1.0 if self is Direction.HIGHER_IS_WORSE else -1.0
+__all__ = ["Comparison", "Direction", "RatioGuard", "evaluate_ratio_guard"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +69,11 @@ class RatioGuard:
     `limit` is the absolute limit (ABSOLUTE: "error rate < 5 %" is 0.05) or the
     allowed margin over the reference (CONTROL/BASELINE: "≤ 0.5 pt above control" is
     0.005), as a rate. `mde` is the smallest harm the plan must catch (it tunes the
-    mixture); `alpha` is this guard's share of the stage's α (see `stats.alpha`).
-    `proportion` is False for means (CSAT), which have no variance under the null.
+    mixtures and sets the "healthy" boundary margin + mde); `alpha` is this guard's
+    share of the stage's α (see `stats.alpha`), the error "harmful" may make; `beta`
+    the stage's β, the error "healthy" may make. `proportion` is False for means
+    (CSAT). `null_variance` and `continuity` switch off the variance at the boundary
+    and the half-event correction (for comparisons in the benchmark).
     """
 
     name: str
@@ -86,15 +86,26 @@ class RatioGuard:
     proportion: bool = True
     null_variance: bool = True
     continuity: bool = True
+    beta: float = 0.1
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.alpha < 1.0 or not self.mde > 0:
-            raise StatsError("a guard needs 0 < alpha < 1 and mde > 0")
+        for field, value in (("alpha", self.alpha), ("beta", self.beta)):
+            if not 0.0 < value < 1.0:
+                raise StatsError(f"guard {self.name!r}: {field} must be in (0, 1)")
+        if not (self.mde > 0 and math.isfinite(self.mde)):
+            raise StatsError(f"guard {self.name!r}: mde must be a positive number")
+        if not math.isfinite(self.limit):
+            raise StatsError(f"guard {self.name!r}: limit must be a finite number")
 
     @property
     def tau2(self) -> float:
-        """The mixing variance, tuned to `mde` (see `sequential.mixing_variance`)."""
+        """The harm test's mixing variance, tuned to `mde` at `alpha`."""
         return mixing_variance(self.mde, self.alpha)
+
+    @property
+    def healthy_tau2(self) -> float:
+        """The healthy test's mixing variance, tuned to `mde` at `beta`."""
+        return mixing_variance(self.mde, self.beta)
 
     @property
     def margin(self) -> float:
@@ -104,103 +115,86 @@ class RatioGuard:
         return self.limit
 
 
-def excess_and_variance(
-    harm: ArrayLike,
-    reference: ArrayLike,
-    treatment_size: ArrayLike,
-    treatment_variance: ArrayLike,
-    reference_variance: ArrayLike,
-    deff: ArrayLike,
-    *,
-    margin: float,
-    sign: float,
-    proportion: bool = True,
-    null_variance: bool = True,
-    continuity: bool = True,
-) -> tuple[FloatArray, FloatArray]:
-    """The excess S = H − margin (− correction) and its variance V; vectorised.
-
-    `harm` is H, `reference` the reference rate (0 for absolute limits). With
-    `proportion` and `null_variance` the treatment's variance is taken at the null
-    boundary p0 = reference + sign·margin, scaled by the design effect `deff`.
-    """
-    n = np.asarray(treatment_size, dtype=np.float64)
-    d = np.asarray(deff, dtype=np.float64)
-    excess = np.asarray(harm, dtype=np.float64) - margin
-    if proportion and null_variance:
-        floor = 0.5 / np.maximum(n, 1.0)
-        p0 = np.clip(np.asarray(reference) + sign * margin, floor, 1.0 - floor)
-        v_treatment = d * p0 * (1.0 - p0) / n
-    else:
-        v_treatment = np.asarray(treatment_variance, dtype=np.float64)
-    if proportion and continuity:
-        excess = excess - 0.5 * d / n
-    return excess, v_treatment + np.asarray(reference_variance, dtype=np.float64)
+def _usable(arm: ArmEstimate) -> bool:
+    return arm.size > 0 and math.isfinite(arm.estimate)
 
 
-@dataclass(frozen=True, slots=True)
-class _Setup:
-    harm: float
-    reference: float
-    reference_variance: float
-    deff: float
-
-
-def _setup(
+def _missing_data(
     guard: RatioGuard, treatment: ArmEstimate, reference: ArmEstimate | None
-) -> _Setup:
-    sign = guard.direction.sign
-    if guard.comparison is Comparison.ABSOLUTE:
-        deff = max(1.0, treatment.design_effect)
-        return _Setup(sign * treatment.estimate, 0.0, 0.0, deff)
-    if reference is None or not reference.has_data:
-        raise StatsError(f"guard {guard.name!r} needs {guard.comparison.value} data")
-    deff = max(1.0, treatment.design_effect, reference.design_effect)
-    return _Setup(
-        sign * (treatment.estimate - reference.estimate),
-        reference.estimate,
-        reference.variance,
-        deff,
-    )
+) -> str | None:
+    # Why no decision can be made from these arms, or None.
+    if not (treatment.size > 0 and math.isfinite(treatment.estimate)):
+        return "no treatment data yet"
+    if not treatment.has_variance:
+        return "fewer than two user buckets in treatment: too few users to judge"
+    if reference is None:
+        return None
+    if not _usable(reference):
+        return f"no {guard.comparison.value} data yet"
+    return None
 
 
-def _log_lr(
-    guard: RatioGuard, s: _Setup, arm: ArmEstimate, harm: float, margin: float
-) -> float:
-    excess, variance = excess_and_variance(
-        harm, s.reference, arm.size, arm.variance, s.reference_variance, s.deff,
-        margin=margin, sign=guard.direction.sign, proportion=guard.proportion,
-        null_variance=guard.null_variance, continuity=guard.continuity,
-    )  # fmt: skip
-    return float(log_mixture_ratio(excess, variance, guard.tau2))
+class _Test:
+    """The guard's two one-sided tests on one minute's arms."""
 
+    def __init__(
+        self, guard: RatioGuard, treatment: ArmMoments, reference: ArmMoments | None
+    ) -> None:
+        self.guard = guard
+        self.treatment = treatment
+        self.reference = reference
 
-def _bound(guard: RatioGuard, s: _Setup, arm: ArmEstimate, upper: bool) -> float:
-    """The always-valid lower (or upper) bound of H, by bisection on the margin."""
-    target = math.log(1.0 / guard.alpha)
-    sd = math.sqrt(max(arm.variance, 0.0) + s.reference_variance) or 1.0 / arm.size
+    def log_ratio(self, side: Side, boundary: float) -> float:
+        g = self.guard
+        return float(
+            side_log_ratio(
+                side, boundary, self.treatment, self.reference,
+                tau2=g.tau2 if side is Side.LOWER else g.healthy_tau2,
+                comparison=g.comparison, sign=g.direction.sign,
+                proportion=g.proportion, null_variance=g.null_variance,
+                continuity=g.continuity,
+            )
+        )  # fmt: skip
 
-    def rejects(m: float) -> bool:
-        # "H ≤ m" rejected (lower bound) or "H ≥ m" rejected (upper bound: mirror H).
-        if upper:
-            return _log_lr(guard, s, arm, -s.harm, -m) >= target
-        return _log_lr(guard, s, arm, s.harm, m) >= target
+    def rejects(self, side: Side, boundary: float) -> bool:
+        level = self.guard.alpha if side is Side.LOWER else self.guard.beta
+        return self.log_ratio(side, boundary) >= math.log(1.0 / level)
 
-    step = sd
-    inside = s.harm
-    outside = s.harm + step if upper else s.harm - step
-    while not rejects(outside):
-        inside, step = outside, step * 2.0
-        outside = s.harm + step if upper else s.harm - step
-        if step > 1e6:
-            return math.inf if upper else -math.inf
-    for _ in range(60):
-        mid = 0.5 * (inside + outside)
-        if rejects(mid):
-            outside = mid
-        else:
-            inside = mid
-    return outside
+    def variance(self, side: Side, boundary: float) -> float:
+        g = self.guard
+        _, v = excess_and_variance(
+            side, boundary, self.treatment, self.reference,
+            comparison=g.comparison, sign=g.direction.sign, proportion=g.proportion,
+            null_variance=g.null_variance, continuity=g.continuity,
+        )  # fmt: skip
+        return float(v)
+
+    def bound(self, side: Side) -> float:
+        """The always-valid bound of H on `side`, by bracketing and bisection."""
+        g, t, r = self.guard, self.treatment, self.reference
+        d = side.sign
+        own = float(t.pulled_in(d * g.direction.sign))
+        ref = 0.0
+        if r is not None and g.comparison is not Comparison.ABSOLUTE:
+            ref = float(r.pulled_in(-d * g.direction.sign))
+        inside = g.direction.sign * (own - ref)
+        variance = self.variance(side, inside)
+        if not (math.isfinite(inside) and math.isfinite(variance) and variance > 0):
+            return -d * math.inf
+        step = math.sqrt(variance)
+        outside = inside - d * step
+        while not self.rejects(side, outside):
+            inside, step = outside, step * 2.0
+            outside = inside - d * step
+            if step > 1e6:
+                return -d * math.inf
+        for _ in range(60):
+            mid = 0.5 * (inside + outside)
+            if self.rejects(side, mid):
+                outside = mid
+            else:
+                inside = mid
+        return outside
 
 
 def evaluate_ratio_guard(
@@ -211,43 +205,80 @@ def evaluate_ratio_guard(
 ) -> GuardDecision:
     """Decide one guard on the cumulative data of the stage so far.
 
-    Pass the previous minute's decision as `previous`: the interval is intersected
-    with it (an intersection of confidence sequences is one) and a harmful outcome
-    stays harmful, so a decision never flips from harmful to healthy.
-    Raises StatsError when a comparison lacks its reference data.
+    Pass the previous minute's decision (or `GuardDecision.from_record` of the stored
+    one) as `previous`. Raises StatsError only for misuse: a comparison called
+    without its reference arm, or a `previous` decision of another guard.
     """
+    if guard.comparison is not Comparison.ABSOLUTE and reference is None:
+        raise StatsError(f"guard {guard.name!r} needs {guard.comparison.value} data")
+    if previous is not None and previous.guard != guard.name:
+        raise StatsError(
+            f"guard {guard.name!r} was passed the decision of {previous.guard!r}"
+        )
+    absolute = guard.comparison is Comparison.ABSOLUTE
     notes: list[str] = []
     if not treatment.per_user:
         notes.append(
             "per-request variance inflated by overdispersion"
             f" {treatment.design_effect:g} (no per-user data)"
         )
-    if not treatment.has_data or (treatment.variance <= 0 and not guard.proportion):
-        notes.append("no treatment data yet")
-        unknown = (-math.inf, math.inf)
-        return _decision(
-            guard, GuardOutcome.INCONCLUSIVE, treatment, reference, math.nan, unknown,
-            tuple(notes),
-        )  # fmt: skip
-    s = _setup(guard, treatment, reference)
-    log_lr = _log_lr(guard, s, treatment, s.harm, guard.margin)
-    low, high = _bound(guard, s, treatment, False), _bound(guard, s, treatment, True)
+    problem = _missing_data(guard, treatment, None if absolute else reference)
+    # An absolute limit borrows only the reference's design effect, when it has one.
+    ref = reference if reference is not None and _usable(reference) else None
+    harm_lr = healthy_lr = math.nan
+    low, high = -math.inf, math.inf
+    if problem is not None:
+        notes.append(problem)
+    else:
+        test = _Test(guard, treatment.moments(), None if ref is None else ref.moments())
+        harm_lr = test.log_ratio(Side.LOWER, guard.margin)
+        healthy_lr = test.log_ratio(Side.UPPER, guard.margin + guard.mde)
+        if not (math.isfinite(harm_lr) or math.isfinite(healthy_lr)):
+            notes.append("no spread in the data: the variance is unknown")
+        else:
+            low, high = test.bound(Side.LOWER), test.bound(Side.UPPER)
+        notes.extend(_notes(treatment, ref))
     if previous is not None:
-        prev = _harm_interval(guard, previous.evidence)
-        low, high = max(low, prev[0]), min(high, prev[1])
-    harmful = log_lr >= math.log(1.0 / guard.alpha) or low > guard.margin
+        # Only the lower bound is intersected: harm, once shown, stays shown. The
+        # upper bound is this look's own (just as valid, and an early fluke of
+        # "healthy" is not carried to the end of the hold).
+        low = max(low, _harm_interval(guard, previous.evidence)[0])
+    harmful = harm_lr >= math.log(1.0 / guard.alpha) or low > guard.margin
     if previous is not None and previous.is_harmful:
         harmful = True
         notes.append("harm was established at an earlier look")
+    healthy = healthy_lr >= math.log(1.0 / guard.beta) or (
+        high < guard.margin + guard.mde
+    )
     if harmful:
         outcome = GuardOutcome.HARMFUL
-    elif high < guard.margin + guard.mde:
+    elif healthy:
         outcome = GuardOutcome.HEALTHY
     else:
         outcome = GuardOutcome.INCONCLUSIVE
     return _decision(
-        guard, outcome, treatment, reference, log_lr, (low, high), tuple(notes)
-    )
+        guard, outcome, treatment, None if absolute else ref,
+        (harm_lr, healthy_lr), (low, high), notes,
+    )  # fmt: skip
+
+
+def _notes(treatment: ArmEstimate, reference: ArmEstimate | None) -> list[str]:
+    notes: list[str] = []
+    for label, arm in (("treatment", treatment), ("reference", reference)):
+        if arm is None or arm.robust_variance is None:
+            continue
+        if arm.variance > 2.0 * arm.robust_variance:
+            notes.append(
+                f"one user bucket carries most of the {label}'s spread"
+                f" ({1 - arm.robust_variance / arm.variance:.0%}); the tests use it"
+                " as an ordinary extreme user (winsorised)"
+            )
+    if reference is not None and not reference.has_variance:
+        notes.append(
+            "fewer than two user buckets in the reference: its variance follows"
+            " the treatment's design effect"
+        )
+    return notes
 
 
 def _harm_interval(guard: RatioGuard, e: Evidence) -> tuple[float, float]:
@@ -261,15 +292,16 @@ def _decision(
     outcome: GuardOutcome,
     treatment: ArmEstimate,
     reference: ArmEstimate | None,
-    log_lr: float,
+    statistics: tuple[float, float],
     harm: tuple[float, float],
-    notes: tuple[str, ...],
+    notes: list[str],
 ) -> GuardDecision:
     lo, hi = harm if guard.direction.sign > 0 else (-harm[1], -harm[0])
     test = f"one-sided normal-mixture SPRT vs {guard.comparison.value}" + (
-        " (variance under the null)" if guard.null_variance and guard.proportion else ""
+        " (variance at the null boundary)"
+        if guard.null_variance and guard.proportion
+        else ""
     )
-    absolute = guard.comparison is Comparison.ABSOLUTE
     return GuardDecision(
         guard=guard.name,
         outcome=outcome,
@@ -281,10 +313,13 @@ def _decision(
             upper=hi,
             treatment_size=treatment.size,
             alpha=guard.alpha,
-            reference=None if absolute or reference is None else reference.estimate,
-            reference_size=None if absolute or reference is None else reference.size,
-            statistic=log_lr,
+            reference=None if reference is None else reference.estimate,
+            reference_size=None if reference is None else reference.size,
+            statistic=statistics[0],
             threshold=math.log(1.0 / guard.alpha),
-            notes=notes,
+            notes=tuple(notes),
+            beta=guard.beta,
+            healthy_statistic=statistics[1],
+            healthy_threshold=math.log(1.0 / guard.beta),
         ),
     )

@@ -43,7 +43,10 @@ JsonRecord = dict[str, object]
 
 def actor_hash(actor: str) -> int:
     """A stable 63-bit hash of an actor id (fits a signed 64-bit integer)."""
-    digest = hashlib.blake2b(actor.encode(), digest_size=8).digest()
+    # surrogatepass: total on every str (valid text encodes as plain UTF-8).
+    digest = hashlib.blake2b(
+        actor.encode("utf-8", "surrogatepass"), digest_size=8
+    ).digest()
     return int.from_bytes(digest, "big") >> 1
 
 
@@ -290,6 +293,21 @@ class DistinctActors:
         merged = _hll_bytes(self.hashes | other.hashes, sketches, self.lg_k)
         return DistinctActors(frozenset(), merged, self.cap, self.lg_k)
 
+    @classmethod
+    def union(cls, values: Iterable[DistinctActors]) -> DistinctActors:
+        """The distinct actors of all `values` (what pairwise `merge` gives)."""
+        parts = list(values)
+        if not parts:
+            raise StatsError("no distinct-actor counts to unite")
+        cap, lg_k = parts[0].cap, parts[0].lg_k
+        if any((p.cap, p.lg_k) != (cap, lg_k) for p in parts):
+            raise StatsError("cannot merge distinct counts of different cap or lg_k")
+        hashes = frozenset().union(*(p.hashes for p in parts))
+        sketches = tuple(p.sketch for p in parts if p.sketch is not None)
+        if not sketches:
+            return cls.of(hashes, cap, lg_k)
+        return cls(frozenset(), _hll_bytes(hashes, sketches, lg_k), cap, lg_k)
+
     def to_record(self) -> JsonRecord:
         """A JSON-able dictionary (`from_record` reads it back)."""
         return {
@@ -332,7 +350,9 @@ def _hll_bytes(hashes: Iterable[int], sketches: Iterable[bytes], lg_k: int) -> b
     # estimates come from the same (composite) estimator and merge order never shows.
     union = hll_union(lg_k)
     fresh = hll_sketch(lg_k, tgt_hll_type.HLL_8)
-    for h in hashes:
+    # Sorted: a sparse sketch serialises its coupons in insertion order, and a set's
+    # iteration order depends on its history; the same actors give the same bytes.
+    for h in sorted(hashes):
         fresh.update(h)
     union.update(fresh)
     for data in sketches:

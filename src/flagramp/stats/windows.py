@@ -13,6 +13,18 @@ A window holds everything a decision or a report needs, and nothing raw:
 Windows merge exactly and associatively (counts are integers; values are quantised
 to 1/1024 so their float sums are exact too), so `compact` can turn minutes into
 hours and days. `to_bytes`/`from_bytes` give the store's serialised form.
+
+Bounded under floods: a window keeps at most `fingerprint_cap` fingerprints and
+`breakdown_cap` breakdown rows. Which ones is decided by a stable hash of the name
+(the lowest ranks are kept: a bottom-k sample), never by arrival order, so a
+fingerprint kept in a merged window was kept in every part, and caps merge exactly
+whatever the grouping. The fingerprints beyond the cap are counted together under
+`OTHER_FINGERPRINTS` (count, distinct users, first seen, samples): a flood of new
+fingerprints in treatment is then itself one new error class with many treatment
+users, which the novelty rule sees like any fingerprint, so a flood cannot hide a
+new class of errors (seed 003) by pushing it out of the window. Breakdown rows
+beyond the cap fold into (OTHER, OTHER, status class, device) rows, so totals by
+status class and device stay whole.
 """
 
 from __future__ import annotations
@@ -29,10 +41,54 @@ import numpy as np
 import numpy.typing as npt
 
 from flagramp.core.errors import StatsError
-from flagramp.core.events import Variant
+from flagramp.core.events import OTHER_FINGERPRINTS, Variant
 from flagramp.core.metric_kinds import MetricKind
 from flagramp.stats.buckets import BucketSums
 from flagramp.stats.sketches import DistinctActors, JsonRecord, QuantileSketch
+from flagramp.stats.window_parts import (
+    DEFAULT_BREAKDOWN_CAP,
+    DEFAULT_FINGERPRINT_CAP,
+    OTHER,
+    BreakdownCell,
+    BreakdownKey,
+    FingerprintStats,
+    SampleEvent,
+    breakdown_rank,
+    cap_breakdown,
+    cap_fingerprints,
+    fingerprint_rank,
+)
+
+__all__ = [
+    "DAY",
+    "DEFAULT_BREAKDOWN_CAP",
+    "DEFAULT_FINGERPRINT_CAP",
+    "FORMAT",
+    "HOUR",
+    "OTHER",
+    "OTHER_FINGERPRINTS",
+    "QUANTUM",
+    "BreakdownCell",
+    "BreakdownKey",
+    "FingerprintStats",
+    "Lane",
+    "MetricAggregate",
+    "SampleEvent",
+    "Window",
+    "WindowKey",
+    "breakdown_rank",
+    "cap_breakdown",
+    "cap_fingerprints",
+    "compact",
+    "fingerprint_rank",
+    "from_bytes",
+    "from_record",
+    "merge_all",
+    "quantise",
+    "quantise_one",
+    "to_bytes",
+    "to_record",
+]
 
 FloatArray = npt.NDArray[np.float64]
 _S = TypeVar("_S", DistinctActors, QuantileSketch)
@@ -50,6 +106,11 @@ QUANTUM = 1024.0
 def quantise(values: npt.ArrayLike) -> FloatArray:
     """Values rounded to 1/1024 (about a microsecond for latencies in ms)."""
     return np.round(np.asarray(values, dtype=np.float64) * QUANTUM) / QUANTUM
+
+
+def quantise_one(value: float) -> float:
+    """One value as `quantise` rounds it (both round half to even), without numpy."""
+    return round(value * QUANTUM) / QUANTUM
 
 
 class Lane(StrEnum):
@@ -127,64 +188,6 @@ def _merge_opt(a: _S | None, b: _S | None) -> _S | None:
     return a.merge(b)
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class SampleEvent:
-    """A redacted failed request kept for incident records: no actor id, a hash tag."""
-
-    at: float
-    actor_tag: str
-    route: str
-    status: int
-    latency_ms: float
-    device: str
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class FingerprintStats:
-    """One error fingerprint: occurrences, distinct users, first seen, samples.
-
-    `samples` are the earliest few (at most `cap`) by time, so merges keep the same
-    ones whatever their order.
-    """
-
-    count: int
-    actors: DistinctActors
-    first_seen: float
-    samples: tuple[SampleEvent, ...]
-    cap: int = 3
-
-    def merge(self, other: FingerprintStats) -> FingerprintStats:
-        """Both windows' record of this fingerprint."""
-        return FingerprintStats(
-            self.count + other.count,
-            self.actors.merge(other.actors),
-            min(self.first_seen, other.first_seen),
-            tuple(sorted(set(self.samples) | set(other.samples)))[: self.cap],
-            self.cap,
-        )
-
-
-#: (event name, route, status class, device); business events have status class "".
-BreakdownKey = tuple[str, str, str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class BreakdownCell:
-    """Events of one breakdown key: how many, how many failed, sum of their values."""
-
-    count: float
-    failed: float
-    value_sum: float
-
-    def merge(self, other: BreakdownCell) -> BreakdownCell:
-        """Both cells added."""
-        return BreakdownCell(
-            self.count + other.count,
-            self.failed + other.failed,
-            self.value_sum + other.value_sum,
-        )
-
-
 @dataclass(frozen=True, slots=True, eq=False)
 class Window:
     """The aggregates of one window; `merge` and `compact` combine them exactly.
@@ -192,6 +195,8 @@ class Window:
     `exposed.numerator` is actors exposed for the first time in the run (they add
     up to the run's distinct users per lane), `exposed.denominator` exposure events;
     `actors` counts the distinct exposed actors of this window alone.
+    `fingerprints` holds at most `fingerprint_cap` names plus OTHER_FINGERPRINTS,
+    `breakdown` at most `breakdown_cap` rows plus the folded OTHER rows.
     """
 
     key: WindowKey
@@ -200,26 +205,70 @@ class Window:
     metrics: Mapping[str, MetricAggregate]
     breakdown: Mapping[BreakdownKey, BreakdownCell]
     fingerprints: Mapping[str, FingerprintStats]
+    fingerprint_cap: int = DEFAULT_FINGERPRINT_CAP
+    breakdown_cap: int = DEFAULT_BREAKDOWN_CAP
 
     @classmethod
     def empty(cls, key: WindowKey, buckets: int) -> Window:
         """A window with no data."""
         return cls(key, BucketSums.zeros(buckets), DistinctActors(), {}, {}, {})
 
+    @property
+    def fingerprints_overflowed(self) -> bool:
+        """Whether some fingerprints were counted under OTHER_FINGERPRINTS."""
+        return OTHER_FINGERPRINTS in self.fingerprints
+
     def merge(self, other: Window) -> Window:
-        """Both windows as one; raises StatsError across runs, flags or lanes."""
+        """Both windows as one; raises StatsError across runs, flags, lanes or caps."""
+        caps = (self.fingerprint_cap, self.breakdown_cap)
+        if (other.fingerprint_cap, other.breakdown_cap) != caps:
+            raise StatsError("cannot merge windows with different caps")
         return Window(
             self.key.covering(other.key),
             self.exposed.merge(other.exposed),
             self.actors.merge(other.actors),
             _merge_maps(self.metrics, other.metrics),
-            _merge_maps(self.breakdown, other.breakdown),
-            _merge_maps(self.fingerprints, other.fingerprints),
+            cap_breakdown(_merge_maps(self.breakdown, other.breakdown), caps[1]),
+            cap_fingerprints(
+                _merge_maps(self.fingerprints, other.fingerprints), caps[0]
+            ),
+            *caps,
         )
 
     def same_as(self, other: Window) -> bool:
-        """Whether both windows hold the same aggregates (compares the records)."""
-        return to_record(self) == to_record(other)
+        """Whether both windows hold the same aggregates.
+
+        Compares the records, with distinct-actor counts compared by what they
+        hold (`DistinctActors.same_as`), not by their HyperLogLog bytes: a sparse
+        sketch's bytes depend on the order its actors were merged in.
+        """
+        mine, theirs = to_record(self), to_record(other)
+        return _without_hll(mine) == _without_hll(theirs) and all(
+            a.same_as(b)
+            for a, b in zip(
+                _distinct_counts(self), _distinct_counts(other), strict=False
+            )
+        )
+
+
+def _distinct_counts(window: Window) -> list[DistinctActors]:
+    out = [window.actors]
+    out += [m.actors for _, m in sorted(window.metrics.items()) if m.actors]
+    out += [f.actors for _, f in sorted(window.fingerprints.items())]
+    return out
+
+
+def _without_hll(record: JsonRecord) -> JsonRecord:
+    def strip(actors: object) -> object:
+        return {**actors, "hll": None} if isinstance(actors, dict) else actors
+
+    out = dict(record)
+    out["actors"] = strip(record["actors"])
+    for group in ("metrics", "fingerprints"):
+        items = record[group]
+        assert isinstance(items, dict)
+        out[group] = {k: {**v, "actors": strip(v["actors"])} for k, v in items.items()}
+    return out
 
 
 def _merge_maps(a: Mapping[_K, _V], b: Mapping[_K, _V]) -> dict[_K, _V]:
@@ -267,7 +316,9 @@ def compact(windows: Iterable[Window], span: int) -> tuple[Window, ...]:
 # -- serialisation ------------------------------------------------------------------
 
 #: Bumped when the record layout changes; readers refuse versions they do not know.
-FORMAT = 1
+#: Format 2 added the caps; format 1 records read with the default caps.
+FORMAT = 2
+_FORMATS = frozenset({1, 2})
 
 
 def to_record(window: Window) -> JsonRecord:
@@ -310,14 +361,20 @@ def to_record(window: Window) -> JsonRecord:
             }
             for name, f in sorted(window.fingerprints.items())
         },
+        "fingerprint_cap": window.fingerprint_cap,
+        "breakdown_cap": window.breakdown_cap,
     }
 
 
 def from_record(record: Mapping[str, object]) -> Window:
     """The window `to_record` wrote; raises StatsError if it is malformed."""
     try:
-        if record["format"] != FORMAT:
+        if record["format"] not in _FORMATS:
             raise ValueError(f"unknown window format {record['format']!r}")
+        caps = (
+            _int(record.get("fingerprint_cap", DEFAULT_FINGERPRINT_CAP)),
+            _int(record.get("breakdown_cap", DEFAULT_BREAKDOWN_CAP)),
+        )
         k = _map(record["key"])
         metrics = {
             name: _metric_from(_map(m)) for name, m in _map(record["metrics"]).items()
@@ -346,6 +403,7 @@ def from_record(record: Mapping[str, object]) -> Window:
             metrics,
             breakdown,
             fingerprints,
+            *caps,
         )
     except (KeyError, TypeError, ValueError, IndexError, StatsError) as exc:
         raise StatsError(f"malformed window record: {exc}") from exc

@@ -8,7 +8,34 @@ import os
 from flagramp.core.errors import StoreError
 from flagramp.store.audit import AuditEntry, AuditProblem, AuditReport
 from flagramp.store.audit_keys import AuditKeyring
+from flagramp.store.backup_refs import BackupKind, BackupRef
+from flagramp.store.backup_schedules import (
+    BackupSchedule,
+    before_day,
+    cancel_backup_schedule,
+    due_backups,
+    evening_before,
+    list_backup_schedules,
+    run_due_backups,
+    schedule_backup,
+)
+from flagramp.store.backups import (
+    BackupFile,
+    RestoreReport,
+    backup_directory,
+    create_backup,
+    environment_snapshots,
+    list_backups,
+    read_backup,
+    restore_backup,
+    restore_environment,
+)
 from flagramp.store.database import database_url, open_engine, upgrade
+from flagramp.store.environment_snapshots import (
+    EnvironmentRestore,
+    snapshot_environment,
+    write_back_snapshot,
+)
 from flagramp.store.flipper import FlipperTablesStore, is_flipper_url
 from flagramp.store.interchange import (
     export_json,
@@ -66,7 +93,12 @@ __all__ = [
     "AuditProblem",
     "AuditReport",
     "Author",
+    "BackupFile",
+    "BackupKind",
+    "BackupRef",
+    "BackupSchedule",
     "Change",
+    "EnvironmentRestore",
     "FlagChange",
     "FlagReader",
     "FlagStore",
@@ -74,17 +106,34 @@ __all__ = [
     "FlipperTablesStore",
     "MemoryFlagStore",
     "MemoryUnitOfWork",
+    "RestoreReport",
     "SqlFlagStore",
     "SqlUnitOfWork",
     "UnitOfWork",
+    "backup_directory",
+    "before_day",
+    "cancel_backup_schedule",
     "check_shared_users",
+    "create_backup",
     "database_url",
+    "due_backups",
+    "environment_snapshots",
+    "evening_before",
     "export_json",
     "import_features_yml",
     "import_flipper",
+    "list_backup_schedules",
+    "list_backups",
     "open_engine",
     "open_flag_store",
     "open_store",
+    "read_backup",
     "read_import_file",
+    "restore_backup",
+    "restore_environment",
+    "run_due_backups",
+    "schedule_backup",
+    "snapshot_environment",
     "upgrade",
+    "write_back_snapshot",
 ]

@@ -252,18 +252,23 @@ class SqlFlagStore(SingleWrites):
             keyring = AuditKeyring.from_file(keyring.path)
         try:
             with snapshot(self.engine) as conn:
-                head = conn.execute(
-                    select(store_meta.c.text_value, store_meta.c.int_value).where(
-                        store_meta.c.key == "audit_head"
-                    )
-                ).one()
-                query = select(audit_log).order_by(audit_log.c.id)
-                rows = conn.execute(query).mappings().all()
-                return verify(rows, (head[0], head[1]), _stored(conn), keyring)
+                return verify_connection(conn, keyring)
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"the audit log could not be read: {short_reason(exc)}"
             ) from exc
+
+
+def verify_connection(conn: Connection, keyring: AuditKeyring) -> AuditReport:
+    """`verify_audit` over what `conn` sees (a snapshot, or a transaction that
+    has not committed yet)."""
+    head = conn.execute(
+        select(store_meta.c.text_value, store_meta.c.int_value).where(
+            store_meta.c.key == "audit_head"
+        )
+    ).one()
+    rows = conn.execute(select(audit_log).order_by(audit_log.c.id)).mappings().all()
+    return verify(rows, (head[0], head[1]), _stored(conn), keyring)
 
 
 def _bump_version(conn: Connection) -> int:

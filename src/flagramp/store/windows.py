@@ -1,32 +1,58 @@
 """Persisted metric windows: exact merges into stored rows, idempotent batches.
 
-The ingest side turns each batch into its own minute windows (`WindowIngest.add_batch`
-then `flush`); `WindowStore.add_batch` merges them into the stored rows and records
-the batch key **in the same transaction**, so a batch delivered twice (a retry after
-a lost response, a replayed queue) counts once, and a crash leaves either both or
-neither. Old minute windows compact into hour and day rows for long reports.
+Two ways in:
+
+- `WindowStore.ingest(pipe, batch, received_at=...)`: the whole batch in one
+  transaction, with the scope's state (actor lanes, first-time marks, batch keys)
+  kept in the store (`store.ingest_scopes`). Resume is exact by construction and
+  several processes may ingest the same scope. This is what the engine uses.
+- `WindowStore.add_batch(run, key, windows)`: windows aggregated elsewhere (an
+  in-memory `WindowIngest` then `flush`) merged into the stored rows, with the batch
+  key recorded in the same transaction. The state then lives in that process.
+
+Either way a batch delivered twice (a retry after a lost response, a replayed
+queue) counts once, and a crash leaves either everything or nothing. Old minute
+windows compact into hour and day rows for long reports.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import Connection, Engine, and_, delete, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from flagramp.core.errors import StoreError
-from flagramp.stats.windows import Lane, Window, compact, from_bytes, to_bytes
+from flagramp.core.events import EventBatch
+from flagramp.stats.batch_ingest import BatchIngest, IngestCounts
+from flagramp.stats.scope_state import ScopeSnapshot
+from flagramp.stats.windows import Lane, Window, compact, from_bytes
 from flagramp.store.connections import reading, short_reason
 from flagramp.store.database import begin_write, open_engine
+from flagramp.store.ingest_scopes import (
+    MAX_BATCH_KEY,
+    Duplicate,
+    apply_batch,
+    close_scope,
+    count_actors,
+    create_scope,
+    forget_batch_keys,
+    read_scope,
+)
+from flagramp.store.window_rows import merge_window_row
 from flagramp.store.window_tables import ingested_batches, metric_windows
 
-#: Attempts when two writers create the same new window row at once.
+#: Attempts when two writers create the same new row at once, or deadlock.
 WRITE_ATTEMPTS = 3
+# Deadlocks and serialization failures: PostgreSQL SQLSTATEs, MySQL error numbers.
+_TRANSIENT_STATES = frozenset({"40001", "40P01"})
+_TRANSIENT_ERRNOS = frozenset({1205, 1213})
 
 
 class _Conflict(Exception):
-    """Another writer inserted a window row first: retry the transaction."""
+    """Another writer got there first (a new row, a deadlock): retry the transaction."""
 
 
 class WindowStore:
@@ -61,7 +87,7 @@ class WindowStore:
                         )
                     )
                     for window in windows:
-                        _merge_row(conn, window)
+                        merge_window_row(conn, window)
                 return True
             except _Conflict:
                 if attempt == WRITE_ATTEMPTS:
@@ -69,6 +95,69 @@ class WindowStore:
                         "window rows kept changing; nothing written"
                     ) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def open_scope(self, run: str, flag: str, environment: str = "production") -> None:
+        """Create the ingest scope (run string, flag) unless it exists."""
+        try:
+            with self._write() as conn:
+                create_scope(conn, run, flag, environment)
+        except _Conflict:
+            pass  # it exists: another writer created it first, or it was there
+
+    def ingest(
+        self, pipe: BatchIngest, batch: EventBatch, *, received_at: dt.datetime
+    ) -> IngestCounts:
+        """Ingest one batch into the scope (`pipe.run`, `pipe.flag`), all or nothing.
+
+        One transaction locks the scope, looks up the batch's actors, and writes
+        their new states, the merged windows and the batch key (the scope is
+        created on first use). Returns the batch's counts; `duplicate_batch` when
+        the key was seen, and then nothing is written. Raises `ScopeClosed` for a
+        closed scope and StoreError when the database fails: nothing is written,
+        and the same batch may be sent again.
+        """
+        if len(batch.key) > MAX_BATCH_KEY:
+            raise StoreError(f"batch key is over {MAX_BATCH_KEY} characters")
+        conflicts = 0
+        while True:
+            try:
+                with self._write() as conn:
+                    counts = apply_batch(conn, pipe, batch, received_at)
+            except Duplicate:
+                return IngestCounts(duplicate_batch=True)
+            except _Conflict as exc:
+                conflicts += 1
+                if conflicts == WRITE_ATTEMPTS:
+                    reason = short_reason(exc.__cause__ or exc)
+                    raise StoreError(
+                        f"nothing was written ({WRITE_ATTEMPTS} attempts): {reason}"
+                    ) from exc.__cause__
+                continue
+            if counts is not None:
+                return counts
+            self.open_scope(pipe.run, pipe.flag, pipe.environment)
+
+    def close_scope(self, run: str, flag: str) -> bool:
+        """Close the scope: later batches are refused, its actor states and batch
+        keys are dropped (its windows stay). Returns whether it existed."""
+        with self._write() as conn:
+            return close_scope(conn, run, flag)
+
+    def forget_batch_keys(self, now: dt.datetime) -> int:
+        """Drop the batch keys of every scope whose redelivery would now count
+        nothing (all its events too old for `now`). Returns how many."""
+        with self._write() as conn:
+            return forget_batch_keys(conn, now)
+
+    def scope_state(self, run: str, flag: str) -> ScopeSnapshot | None:
+        """The scope's whole state, for inspection and tests (None if unknown)."""
+        with reading(self.engine, "ingest scope") as conn:
+            return read_scope(conn, run, flag)
+
+    def scope_actors(self, run: str, flag: str) -> int:
+        """How many actor states the scope holds."""
+        with reading(self.engine, "ingest scope") as conn:
+            return count_actors(conn, run, flag)
 
     def has_batch(self, run: str, key: str) -> bool:
         """Whether the batch `key` was already added to `run`."""
@@ -118,7 +207,7 @@ class WindowStore:
             merged = compact((from_bytes(r.data) for r in rows), span)
             conn.execute(delete(metric_windows).where(shorter))
             for window in merged:
-                _merge_row(conn, window)
+                merge_window_row(conn, window)
         return len(rows)
 
     @contextmanager
@@ -128,36 +217,20 @@ class WindowStore:
                 yield conn
         except IntegrityError as exc:
             raise _Conflict from exc
+        except OperationalError as exc:
+            if _is_transient(exc):
+                raise _Conflict from exc
+            raise StoreError(f"nothing was written: {short_reason(exc)}") from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"nothing was written: {short_reason(exc)}") from exc
 
 
-def _merge_row(conn: Connection, window: Window) -> None:
-    """Add `window` to the row with its exact key, or insert it."""
-    k = window.key
-    t = metric_windows.c
-    where = and_(
-        t.run == k.run,
-        t.flag == k.flag,
-        t.lane == k.lane.value,
-        t.start_minute == k.start,
-        t.end_minute == k.end,
-    )
-    existing = conn.execute(select(t.data).where(where).with_for_update()).first()
-    if existing is None:
-        conn.execute(
-            insert(metric_windows).values(
-                run=k.run,
-                flag=k.flag,
-                lane=k.lane.value,
-                start_minute=k.start,
-                end_minute=k.end,
-                data=to_bytes(window),
-            )
-        )
-        return
-    merged = from_bytes(existing.data).merge(window)
-    conn.execute(update(metric_windows).where(where).values(data=to_bytes(merged)))
+def _is_transient(exc: OperationalError) -> bool:
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in _TRANSIENT_STATES:
+        return True
+    args: tuple[object, ...] = tuple(getattr(orig, "args", ()))
+    return bool(args) and args[0] in _TRANSIENT_ERRNOS
 
 
 def _has_batch(conn: Connection, run: str, key: str) -> bool:

@@ -9,7 +9,7 @@ title: Demo release
 owner: eng
 product_owner: po
 environment: production
-traffic: {users_per_day: 48000, requests_per_minute: 100}
+traffic: {users_per_day: 48000, requests_per_minute: 2000}
 roles:
   eng: {people: [eng@va.gov], signs: [go_no_go, prerequisite, kill_switch, revert]}
   po: {people: [po@va.gov], signs: [go_no_go, re-enable]}

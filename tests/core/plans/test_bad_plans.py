@@ -101,7 +101,7 @@ CASES = [
     ("max-time-below-hold", "hold: 1d", "hold: 1d\n        max_time: 2h",
      "plan.yaml:39:19: phases[0].stages[2].max_time: 2h is shorter than the hold "
      "of 1d"),
-    ("not-a-mapping", "traffic: {users_per_day: 48000, requests_per_minute: 100}",
+    ("not-a-mapping", "traffic: {users_per_day: 48000, requests_per_minute: 2000}",
      "traffic: lots",
      "plan.yaml:6:10: traffic: expected a mapping (key: value), got 'lots'"),
     ("bad-name", "  calls: {kind", "  Calls Count: {kind",

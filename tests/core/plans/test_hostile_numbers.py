@@ -29,7 +29,7 @@ SLOTS = [
     ("count-below", "below: 2, severity: high", "below: {v}, severity: high"),
     ("min_sample", "hold: 1d\n", "hold: 1d\n        min_sample: {v}\n"),
     ("users_per_day", "users_per_day: 48000", "users_per_day: {v}"),
-    ("requests_per_minute", "requests_per_minute: 100", "requests_per_minute: {v}"),
+    ("requests_per_minute", "requests_per_minute: 2000", "requests_per_minute: {v}"),
 ]  # fmt: skip
 LINES = {
     "percentage": 25, "holdback": 23, "limit": 28, "mde": 28, "alpha": 33,

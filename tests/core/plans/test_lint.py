@@ -121,7 +121,7 @@ def test_a_detectability_function_warns_where_a_stage_cannot_catch_its_mde() -> 
         ("All", "absolute", 1.0, 1440, 0.05),
     ]
     assert {(q.mde, q.percent, q.beta, q.requests_per_minute) for q in asked} == {
-        (1.0, True, 0.1, 100.0)
+        (1.0, True, 0.1, 2000.0)
     }
     rows = detectability(loaded.plan, effect)
     assert [r.catches_mde for r in rows] == [False, True]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from flagramp.core.flags import Flag, Percentage, Segment
 from flagramp.store import Author, SqlFlagStore
 from flagramp.store.flipper import ADOPT_ACTION
-from flagramp.store.flipper.own_tables import flipper_adoptions, flipper_mirror
+from flagramp.store.flipper_outbox_tables import flipper_adoptions, flipper_mirror
 from tests.store.flipper.conftest import FlipperSetup
 from tests.store.flipper.tables import execute, feature_keys, gate_rows
 

@@ -14,7 +14,7 @@ from flagramp.core.flags import Flag, Percentage, Segment
 from flagramp.core.flags import operations as ops
 from flagramp.store import Author, FlipperTablesStore
 from flagramp.store.flipper import OUTSIDE_ACTION
-from flagramp.store.flipper.own_tables import flipper_outbox
+from flagramp.store.flipper_outbox_tables import flipper_outbox
 from tests.store.flipper.conftest import FlipperSetup
 from tests.store.flipper.tables import execute, gate_rows
 

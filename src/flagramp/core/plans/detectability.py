@@ -9,9 +9,11 @@ the answers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from flagramp.core.metric_kinds import MetricKind
 from flagramp.core.plans.criteria import (
     AbsoluteCriterion,
     RelativeToBaselineCriterion,
@@ -49,9 +51,15 @@ class DetectabilityQuery:
     """The criterion's share of the stage's α."""
     beta: float
     mde: float
+    margin: float
+    """The harm the criterion allows (`max_increase` / `max_decrease`), or for an
+    absolute criterion its limit (`below` / `above`), in the criterion's unit."""
+    higher_is_worse: bool
     unit: Unit
     percent: bool
     """True for ratios and shares (in percent); False for means."""
+    per_user: bool
+    """True when the metric's unit is a user (a share of users), not a request."""
     typical: float | None
     """The metric's usual value today, if the plan gives it."""
     requests_per_minute: float | None
@@ -87,10 +95,14 @@ def queries(plan: Plan) -> Iterator[tuple[Loc, DetectabilityQuery]]:
             for c, criterion in enumerate(stage.criteria):
                 if isinstance(criterion, AbsoluteCriterion):
                     comparison, unit = "absolute", Unit.POINTS
+                    up = criterion.below is not None
+                    margin = criterion.below if up else criterion.above
                 elif isinstance(criterion, RelativeToControlCriterion):
                     comparison, unit = "control", criterion.unit
+                    up, margin = criterion.max_increase is not None, criterion.tolerance
                 elif isinstance(criterion, RelativeToBaselineCriterion):
                     comparison, unit = "baseline", criterion.unit
+                    up, margin = criterion.max_increase is not None, criterion.tolerance
                 else:
                     continue
                 metric = plan.metrics[criterion.metric]
@@ -106,8 +118,11 @@ def queries(plan: Plan) -> Iterator[tuple[Loc, DetectabilityQuery]]:
                         alpha=alpha_share(stage, c),
                         beta=stage.beta,
                         mde=criterion.mde,
+                        margin=float(margin or 0.0),
+                        higher_is_worse=up,
                         unit=unit,
                         percent=metric.metric_kind in PERCENT_KINDS,
+                        per_user=metric.metric_kind is MetricKind.SHARE_OF_USERS,
                         typical=metric.typical,
                         requests_per_minute=traffic.requests_per_minute
                         if traffic
@@ -128,9 +143,14 @@ def findings(rows: list[Detectability]) -> Iterator[Finding]:
         if row.catches_mde is not False or row.effect is None:
             continue
         q = row.query
+        seen = (
+            "nothing"
+            if math.isinf(row.effect)
+            else f"about {show_number(round(row.effect, 3))}"
+        )
         yield Finding(
             row.loc,
-            f"stage {q.stage!r} can detect about {show_number(round(row.effect, 3))} "
-            f"within its hold; this criterion must catch {show_number(q.mde)}",
+            f"stage {q.stage!r} can detect {seen} within its hold; this criterion "
+            f"must catch {show_number(q.mde)}",
             "hold longer, raise the stage's share, or accept a larger mde",
         )

@@ -110,14 +110,16 @@ x-criteria:
     kind: relative_to_control
     metric: error_rate
     max_increase: 0.5
-    mde: 0.5
+    # The smallest harm beyond the margin the stages must catch: `plan lint`
+    # shows what each stage can detect at the traffic above.
+    mde: 1
     severity: high
     mode: rollback
   - &errors_absolute
     kind: absolute
     metric: error_rate
     below: 5
-    mde: 1
+    mde: 2
     severity: critical
     mode: rollback
 """
@@ -161,7 +163,8 @@ phases:
         record: {{metrics: [error_rate]}}
       - name: 100 percent
         percentage: 100
-        hold: 2h
+        # Only the holdback is left as control: a day lets it speak.
+        hold: 1d
         criteria: [*errors_vs_control, *errors_absolute]
         record: {{metrics: [error_rate]}}
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
-from flagramp.store.flipper.own_tables import (
+from flagramp.store.flipper.rows import ABSENT, FeatureRows
+from flagramp.store.flipper_outbox_tables import (
     APPLIED,
     PENDING,
     SUPERSEDED,
@@ -21,7 +22,6 @@ from flagramp.store.flipper.own_tables import (
     flipper_mirror,
     flipper_outbox,
 )
-from flagramp.store.flipper.rows import ABSENT, FeatureRows
 from flagramp.store.tables import store_meta
 
 CHUNK = 500

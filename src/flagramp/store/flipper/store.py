@@ -6,9 +6,9 @@ with its ActiveRecord adapter, unchanged; flagramp drives the same rows.
 - flagramp's database (`FLAGRAMP_DATABASE_URL`) keeps what it always keeps:
   every flag's full document (deny lists, eligibility, descriptions included),
   segments, environments, the audit log and change feed, later runs; plus the
-  outbox and the mirror (`own_tables.py`). One Flipper database is one
-  environment (`production` unless the URL says otherwise); the other
-  environments live in flagramp's tables only.
+  outbox and the mirror (`store/flipper_outbox_tables.py`). One Flipper
+  database is one environment (`production` unless the URL says otherwise);
+  the other environments live in flagramp's tables only.
 - A unit of work commits flagramp's side and an outbox row per feature whose
   rows must change; after the commit the applier writes Flipper's rows, and
   `sync()` (every second once `start()` is called) retries what failed.

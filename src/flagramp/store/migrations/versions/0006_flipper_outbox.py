@@ -2,11 +2,11 @@
 
 Flipper's tables (another database) are never created or changed by flagramp;
 these three tables in flagramp's database carry what must be written there
-(`store/flipper/own_tables.py`). On MySQL/MariaDB: utf8mb4, names compared byte
+(`store/flipper_outbox_tables.py`). On MySQL/MariaDB: utf8mb4, names compared byte
 for byte, LONGTEXT documents, as migration 0003 made the other tables.
 
-Revision ID: 0004_flipper_outbox
-Revises: 0003_store_port
+Revision ID: 0006_flipper_outbox
+Revises: 0005_backups
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
-revision = "0004_flipper_outbox"
-down_revision = "0003_store_port"
+revision = "0006_flipper_outbox"
+down_revision = "0005_backups"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """flagramp's own tables for driving Flipper's: the outbox, the mirror, adoptions.
 
 They live in flagramp's database (on the store's one `metadata`, created by
-migration 0004_flipper_outbox), never in Flipper's.
+migration 0006_flipper_outbox), never in Flipper's.
 
 - `flipper_outbox`: one row per feature per unit of work that changed what
   Flipper's rows must be, written in that unit's transaction. `target` is the
