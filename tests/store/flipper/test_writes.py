@@ -246,3 +246,29 @@ def test_store_is_a_flipper_tables_store(store: FlipperTablesStore) -> None:
     assert store.is_adopted()
     assert not store.can_share_users("production")
     assert store.can_share_users("staging")
+
+
+def test_an_environment_snapshot_written_back_reaches_flippers_tables(
+    flipper_setup: FlipperSetup,
+) -> None:
+    # Seed 004's "restore on No-Go" on Flipper's tables: the restore is a unit
+    # of work like any other, so its changes go through the outbox.
+    from flagramp.store import restore_environment, snapshot_environment
+
+    flipper_setup.tables("text")
+    store = flipper_setup.open()
+    store.create_flag(Flag("vaos", percentage_of_actors=pct("5")), ALICE)
+    with store.unit_of_work(ALICE) as unit:
+        ref = snapshot_environment(
+            unit, "production", "before stage 2", now=store.clock.now()
+        )
+    store.change_flag(
+        "vaos", lambda f: ops.set_percentage_of_actors(f, pct("25")), ALICE
+    )
+    store.create_flag(Flag("new_thing", boolean=True), ALICE)
+    restore_environment(store, ref, author=ALICE)
+    assert feature_keys(flipper_setup.flipper_url) == ["vaos"]
+    assert gate_rows(flipper_setup.flipper_url) == {
+        "vaos": [("percentage_of_actors", "5")]
+    }
+    assert store.sync().recorded == []
