@@ -163,3 +163,30 @@ def test_the_store_the_cli_opens_is_the_flipper_one(
     store = open_store()
     assert isinstance(store, FlipperTablesStore)
     store.close()
+
+
+def test_release_lets_flagramps_own_store_write_the_environment_again(
+    cli: Invoke, rails_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    execute(rails_db, "DELETE FROM flipper_gates WHERE value = '150'")
+    execute(rails_db, "DELETE FROM flipper_features WHERE key LIKE 'evil%'")
+    monkeypatch.setenv("FLAGRAMP_FLAG_STORE", "flipper+" + rails_db)
+    assert cli("flags", "list").exit_code == 0  # adopts
+    monkeypatch.delenv("FLAGRAMP_FLAG_STORE")
+    assert_one_error(
+        cli("flags", "percent", "vaos_requests", "50"),
+        "environment 'production' is Flipper's tables at sqlite:///",
+    )
+    released = cli("flipper", "release", "production", "--why", "moving back")
+    assert released.exit_code == 0, released.output
+    assert released.stdout.startswith(
+        f"environment 'production' is no longer Flipper's tables at {rails_db}"
+    )
+    assert "0 waiting writes not made" in released.stdout
+    assert cli("flags", "percent", "vaos_requests", "50").exit_code == 0
+    assert ("percentage_of_actors", "25") in gate_rows(rails_db)["vaos_requests"]
+    again = cli("flipper", "release", "production")
+    assert (
+        again.stdout.strip()
+        == "environment 'production' is not bound to Flipper's tables"
+    )

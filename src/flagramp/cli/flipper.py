@@ -1,4 +1,5 @@
-"""`flagramp flipper inspect`: what a Flipper database holds, before adopting it."""
+"""`flagramp flipper inspect` and `release`: Flipper's own tables, before adopting
+them and after."""
 
 from __future__ import annotations
 
@@ -8,16 +9,25 @@ import typer
 from rich.table import Table
 
 from flagramp.cli.commands import App
-from flagramp.cli.connect import open_flipper
-from flagramp.cli.options import JsonOption, open_store
+from flagramp.cli.connect import open_database, open_flipper
+from flagramp.cli.options import (
+    JsonOption,
+    WhoOption,
+    WhyOption,
+    author,
+    open_store,
+)
 from flagramp.cli.output import console, emit_json, user_errors
 from flagramp.cli.text import count
 from flagramp.core.flags import Flag, Segment
+from flagramp.store import SqlFlagStore
 from flagramp.store.documents import flag_document
-from flagramp.store.flipper import parse_flag_store_url
+from flagramp.store.flipper import parse_flag_store_url, release_flipper_tables
 from flagramp.store.flipper.inspection import Inspection, inspect_flipper
 
-flipper_app = App(help="Flipper's own tables: what they hold, before adopting them.")
+flipper_app = App(
+    help="Flipper's own tables: inspect them before adopting, release them."
+)
 
 StoreUrl = Annotated[
     str,
@@ -61,6 +71,29 @@ def inspect(
         emit_json(_as_json(inspection))
         return
     _print(inspection)
+
+
+Environment = Annotated[
+    str, typer.Argument(help="The environment bound to Flipper's tables.")
+]
+
+
+@flipper_app.command("release")
+def release(env: Environment, who: WhoOption = None, why: WhyOption = "") -> None:
+    """End an environment's binding to Flipper's tables: its flags stay in
+    flagramp's tables only, Flipper's rows stay as they are, writes still
+    waiting are not made. Audited."""
+    with user_errors():
+        store = SqlFlagStore(open_database(migrate=True))
+        done = release_flipper_tables(store, env, author(who, why))
+    if done is None:
+        console.print(f"environment {env!r} is not bound to Flipper's tables")
+        return
+    console.print(
+        f"environment {env!r} is no longer Flipper's tables at {done.flipper_url}; "
+        f"its flags stay in flagramp's tables "
+        f"({count(done.dropped_writes, 'waiting write')} not made)"
+    )
 
 
 def _print(inspection: Inspection) -> None:

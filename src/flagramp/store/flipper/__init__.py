@@ -9,6 +9,7 @@ from flagramp.store.flipper.database import (
     parse_flag_store_url,
 )
 from flagramp.store.flipper.outbox import PendingWrite
+from flagramp.store.flipper.release import Release, release_flipper_tables
 from flagramp.store.flipper.rows import FeatureRows
 from flagramp.store.flipper.schema import FlipperSchema, FlipperTables
 from flagramp.store.flipper.store import FlipperTablesStore, SyncReport
@@ -32,8 +33,10 @@ __all__ = [
     "FlipperTablesStore",
     "FlipperUnitOfWork",
     "PendingWrite",
+    "Release",
     "SyncReport",
     "Unreadable",
     "is_flipper_url",
     "parse_flag_store_url",
+    "release_flipper_tables",
 ]

@@ -127,7 +127,11 @@ class FlipperUnitOfWork(SqlUnitOfWork):
 
     # --- the outbox -------------------------------------------------------------------
 
+    def binds(self) -> set[str]:
+        return {self.binding.environment}
+
     def before_commit(self) -> None:
+        super().before_commit()  # other environments bound to Flipper's tables
         if not self._touched and not self._segments_touched:
             return
         environment = self.binding.environment
