@@ -14,6 +14,7 @@ from flagramp.cli.commands import App
 from flagramp.cli.db import db_app
 from flagramp.cli.evaluate import register_eval
 from flagramp.cli.flags import flags_app
+from flagramp.cli.flipper import flipper_app
 from flagramp.cli.plan import plan_app
 from flagramp.cli.tour import register_tour
 
@@ -28,6 +29,7 @@ app.add_typer(plan_app, name="plan")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.add_typer(backup_app, name="backup")
+app.add_typer(flipper_app, name="flipper")
 register_eval(app)
 register_tour(app)
 

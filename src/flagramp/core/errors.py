@@ -15,6 +15,9 @@
     │   ├── ImportInvalid     (ValueError)
     │   ├── StoreUnavailable  the database cannot be reached or opened
     │   ├── AuditKeyError     the audit key cannot be read, made or used
+    │   ├── FlipperTablesNotFound   no Flipper tables where the URL points
+    │   ├── FlipperTablesCannotHold a flag Flipper's tables cannot express
+    │   ├── SharedUsersUnsupported  the store buckets each flag on its own key
     │   └── BackupError       store/backups: a backup cannot be made or restored
     │       ├── BackupDamaged         (ValueError) not a whole flagramp backup
     │       ├── BackupRevisionUnknown a schema this flagramp does not know
@@ -197,6 +200,56 @@ class StoreUnavailable(StoreError):
         self.url = url
         self.reason = reason
         super().__init__(f"cannot connect to {url}: {reason}")
+
+
+class FlipperTablesNotFound(StoreError):
+    """The database has no Flipper tables (`flipper_features`, `flipper_gates`)
+    of the expected shape; flagramp never creates or migrates them."""
+
+    code = "flipper_tables_not_found"
+
+    def __init__(self, url: str, detail: str) -> None:
+        self.url = url
+        self.detail = detail
+        super().__init__(
+            f"no Flipper tables at {url}: {detail} (flagramp never creates or "
+            "changes Flipper's tables; run Flipper's own migration, "
+            "`rails g flipper:active_record`)"
+        )
+
+
+class FlipperTablesCannotHold(StoreError):
+    """A flag whose rules Flipper's tables cannot express (an expression on
+    Flipper 0.25's varchar `value`, say); nothing was written."""
+
+    code = "flipper_tables_cannot_hold"
+
+    def __init__(self, key: str, environment: str, reason: str) -> None:
+        self.key = key
+        self.environment = environment
+        self.reason = reason
+        super().__init__(
+            f"flag {key!r} in {environment!r} cannot be kept in Flipper's tables: "
+            f"{reason}"
+        )
+
+
+class SharedUsersUnsupported(StoreError):
+    """Flags asked to share their users (bucket on one flag's key) on a store
+    whose readers bucket every flag on its own key (Flipper's tables)."""
+
+    code = "shared_users_unsupported"
+
+    def __init__(self, flags: list[str], environment: str) -> None:
+        self.flags = flags
+        self.environment = environment
+        shown = ", ".join(repr(f) for f in flags)
+        super().__init__(
+            f"flags {shown} in {environment!r} cannot share their users on "
+            "Flipper's tables: Ruby Flipper buckets every flag on its own name, so "
+            "the Ruby app would give each flag different users; use flagramp's own "
+            "store, or give each flag its own phase"
+        )
 
 
 class BackupError(StoreError):
