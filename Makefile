@@ -41,6 +41,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/flipper_tables.py --backends sqlite,postgres,mariadb
 	$(BIN)/python bench/sim.py
 	$(BIN)/python bench/backup.py
+	$(BIN)/python bench/events_api.py
+	$(BIN)/python bench/propagation.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache flagramp.db

@@ -16,6 +16,8 @@ from flagramp.cli.evaluate import register_eval
 from flagramp.cli.flags import flags_app
 from flagramp.cli.flipper import flipper_app
 from flagramp.cli.plan import plan_app
+from flagramp.cli.serve import register_serve
+from flagramp.cli.token import token_app
 from flagramp.cli.tour import register_tour
 
 app = App(
@@ -30,8 +32,10 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.add_typer(backup_app, name="backup")
 app.add_typer(flipper_app, name="flipper")
+app.add_typer(token_app, name="token")
 register_eval(app)
 register_tour(app)
+register_serve(app)
 
 
 def _print_version(asked: bool) -> None:

@@ -18,6 +18,9 @@
     │   ├── FlipperTablesNotFound   no Flipper tables where the URL points
     │   ├── FlipperTablesCannotHold a flag Flipper's tables cannot express
     │   ├── SharedUsersUnsupported  the store buckets each flag on its own key
+    │   ├── EnvironmentNotFound
+    │   ├── TokenNotFound     no API token by that id
+    │   ├── InvalidToken      (ValueError) a token that cannot be issued as asked
     │   └── BackupError       store/backups: a backup cannot be made or restored
     │       ├── BackupDamaged         (ValueError) not a whole flagramp backup
     │       ├── BackupRevisionUnknown a schema this flagramp does not know
@@ -353,8 +356,42 @@ class SnapshotNotFound(BackupError, KeyError):
         self.snapshot_id = snapshot_id
         super().__init__(f"no environment snapshot {snapshot_id!r}")
 
+
+class EnvironmentNotFound(StoreError, KeyError):
+    """No environment by that name in the store."""
+
+    code = "environment_not_found"
+
+    def __init__(self, environment: str) -> None:
+        self.environment = environment
+        super().__init__(f"no environment {environment!r}")
+
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class TokenNotFound(StoreError, KeyError):
+    """No API token by that id."""
+
+    code = "token_not_found"
+
+    def __init__(self, token_id: str) -> None:
+        self.token_id = token_id
+        super().__init__(f"no API token {token_id!r}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class InvalidToken(StoreError, ValueError):
+    """An API token that cannot be issued as asked (owner, permission, scope)."""
+
+    code = "invalid_token"
+
+    def __init__(self, field: str, detail: str) -> None:
+        self.field = field
+        self.detail = detail
+        super().__init__(f"token {field}: {detail}")
 
 
 class AuditError(FlagrampError):

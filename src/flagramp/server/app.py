@@ -1,0 +1,237 @@
+"""The server: `/api/v1`, `/flipper/api`, `/metrics` and health, as one ASGI app.
+
+`create_app(settings)` opens the store (migrating it on first use) unless one
+is given, and wires the parts: tokens, the change hub (with LISTEN/NOTIFY on
+PostgreSQL), the event and alert sinks, metrics and middleware. Middleware,
+outermost first: request metrics, security headers, CORS (only when origins
+are configured), body limits for `/api/v1`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from importlib import metadata
+
+from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware import Middleware
+from starlette.routing import Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from flagramp.core.clock import Clock, SystemClock
+from flagramp.core.errors import InvalidIdentifier
+from flagramp.core.identifiers import check_environment
+from flagramp.server import problems
+from flagramp.server.alert_sinks import AuditAlertSink
+from flagramp.server.auth_failures import FailureLimiter
+from flagramp.server.event_sinks import ScopeSink
+from flagramp.server.flipper_api import Caller, flipper_api, token_from_headers
+from flagramp.server.identity import Identity
+from flagramp.server.metrics import ServerMetrics
+from flagramp.server.middleware.body_limit import BodyLimit
+from flagramp.server.middleware.request_metrics import RequestMetrics
+from flagramp.server.middleware.security_headers import SecurityHeaders
+from flagramp.server.ports import AlertSink, EventSink
+from flagramp.server.routes import (
+    alerts,
+    audit,
+    environments,
+    events,
+    flags,
+    health,
+    metrics,
+    plans,
+    segments,
+    stream,
+    tokens,
+)
+from flagramp.server.settings import ServerSettings
+from flagramp.server.snapshots import SnapshotCache
+from flagramp.server.state import ServerState
+from flagramp.server.streaming.hub import ChangeHub
+from flagramp.server.streaming.pg_listener import listen
+from flagramp.store import DEFAULT_ENVIRONMENT, SqlFlagStore
+from flagramp.store.event_batches import EventBatchKeys
+from flagramp.store.tokens import Permission, TokenStore
+from flagramp.store.windows import WindowStore
+
+API_PREFIX = "/api/v1"
+#: The routers of /api/v1, in the order they match.
+API_ROUTERS = (
+    flags.router,
+    segments.router,
+    environments.router,
+    plans.router,
+    events.router,
+    stream.router,
+    audit.router,
+    alerts.router,
+    tokens.router,
+)
+#: Every router of the app with its prefix: the route table.
+ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
+    ("", health.router),
+    ("", metrics.router),
+    *((API_PREFIX, router) for router in API_ROUTERS),
+)
+
+
+def create_app(
+    settings: ServerSettings | None = None,
+    *,
+    store: SqlFlagStore | None = None,
+    clock: Clock | None = None,
+    events_sink: EventSink | None = None,
+    alerts_sink: AlertSink | None = None,
+    auth_clock: Callable[[], float] | None = None,
+) -> FastAPI:
+    """The flagramp server as a FastAPI app."""
+    settings = settings or ServerSettings.from_env()
+    store = store or SqlFlagStore.open(settings.database_url)
+    clock = clock or SystemClock()
+    metrics = ServerMetrics()
+    hub = ChangeHub(store, poll_seconds=_poll_seconds(store, settings))
+    state = ServerState(
+        settings=settings,
+        store=store,
+        clock=clock,
+        tokens=TokenStore(store),
+        batch_keys=EventBatchKeys(store.engine),
+        events=events_sink or ScopeSink(WindowStore(store.engine)),
+        alerts=alerts_sink or AuditAlertSink(store),
+        hub=hub,
+        snapshots=SnapshotCache(store),
+        metrics=metrics,
+        auth_limiter=FailureLimiter(
+            settings.auth_failures,
+            settings.auth_window_seconds,
+            clock=auth_clock or time.monotonic,
+        ),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await hub.read()
+        tasks = [asyncio.create_task(hub.run(), name="flagramp change hub")]
+        if store.engine.dialect.name == "postgresql":
+            url = store.engine.url.render_as_string(hide_password=False)
+            tasks.append(asyncio.create_task(listen(url, hub.wake), name="LISTEN"))
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app = FastAPI(
+        title="flagramp",
+        version=metadata.version("flagramp"),
+        description="Staged feature-flag rollouts from written release plans.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+        middleware=_middleware(settings, metrics),
+    )
+    app.state.flagramp = state
+    problems.install(app)
+    for prefix, router in ROUTE_TABLE:
+        app.include_router(router, prefix=prefix)
+    _mount_flipper(app, state)
+    return app
+
+
+def _poll_seconds(store: SqlFlagStore, settings: ServerSettings) -> float:
+    if store.engine.dialect.name == "postgresql":
+        return settings.notified_poll_seconds
+    return settings.stream_poll_seconds
+
+
+def _middleware(settings: ServerSettings, metrics: ServerMetrics) -> list[Middleware]:
+    stack = [Middleware(RequestMetrics, metrics=metrics), Middleware(SecurityHeaders)]
+    if settings.cors_origins:
+        stack.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "PUT", "DELETE"],
+                allow_headers=["authorization", "content-type", "last-event-id"],
+                expose_headers=["etag"],
+            )
+        )
+    stack.append(
+        Middleware(
+            BodyLimit,
+            prefix=API_PREFIX,
+            max_body_bytes=settings.max_body_bytes,
+            max_json_depth=settings.max_json_depth,
+        )
+    )
+    return stack
+
+
+def flipper_authorize(
+    state: ServerState, environment: str
+) -> Callable[[Mapping[str, str]], Caller | None]:
+    """Flagramp's tokens for the Flipper API of one environment: engineers and
+    above write, viewers and this environment's SDK tokens read."""
+
+    def authorize(headers: Mapping[str, str]) -> Caller | None:
+        token = token_from_headers(headers)
+        record = None if token is None else state.tokens.authenticate(token)
+        if record is None:
+            return None
+        if record.permission is Permission.SDK and record.environment != environment:
+            return None
+        identity = Identity(record)
+        may_write = record.permission.includes(Permission.ENGINEER)
+        return Caller(identity.author(), may_write=may_write)
+
+    return authorize
+
+
+class FlipperByEnvironment:
+    """`/flipper/{env}/api`: one Flipper API per environment, made on first use."""
+
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+        self._apps: dict[str, ASGIApp] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        environment = str(scope.get("path_params", {}).get("env", ""))
+        try:
+            check_environment(environment)
+        except InvalidIdentifier:
+            response = problems.problem_response(
+                problems.NOT_FOUND, f"no environment {environment[:64]!r}"
+            )
+            await response(scope, receive, send)
+            return
+        app = self._apps.get(environment)
+        if app is None:
+            app = _flipper_app(self.state, environment)
+            self._apps[environment] = app
+        await app(scope, receive, send)
+
+
+def _flipper_app(state: ServerState, environment: str) -> ASGIApp:
+    return flipper_api(
+        state.store,
+        authorize=flipper_authorize(state, environment),
+        clock=state.clock,
+        environment=environment,
+    )
+
+
+def _mount_flipper(app: FastAPI, state: ServerState) -> None:
+    app.router.routes.append(
+        Mount("/flipper/api", app=_flipper_app(state, DEFAULT_ENVIRONMENT))
+    )
+    app.router.routes.append(
+        Mount("/flipper/{env}/api", app=FlipperByEnvironment(state))
+    )

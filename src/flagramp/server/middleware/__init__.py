@@ -1,0 +1,1 @@
+"""The server's ASGI middleware, one per module."""

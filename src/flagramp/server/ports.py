@@ -1,0 +1,77 @@
+"""What the server hands on, as ports the engine implements.
+
+The server parses and checks what arrives (event batches, alert webhooks) and
+hands it to these Protocols. The engine routes events to its runs' ingest
+scopes and turns alerts into incidents by the plans' alert mappings; until it
+does, `event_sinks.ScopeSink` routes to the scopes registered with it and
+`alert_sinks.AuditAlertSink` records alerts in the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from flagramp.core.alerts import Alert
+from flagramp.core.events import EventBatch
+from flagramp.store import Author
+
+
+class Routing(Protocol):
+    """What became of a batch: how many scopes took it, how many of its events
+    no run watches, and whether every scope had seen it before."""
+
+    @property
+    def scopes(self) -> int: ...
+
+    @property
+    def unwatched(self) -> int: ...
+
+    @property
+    def duplicate(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RoutedBatch:
+    """A `Routing` value."""
+
+    scopes: int = 0
+    unwatched: int = 0
+    duplicate: bool = False
+
+
+class EventSink(Protocol):
+    """Takes parsed batches of one environment (each batch all or nothing)."""
+
+    def accept(
+        self, environment: str, batch: EventBatch, *, received_at: dt.datetime
+    ) -> Routing: ...
+
+
+class AlertHandling(Protocol):
+    """What became of alerts: how many runs they concern."""
+
+    @property
+    def runs(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HandledAlerts:
+    """An `AlertHandling` value."""
+
+    runs: int = 0
+
+
+class AlertSink(Protocol):
+    """Takes inbound alerts for one environment."""
+
+    def raise_alerts(
+        self,
+        environment: str,
+        alerts: Sequence[Alert],
+        *,
+        received_at: dt.datetime,
+        author: Author,
+    ) -> AlertHandling: ...

@@ -1,0 +1,213 @@
+"""`POST /api/v1/events`: batched events from SDKs and apps.
+
+The body is a JSON object `{"environment", "batch_key", "events": [...]}`, a
+JSON array of events, or JSON lines (`application/x-ndjson`), gzip allowed.
+Each event is checked alone (`core.event_parsing`): a bad one is rejected with
+its index, code and reason, and the rest are kept. The batch key (the body's,
+else `Idempotency-Key`, else a hash of the events) makes a redelivery count
+once: it answers `duplicate: true` and counts nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Any
+
+import anyio.to_thread
+from fastapi import Query, Request
+from pydantic import BaseModel
+
+from flagramp.core.event_parsing import MAX_CLOCK_SKEW, MAX_EVENT_AGE, parse_batch
+from flagramp.core.events import EventBatch, Exposure, RejectedEvent
+from flagramp.core.identifiers import check_environment
+from flagramp.server.bodies import LIMITS_KEY, load_json
+from flagramp.server.identity import EnvironmentIn, Identity, SdkScope, allow
+from flagramp.server.problems import (
+    BODY_TOO_LARGE,
+    INVALID_REQUEST,
+    NOT_FOUND,
+    ProblemError,
+    responses,
+)
+from flagramp.server.routes.common import AUTH_PROBLEMS, State, api_router
+from flagramp.server.settings import DEFAULT_MAX_JSON_DEPTH
+from flagramp.server.state import ServerState
+from flagramp.store.tokens import Permission
+
+router = api_router("events")
+
+#: Most events in one batch.
+MAX_EVENTS = 100_000
+JSON_LINES = ("application/x-ndjson", "application/jsonl", "application/json-lines")
+#: How long a batch key is kept: after this, every event of a redelivery is
+#: older than the oldest event accepted.
+KEY_LIFETIME = MAX_EVENT_AGE + MAX_CLOCK_SKEW
+
+
+class RejectedEventAnswer(BaseModel):
+    index: int
+    code: str
+    reason: str
+
+
+class EventsAnswer(BaseModel):
+    """What became of a batch."""
+
+    batch_key: str
+    accepted: int
+    duplicate: bool
+    unwatched: int
+    rejected: list[RejectedEventAnswer]
+
+
+class EventBatchBody(BaseModel):
+    """The batch as a JSON object (an array of events, or JSON lines, also do)."""
+
+    environment: str | None = None
+    batch_key: str | None = None
+    events: list[dict[str, Any]]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RawBatch:
+    environment: str | None
+    key: str | None
+    events: list[Any]
+
+
+def read_batch(body: bytes, content_type: str, max_depth: int) -> RawBatch:
+    """The batch's parts from a JSON object, a JSON array or JSON lines."""
+    media = content_type.split(";")[0].strip().lower()
+    if media in JSON_LINES:
+        lines = [line for line in body.splitlines() if line.strip()]
+        return RawBatch(None, None, [load_json(line, max_depth) for line in lines])
+    document = load_json(body, max_depth)
+    if isinstance(document, list):
+        return RawBatch(None, None, document)
+    if not isinstance(document, dict) or not isinstance(document.get("events"), list):
+        raise ProblemError(
+            INVALID_REQUEST,
+            'the body is {"events": [...]}, an array of events, or JSON lines',
+        )
+    environment, key = document.get("environment"), document.get("batch_key")
+    if environment is not None and not isinstance(environment, str):
+        raise ProblemError(INVALID_REQUEST, "`environment` must be a string")
+    if key is not None and not isinstance(key, str):
+        raise ProblemError(INVALID_REQUEST, "`batch_key` must be a string")
+    return RawBatch(environment, key, document["events"])
+
+
+@router.post(
+    "/events",
+    response_model=EventsAnswer,
+    responses=responses(*AUTH_PROBLEMS, 404, 413, 415, 422),
+    summary="Send a batch of events",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": EventBatchBody.model_json_schema(),
+                },
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def post_events(
+    request: Request,
+    state: State,
+    who: Annotated[
+        Identity,
+        allow(
+            Permission.ENGINEER,
+            sdk=SdkScope.EVENTS_WRITE,
+            environment=EnvironmentIn.BODY,
+        ),
+    ],
+    environment: Annotated[str | None, Query(max_length=64)] = None,
+) -> EventsAnswer:
+    body = await request.body()
+    _, max_depth = request.scope.get(LIMITS_KEY, (0, DEFAULT_MAX_JSON_DEPTH))
+    raw = await anyio.to_thread.run_sync(
+        read_batch, body, request.headers.get("content-type", ""), max_depth
+    )
+    env = who.environment(raw.environment or environment)
+    check_environment(env)
+    key = raw.key or request.headers.get("idempotency-key") or None
+    return await anyio.to_thread.run_sync(_take, state, env, key, raw.events)
+
+
+def _take(
+    state: ServerState, env: str, key: str | None, events: list[Any]
+) -> EventsAnswer:
+    if len(events) > MAX_EVENTS:
+        raise ProblemError(
+            BODY_TOO_LARGE, f"a batch holds at most {MAX_EVENTS:,} events"
+        )
+    if env not in state.store.environments():
+        raise ProblemError(NOT_FOUND, f"no environment {env!r}")
+    now = state.clock.now()
+    parsed = parse_batch(events, key=key, received_at=now)
+    batch, rejected = _in_environment(parsed.batch, list(parsed.rejected), events, env)
+    metrics = state.metrics.events
+    if state.batch_keys.seen(env, batch.key):
+        metrics.labels("duplicate").inc(len(events))
+        return EventsAnswer(
+            batch_key=batch.key, accepted=0, duplicate=True, unwatched=0, rejected=[]
+        )
+    routed = state.events.accept(env, batch, received_at=now)
+    fresh = state.batch_keys.remember(
+        env, batch.key, len(batch.events), now + KEY_LIFETIME
+    )
+    duplicate = routed.duplicate or not fresh
+    if duplicate:
+        metrics.labels("duplicate").inc(len(events))
+        return EventsAnswer(
+            batch_key=batch.key, accepted=0, duplicate=True, unwatched=0, rejected=[]
+        )
+    metrics.labels("accepted").inc(len(batch.events))
+    metrics.labels("rejected").inc(len(rejected))
+    metrics.labels("unwatched").inc(routed.unwatched)
+    return EventsAnswer(
+        batch_key=batch.key,
+        accepted=len(batch.events),
+        duplicate=False,
+        unwatched=routed.unwatched,
+        rejected=[
+            RejectedEventAnswer(index=r.index, code=r.code, reason=r.reason)
+            for r in rejected
+        ],
+    )
+
+
+def _in_environment(
+    batch: EventBatch, rejected: list[RejectedEvent], raw: list[Any], env: str
+) -> tuple[EventBatch, list[RejectedEvent]]:
+    """Exposures that name no environment are the batch's; those that name
+    another one are rejected (`wrong_environment`)."""
+    if env == "production" and not any(
+        isinstance(e, Exposure) and e.environment != env for e in batch.events
+    ):
+        return batch, rejected
+    # Indexes of the accepted events in the raw list, to name the rejected ones.
+    refused = {r.index for r in rejected}
+    indexes = [i for i in range(len(raw)) if i not in refused]
+    kept: list[Any] = []
+    for index, event in zip(indexes, batch.events, strict=True):
+        if isinstance(event, Exposure) and event.environment != env:
+            named = isinstance(raw[index], dict) and raw[index].get("environment")
+            if named:
+                rejected.append(
+                    RejectedEvent(
+                        index,
+                        f"the exposure is for environment {event.environment!r}, "
+                        f"the batch for {env!r}",
+                        "wrong_environment",
+                    )
+                )
+                continue
+            event = dataclasses.replace(event, environment=env)
+        kept.append(event)
+    rejected.sort(key=lambda r: r.index)
+    return EventBatch(batch.key, tuple(kept)), rejected

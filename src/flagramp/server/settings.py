@@ -1,0 +1,51 @@
+"""What a server is configured with: arguments, or `FLAGRAMP_*` variables."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+#: Largest request body on /api/v1 (after gzip is undone, for events too).
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+#: Deepest nesting of a JSON body: far beyond any document flagramp reads, far
+#: below what would exhaust the parser's stack.
+DEFAULT_MAX_JSON_DEPTH = 32
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """A server's settings.
+
+    `cors_origins` empty means no CORS headers at all (browsers then refuse
+    cross-origin calls). `stream_poll_seconds` is how often a replica looks at
+    the store version when nothing notifies it (SQLite; a safety net on
+    PostgreSQL, where LISTEN/NOTIFY wakes it at once). Failed authentications
+    are limited per client address: `auth_failures` within `auth_window_seconds`,
+    then 429 until the window has passed.
+    """
+
+    database_url: str | None = None
+    cors_origins: tuple[str, ...] = ()
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    max_json_depth: int = DEFAULT_MAX_JSON_DEPTH
+    stream_poll_seconds: float = 0.2
+    notified_poll_seconds: float = 5.0
+    keepalive_seconds: float = 15.0
+    auth_failures: int = 20
+    auth_window_seconds: float = 60.0
+    flipper_environments: tuple[str, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
+        """Settings from `FLAGRAMP_DATABASE_URL` and `FLAGRAMP_CORS_ORIGINS`
+        (comma-separated origins)."""
+        env = os.environ if environ is None else environ
+        origins = tuple(
+            o.strip()
+            for o in env.get("FLAGRAMP_CORS_ORIGINS", "").split(",")
+            if o.strip()
+        )
+        return cls(
+            database_url=env.get("FLAGRAMP_DATABASE_URL") or None, cors_origins=origins
+        )

@@ -1,0 +1,155 @@
+"""`POST /api/v1/events`: shapes, rejections, idempotency, routing to scopes."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from typing import Any
+
+import pytest
+
+from flagramp.core.metric_kinds import MetricKind
+from flagramp.server.event_sinks import ScopeSink
+from flagramp.stats.batch_ingest import BatchIngest, MetricSpec
+from tests.server.conftest import Api
+
+AT = "2026-01-01T00:00:00Z"  # the test clock's time
+
+
+def exposure(actor: str, flag: str = "new_flow", **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "exposure",
+        "at": AT,
+        "actor": actor,
+        "flag": flag,
+        "variant": "on",
+        **extra,
+    }
+
+
+def test_good_events_are_accepted_and_bad_ones_rejected_with_reasons(api: Api) -> None:
+    body = {
+        "batch_key": "sdk-1-1",
+        "events": [exposure("u1"), {"type": "request", "at": AT, "actor": "u1"}, 7],
+    }
+    answer = api.client.post("/api/v1/events", json=body, headers=api.headers("sdk"))
+    assert answer.status_code == 200
+    got = answer.json()
+    assert (got["batch_key"], got["accepted"], got["duplicate"]) == (
+        "sdk-1-1",
+        1,
+        False,
+    )
+    assert got["unwatched"] == 1
+    assert [(r["index"], r["code"]) for r in got["rejected"]] == [
+        (1, "bad_status"),
+        (2, "not_an_object"),
+    ]
+
+
+def test_a_repeated_batch_key_is_a_duplicate_and_counts_nothing(api: Api) -> None:
+    body = {"batch_key": "k", "events": [exposure("u1")]}
+    first = api.client.post("/api/v1/events", json=body, headers=api.headers("sdk"))
+    second = api.client.post("/api/v1/events", json=body, headers=api.headers("sdk"))
+    assert first.json()["duplicate"] is False
+    assert second.json() == {
+        "batch_key": "k",
+        "accepted": 0,
+        "duplicate": True,
+        "unwatched": 0,
+        "rejected": [],
+    }
+
+
+@pytest.mark.parametrize("shape", ["array", "json_lines", "gzip"])
+def test_arrays_json_lines_and_gzip_are_read(api: Api, shape: str) -> None:
+    events = [exposure("u1"), exposure("u2")]
+    headers = {**api.headers("sdk"), "idempotency-key": f"key-{shape}"}
+    if shape == "array":
+        answer = api.client.post("/api/v1/events", json=events, headers=headers)
+    elif shape == "json_lines":
+        text = "\n".join(json.dumps(e) for e in events) + "\n"
+        headers["content-type"] = "application/x-ndjson"
+        answer = api.client.post("/api/v1/events", content=text, headers=headers)
+    else:
+        headers |= {"content-type": "application/json", "content-encoding": "gzip"}
+        body = gzip.compress(json.dumps({"events": events}).encode())
+        answer = api.client.post("/api/v1/events", content=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["batch_key"], answer.json()["accepted"]) == (
+        f"key-{shape}",
+        2,
+    )
+
+
+def test_an_exposure_for_another_environment_is_rejected(api: Api) -> None:
+    body = {"events": [exposure("u1", environment="staging"), exposure("u2")]}
+    answer = api.client.post("/api/v1/events", json=body, headers=api.headers("sdk"))
+    got = answer.json()
+    assert got["accepted"] == 1
+    assert [(r["index"], r["code"]) for r in got["rejected"]] == [
+        (0, "wrong_environment")
+    ]
+
+
+def test_another_environments_sdk_token_may_not_send_events(api: Api) -> None:
+    body = {"environment": "production", "events": [exposure("u1")]}
+    answer = api.client.post(
+        "/api/v1/events", json=body, headers=api.headers("sdk_staging")
+    )
+    assert (answer.status_code, answer.json()["code"]) == (403, "wrong_environment")
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "code"),
+    [
+        (b"not json", {"content-type": "application/json"}, 422, "invalid_request"),
+        (
+            b'{"events": 3}',
+            {"content-type": "application/json"},
+            422,
+            "invalid_request",
+        ),
+        (
+            b"[" * 100 + b"]" * 100,
+            {"content-type": "application/json"},
+            422,
+            "invalid_request",
+        ),
+        (b"\x1f\x8b garbage", {"content-encoding": "gzip"}, 422, "invalid_request"),
+        (b"[]", {"content-encoding": "br"}, 415, "unsupported_media_type"),
+    ],
+)
+def test_unreadable_bodies_are_problems(
+    api: Api, body: bytes, headers: dict[str, str], status: int, code: str
+) -> None:
+    answer = api.client.post(
+        "/api/v1/events", content=body, headers={**api.headers("sdk"), **headers}
+    )
+    assert (answer.status_code, answer.json()["code"]) == (status, code)
+    assert "Traceback" not in answer.text
+
+
+def test_a_gzip_bomb_is_refused_past_the_body_limit(api: Api) -> None:
+    bomb = gzip.compress(b"[" + b" " * (20 * 1024 * 1024) + b"]")
+    answer = api.client.post(
+        "/api/v1/events",
+        content=bomb,
+        headers={**api.headers("sdk"), "content-encoding": "gzip"},
+    )
+    assert (answer.status_code, answer.json()["code"]) == (413, "body_too_large")
+
+
+def test_events_reach_a_watched_scope_once(api: Api) -> None:
+    sink = api.app.state.flagramp.events
+    assert isinstance(sink, ScopeSink)
+    spec = MetricSpec("exposed", MetricKind.COUNT, ("new_flow_seen",))
+    sink.watch(BatchIngest("run-1/p/s/1", "new_flow", [spec]))
+    body = {"batch_key": "b", "events": [exposure("u1"), exposure("u2", flag="other")]}
+    first = api.client.post("/api/v1/events", json=body, headers=api.headers("sdk"))
+    again = api.client.post("/api/v1/events", json=body, headers=api.headers("sdk"))
+    assert (first.json()["accepted"], first.json()["unwatched"]) == (2, 1)
+    assert again.json()["duplicate"] is True
+    state = sink.windows.scope_state("run-1/p/s/1", "new_flow")
+    assert state is not None
+    assert len(state.actors) == 1  # u1 only, once
