@@ -39,7 +39,9 @@ bench: $(STAMP)
 	$(BIN)/python bench/stats_sim.py
 	$(BIN)/python bench/flipper_api.py
 	$(BIN)/python bench/changes_since.py
+	$(BIN)/python bench/flipper_tables.py --backends sqlite,postgres,mariadb
 	$(BIN)/python bench/sim.py
+	$(BIN)/python bench/backup.py
 	$(BIN)/python bench/events_api.py
 	$(BIN)/python bench/propagation.py
 

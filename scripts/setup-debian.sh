@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite talks to: a real Prometheus server
 # (metric-source tests), Ruby Flipper (the compatibility peer), Rack (how Flipper's
-# API reads params), ActiveSupport (the notifications the SDK's Ruby initializer
-# subscribes to) and wrk (bench/flipper_api.py).
+# API reads params), ActiveRecord with the SQLite, PostgreSQL and MySQL drivers
+# (Flipper's ActiveRecord adapter, which ruby-flipper ships, on Flipper's tables),
+# ActiveSupport (the notifications the SDK's Ruby initializer subscribes to) and
+# wrk (bench/flipper_api.py).
 # Runs only as root and only when something is missing, so `make test` stays fast.
 set -euo pipefail
 need=()
@@ -11,6 +13,10 @@ command -v ruby >/dev/null 2>&1 || need+=(ruby)
 ruby -e 'require "flipper"' >/dev/null 2>&1 || need+=(ruby-flipper)
 ruby -e 'require "rack"' >/dev/null 2>&1 || need+=(ruby-rack)
 ruby -e 'require "active_support"' >/dev/null 2>&1 || need+=(ruby-activesupport)
+ruby -e 'require "active_record"' >/dev/null 2>&1 || need+=(ruby-activerecord)
+ruby -e 'require "sqlite3"' >/dev/null 2>&1 || need+=(ruby-sqlite3)
+ruby -e 'require "pg"' >/dev/null 2>&1 || need+=(ruby-pg)
+ruby -e 'require "mysql2"' >/dev/null 2>&1 || need+=(ruby-mysql2)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
@@ -18,5 +24,13 @@ if [ "$(id -u)" != 0 ]; then
   exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# apt's lock is shared with other processes: wait for it rather than fail.
+for attempt in 1 2 3 4 5 6; do
+  if apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; then
+    exit 0
+  fi
+  echo "setup-debian: apt is busy (attempt $attempt); retrying" >&2
+  sleep 10
+done
+echo "setup-debian: could not install ${need[*]}" >&2
+exit 1

@@ -9,10 +9,12 @@ from typing import Annotated
 import typer
 
 from flagramp.cli.audit import audit_app
+from flagramp.cli.backup import backup_app
 from flagramp.cli.commands import App
 from flagramp.cli.db import db_app
 from flagramp.cli.evaluate import register_eval
 from flagramp.cli.flags import flags_app
+from flagramp.cli.flipper import flipper_app
 from flagramp.cli.plan import plan_app
 from flagramp.cli.serve import register_serve
 from flagramp.cli.token import token_app
@@ -28,6 +30,8 @@ app.add_typer(flags_app, name="flags")
 app.add_typer(plan_app, name="plan")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.add_typer(backup_app, name="backup")
+app.add_typer(flipper_app, name="flipper")
 app.add_typer(token_app, name="token")
 register_eval(app)
 register_tour(app)

@@ -14,8 +14,16 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import NoSuchModuleError, SQLAlchemyError
 
-from flagramp.core.errors import StoreUnavailable
-from flagramp.store import SqlFlagStore, database_url, open_engine, upgrade
+from flagramp.core.errors import StoreError, StoreUnavailable
+from flagramp.store import (
+    FLAG_STORE_VARIABLE,
+    FlipperTablesStore,
+    SqlFlagStore,
+    database_url,
+    open_engine,
+    upgrade,
+)
+from flagramp.store.flipper import FlipperDatabase, is_flipper_url
 
 #: What to write instead, when a URL names a driver flagramp does not install.
 _DRIVER_HINTS = {
@@ -27,11 +35,34 @@ _KINDS = "sqlite:///FILE, postgresql+psycopg://… or mysql+pymysql://…"
 
 
 def open_store() -> SqlFlagStore:
-    """The store at FLAGRAMP_DATABASE_URL (SQLite flagramp.db by default), migrated.
+    """The store at FLAGRAMP_DATABASE_URL (SQLite flagramp.db by default), migrated;
+    on Flipper's own tables too when FLAGRAMP_FLAG_STORE names them.
 
     Raises StoreUnavailable if it cannot be reached, StoreError otherwise.
     """
-    return SqlFlagStore(open_database(migrate=True))
+    flag_store = os.environ.get(FLAG_STORE_VARIABLE, "")
+    if flag_store and not is_flipper_url(flag_store):
+        raise StoreError(
+            f"{FLAG_STORE_VARIABLE} must be a flipper+… URL (Flipper's own tables), "
+            "or unset for flagramp's own tables at FLAGRAMP_DATABASE_URL"
+        )
+    engine = open_database(migrate=True)
+    if not flag_store:
+        return SqlFlagStore(engine)
+    return FlipperTablesStore.connected(engine, open_flipper(flag_store))
+
+
+def open_flipper(url: str) -> FlipperDatabase:
+    """Flipper's database at a `flipper+…` URL, its driver put into words."""
+    shown = safe_url(url.removeprefix("flipper+"))
+    try:
+        return FlipperDatabase.open(url)
+    except ImportError as exc:
+        raise StoreUnavailable(shown, _missing_driver(exc)) from exc
+    except NoSuchModuleError as exc:
+        scheme = url.removeprefix("flipper+").partition(":")[0]
+        reason = f"flagramp does not know the database kind {scheme!r} (use {_KINDS})"
+        raise StoreUnavailable(shown, reason) from exc
 
 
 def open_database(url: str | None = None, *, migrate: bool) -> Engine:

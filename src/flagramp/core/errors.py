@@ -15,9 +15,20 @@
     │   ├── ImportInvalid     (ValueError)
     │   ├── StoreUnavailable  the database cannot be reached or opened
     │   ├── AuditKeyError     the audit key cannot be read, made or used
+    │   ├── FlipperTablesNotFound   no Flipper tables where the URL points
+    │   ├── FlipperTablesCannotHold a flag Flipper's tables cannot express
+    │   ├── SharedUsersUnsupported  the store buckets each flag on its own key
     │   ├── EnvironmentNotFound
     │   ├── TokenNotFound     no API token by that id
-    │   └── InvalidToken      (ValueError) a token that cannot be issued as asked
+    │   ├── InvalidToken      (ValueError) a token that cannot be issued as asked
+    │   └── BackupError       store/backups: a backup cannot be made or restored
+    │       ├── BackupDamaged         (ValueError) not a whole flagramp backup
+    │       ├── BackupRevisionUnknown a schema this flagramp does not know
+    │       ├── BackupKeyMissing      the audit keys its rows are signed with
+    │       ├── BackupUnverified      restored rows do not verify as backed up
+    │       ├── TablesNotDescribed    tables the migrations make, unknown here
+    │       ├── TargetNotEmpty        a full restore over a store in use
+    │       └── SnapshotNotFound      no environment snapshot by that id
     ├── AuditError           store/audit: the chain does not verify
     ├── EventError           core/events: an event or batch is malformed
     ├── SourceError          sources
@@ -195,6 +206,158 @@ class StoreUnavailable(StoreError):
         self.url = url
         self.reason = reason
         super().__init__(f"cannot connect to {url}: {reason}")
+
+
+class FlipperTablesNotFound(StoreError):
+    """The database has no Flipper tables (`flipper_features`, `flipper_gates`)
+    of the expected shape; flagramp never creates or migrates them."""
+
+    code = "flipper_tables_not_found"
+
+    def __init__(self, url: str, detail: str) -> None:
+        self.url = url
+        self.detail = detail
+        super().__init__(
+            f"no Flipper tables at {url}: {detail} (flagramp never creates or "
+            "changes Flipper's tables; run Flipper's own migration, "
+            "`rails g flipper:active_record`)"
+        )
+
+
+class FlipperTablesCannotHold(StoreError):
+    """A flag whose rules Flipper's tables cannot express (an expression on
+    Flipper 0.25's varchar `value`, say); nothing was written."""
+
+    code = "flipper_tables_cannot_hold"
+
+    def __init__(self, key: str, environment: str, reason: str) -> None:
+        self.key = key
+        self.environment = environment
+        self.reason = reason
+        super().__init__(
+            f"flag {key!r} in {environment!r} cannot be kept in Flipper's tables: "
+            f"{reason}"
+        )
+
+
+class SharedUsersUnsupported(StoreError):
+    """Flags asked to share their users (bucket on one flag's key) on a store
+    whose readers bucket every flag on its own key (Flipper's tables)."""
+
+    code = "shared_users_unsupported"
+
+    def __init__(self, flags: list[str], environment: str) -> None:
+        self.flags = flags
+        self.environment = environment
+        shown = ", ".join(repr(f) for f in flags)
+        super().__init__(
+            f"flags {shown} in {environment!r} cannot share their users on "
+            "Flipper's tables: Ruby Flipper buckets every flag on its own name, so "
+            "the Ruby app would give each flag different users; use flagramp's own "
+            "store, or give each flag its own phase"
+        )
+
+
+class BackupError(StoreError):
+    """A backup cannot be made, read or restored; nothing was written."""
+
+    code = "backup_error"
+
+
+class BackupDamaged(BackupError, ValueError):
+    """A backup file that is not a whole flagramp backup: damaged, cut short,
+    changed after it was written, or not a backup at all."""
+
+    code = "backup_damaged"
+
+    def __init__(self, source: str, detail: str) -> None:
+        self.source = source
+        self.detail = detail
+        super().__init__(f"{source} is not a whole flagramp backup: {detail}")
+
+
+class BackupRevisionUnknown(BackupError):
+    """A backup at a schema revision this flagramp does not ship (a newer one)."""
+
+    code = "backup_revision_unknown"
+
+    def __init__(self, revision: str, head: str) -> None:
+        self.revision = revision
+        self.head = head
+        super().__init__(
+            f"the backup is at schema revision {revision!r}, which this flagramp "
+            f"does not know (it is at {head!r}): restore it with the flagramp that "
+            "made it, or a newer one"
+        )
+
+
+class BackupKeyMissing(BackupError):
+    """The audit keys a backup's rows are signed with are not configured here."""
+
+    code = "backup_key_missing"
+
+    def __init__(self, key_ids: list[str], source: str) -> None:
+        self.key_ids = key_ids
+        self.source = source
+        shown = ", ".join(key_ids)
+        super().__init__(
+            f"the backup's audit rows are signed with key(s) {shown}, which "
+            f"{source} does not hold: configure them (FLAGRAMP_AUDIT_KEY or the key "
+            "file kept with the backups) and restore again"
+        )
+
+
+class BackupUnverified(BackupError):
+    """The rows loaded from a backup do not verify as they did when it was made."""
+
+    code = "backup_unverified"
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(f"the restored audit log does not verify: {detail}")
+
+
+class TablesNotDescribed(BackupError):
+    """flagramp's migrations make tables that this process's metadata lacks, so a
+    backup would leave them out."""
+
+    code = "tables_not_described"
+
+    def __init__(self, tables: list[str]) -> None:
+        self.tables = tables
+        shown = ", ".join(tables)
+        super().__init__(
+            f"flagramp's migrations make table(s) {shown}, which no module loaded "
+            "here describes on flagramp.store.tables.metadata: a backup would leave "
+            "them out"
+        )
+
+
+class TargetNotEmpty(BackupError):
+    """A full restore into a store that already holds flags, history or runs."""
+
+    code = "target_not_empty"
+
+    def __init__(self, version: int, audit_rows: int, tables: list[str]) -> None:
+        self.version = version
+        self.audit_rows = audit_rows
+        self.tables = tables
+        shown = ", ".join(tables[:5]) + (" …" if len(tables) > 5 else "")
+        super().__init__(
+            f"the target store is not empty (store version {version}, "
+            f"{audit_rows} audit row(s), rows in {shown}): restore with --force "
+            "to replace everything in it"
+        )
+
+
+class SnapshotNotFound(BackupError, KeyError):
+    """No environment snapshot by that id."""
+
+    code = "snapshot_not_found"
+
+    def __init__(self, snapshot_id: str) -> None:
+        self.snapshot_id = snapshot_id
+        super().__init__(f"no environment snapshot {snapshot_id!r}")
 
 
 class EnvironmentNotFound(StoreError, KeyError):

@@ -103,6 +103,20 @@ def _alembic_config() -> Config:
     return config
 
 
+def migrate_to(conn: Connection, revision: str) -> None:
+    """Run flagramp's migrations up to `revision` on `conn`, in its transaction
+    (a scratch or staging database; `upgrade` is for the store's own)."""
+    config = _alembic_config()
+    config.attributes["connection"] = conn
+    command.upgrade(config, revision)
+
+
+def is_known_revision(revision: str) -> bool:
+    """Whether `revision` is one of the migrations flagramp ships."""
+    script = ScriptDirectory.from_config(_alembic_config())
+    return revision in {script.revision for script in script.walk_revisions()}
+
+
 def head_revision() -> str:
     """The newest migration flagramp ships."""
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()

@@ -15,19 +15,21 @@ in order (version, then audit row).
 Backends implement a handful of primitives (`store/reading.py`,
 `store/writing.py`: read, write and delete one entity's document, append an
 audit row); the rules, the audit path and the feed's paging are written once. A
-backend that holds only part of a flag (Flipper's `flipper_features` and
-`flipper_gates` hold no deny list, eligibility or environment) implements the
-flag primitives by joining its part with flagramp's own tables for the rest.
+backend on tables that hold only part of a flag (Flipper's `flipper_features` and
+`flipper_gates` hold no deny list, eligibility or environment) keeps the whole
+document in flagramp's tables and writes its part to the other tables through an
+outbox (`store/flipper/`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
+from flagramp.core.errors import SharedUsersUnsupported
 from flagramp.core.flags import Flag, Segment
 from flagramp.core.types import Json
 from flagramp.store.audit import AuditEntry, AuditReport
@@ -207,6 +209,12 @@ class FlagStore(FlagReader, Protocol):
         segments, in one snapshot."""
         ...
 
+    def can_share_users(self, environment: str = DEFAULT_ENVIRONMENT) -> bool:
+        """Whether flags of `environment` may bucket actors on another flag's key
+        (a plan's `shared_users`). False on Flipper's tables: Ruby Flipper
+        buckets every flag on its own name."""
+        ...
+
     def create_flag(
         self, flag: Flag, author: Author, environment: str = DEFAULT_ENVIRONMENT
     ) -> Flag:
@@ -252,3 +260,12 @@ class FlagStore(FlagReader, Protocol):
     ) -> None:
         """`UnitOfWork.delete_segment` in a unit of work of its own."""
         ...
+
+
+def check_shared_users(
+    store: FlagStore, flags: Sequence[str], environment: str = DEFAULT_ENVIRONMENT
+) -> None:
+    """Raise SharedUsersUnsupported if `flags` (two or more, bucketing on the
+    first one's key) cannot share their users in this store and environment."""
+    if len(flags) > 1 and not store.can_share_users(environment):
+        raise SharedUsersUnsupported(list(flags), environment)

@@ -16,6 +16,9 @@ class SingleWrites(ABC):
     @abstractmethod
     def unit_of_work(self, author: Author) -> AbstractContextManager[UnitOfWork]: ...
 
+    def can_share_users(self, environment: str = DEFAULT_ENVIRONMENT) -> bool:
+        return True  # flagramp evaluates the bucketing key itself
+
     def create_flag(
         self, flag: Flag, author: Author, environment: str = DEFAULT_ENVIRONMENT
     ) -> Flag:

@@ -36,6 +36,7 @@ from flagramp.store.audit import AuditEntry, AuditReport
 from flagramp.store.audit_keys import AuditKeyring
 from flagramp.store.connections import reading, short_reason
 from flagramp.store.database import database_url, open_engine, snapshot
+from flagramp.store.flipper_outbox_tables import flipper_adoptions
 from flagramp.store.port import CHANGES_LIMIT, DEFAULT_ENVIRONMENT, Author, Change
 from flagramp.store.reading import FLAG
 from flagramp.store.rules import check_author_fields
@@ -59,11 +60,41 @@ class SqlUnitOfWork(WritingUnit, SqlReader):
     ) -> None:
         SqlReader.__init__(self, conn)
         WritingUnit.__init__(self, author, write_version, clock, keyring)
+        #: Environments whose flags or segments this unit wrote.
+        self.environments_written: set[str] = set()
 
     @property
     def connection(self) -> Connection:
         """The unit's connection, for reads of other tables in its transaction."""
         return self.conn
+
+    def before_commit(self) -> None:
+        """Called when the block ends without an exception, before the commit:
+        a backend's last writes of the unit (Flipper's outbox) go here; raising
+        rolls everything back.
+
+        Refuses flag and segment writes to an environment that is Flipper's
+        tables (adopted by the Flipper-tables store) unless this unit is that
+        store's: written here alone, they would never reach the Rails app."""
+        unbound = self.environments_written - self.binds()
+        if not unbound:
+            return
+        bound = self.conn.execute(
+            select(flipper_adoptions.c.environment, flipper_adoptions.c.flipper_url)
+            .where(flipper_adoptions.c.environment.in_(sorted(unbound)))
+            .order_by(flipper_adoptions.c.environment)
+        ).first()
+        if bound is not None:
+            raise StoreError(
+                f"environment {bound[0]!r} is Flipper's tables at {bound[1]}: its "
+                "flags change only through the Flipper-tables store "
+                "(FLAGRAMP_FLAG_STORE=flipper+…), so that the Rails app sees them "
+                "(`flagramp flipper release` ends that)"
+            )
+
+    def binds(self) -> set[str]:
+        """The environments this unit writes through to Flipper's tables."""
+        return set()
 
     def execute(
         self, statement: Executable, parameters: Mapping[str, Any] | None = None
@@ -77,6 +108,7 @@ class SqlUnitOfWork(WritingUnit, SqlReader):
         self, kind: str, environment: str, key: str, document: str | None
     ) -> None:
         self.written = True
+        self.environments_written.add(environment)
         column, name = columns(kind)
         table = column.table
         where = (table.c.environment == environment, name == key)
@@ -213,10 +245,9 @@ class SqlFlagStore(SingleWrites):
                 try:
                     if conn.dialect.name == "sqlite":
                         conn.exec_driver_sql("BEGIN IMMEDIATE")
-                    unit = SqlUnitOfWork(
-                        conn, author, _bump_version(conn), self.clock, self.keyring
-                    )
+                    unit = self._new_unit(conn, author, _bump_version(conn))
                     yield unit
+                    unit.before_commit()
                 except BaseException:
                     transaction.rollback()
                     raise
@@ -228,6 +259,17 @@ class SqlFlagStore(SingleWrites):
             raise
         except SQLAlchemyError as exc:
             raise StoreError(f"nothing was written: {short_reason(exc)}") from exc
+        if unit.written:
+            self._after_commit(unit)
+
+    def _new_unit(
+        self, conn: Connection, author: Author, write_version: int
+    ) -> SqlUnitOfWork:
+        """The unit of work a backend built on this one hands out."""
+        return SqlUnitOfWork(conn, author, write_version, self.clock, self.keyring)
+
+    def _after_commit(self, unit: SqlUnitOfWork) -> None:
+        """Called once a unit that wrote has committed; it must not raise."""
 
     # --- audit ---------------------------------------------------------------------
 
@@ -237,18 +279,23 @@ class SqlFlagStore(SingleWrites):
             keyring = AuditKeyring.from_file(keyring.path)
         try:
             with snapshot(self.engine) as conn:
-                head = conn.execute(
-                    select(store_meta.c.text_value, store_meta.c.int_value).where(
-                        store_meta.c.key == "audit_head"
-                    )
-                ).one()
-                query = select(audit_log).order_by(audit_log.c.id)
-                rows = conn.execute(query).mappings().all()
-                return verify(rows, (head[0], head[1]), _stored(conn), keyring)
+                return verify_connection(conn, keyring)
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"the audit log could not be read: {short_reason(exc)}"
             ) from exc
+
+
+def verify_connection(conn: Connection, keyring: AuditKeyring) -> AuditReport:
+    """`verify_audit` over what `conn` sees (a snapshot, or a transaction that
+    has not committed yet)."""
+    head = conn.execute(
+        select(store_meta.c.text_value, store_meta.c.int_value).where(
+            store_meta.c.key == "audit_head"
+        )
+    ).one()
+    rows = conn.execute(select(audit_log).order_by(audit_log.c.id)).mappings().all()
+    return verify(rows, (head[0], head[1]), _stored(conn), keyring)
 
 
 def _bump_version(conn: Connection) -> int:

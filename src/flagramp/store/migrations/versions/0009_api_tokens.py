@@ -22,7 +22,7 @@ from alembic import op
 from sqlalchemy.dialects import mysql
 
 revision = "0009_api_tokens"
-down_revision = "0004_ingest_scopes"
+down_revision = "0006_flipper_outbox"
 branch_labels = None
 depends_on = None
 
