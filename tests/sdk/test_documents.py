@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -124,3 +125,29 @@ def test_a_change_set_keeps_changes_in_order_and_skips_kinds_it_does_not_know() 
 def test_an_unusable_change_event_is_refused(document: Any) -> None:
     with pytest.raises(InvalidSnapshot):
         parse_change_set(document, "test")
+
+
+def test_every_field_of_a_flag_survives_the_sdks_reading() -> None:
+    # A field added to Flag (and to the store's documents) fails here until
+    # sdk/_documents.read_flag reads it too: the SDK cannot import the store.
+    full = Flag(
+        key="everything",
+        boolean=True,
+        actors=("User;1",),
+        groups=("staff",),
+        expression={"Equal": [{"Property": ["plan"]}, "basic"]},
+        percentage_of_actors=Percentage.parse("33.333"),
+        percentage_of_time=Percentage.parse("5"),
+        denied_actors=("User;2",),
+        eligibility="oracle",
+        description="all of it",
+        actor_type="User",
+    )
+    bare = Flag(key="everything")
+    unset = [
+        f.name
+        for f in dataclasses.fields(Flag)
+        if getattr(full, f.name) == getattr(bare, f.name) and f.name != "key"
+    ]
+    assert unset == [], f"set {unset} in this test and read them in read_flag"
+    assert read_flag(flag_document(full)) == full
