@@ -94,12 +94,18 @@ def test_the_ruby_initializer_reports_flipper_exposures_and_rack_outcomes(
     for user, (new_flow, _uat) in answers.items():
         assert new_flow is evaluator.is_enabled(flipper, [Actor(user)]), user
 
-    exposures = [e for e in events if isinstance(e, Exposure)]
+    all_exposures = [e for e in events if isinstance(e, Exposure)]
+    flips = [e.variant.value for e in all_exposures if e.flag == "flip"]
+    assert flips == ["on", "off", "on"]  # every change of answer is sent
+    assert result["coin"] == [False, True]
+    coins = sorted(e.variant.value for e in all_exposures if e.flag == "coin")
+    assert coins == ["off", "on"]  # a feature that draws: each variant once
+    exposures = [e for e in all_exposures if e.flag in ("new_flow", "uat")]
     seen = sorted((e.actor, e.flag) for e in exposures)
     users = [f"User;{i}" for i in range(20)]
     assert seen == sorted(
         [(u, "new_flow") for u in [*users, "User;99"]] + [(u, "uat") for u in users]
-    )  # one per actor, flag and variant in the minute, however often checked
+    )  # one per actor and flag in the minute, however often checked
     for exposure in exposures:
         expected = answers.get(exposure.actor, [result["outside"], False])
         on = expected[0] if exposure.flag == "new_flow" else expected[1]

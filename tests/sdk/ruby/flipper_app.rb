@@ -51,10 +51,24 @@ rescue Timeout::Error
 end
 outside = Flipper.enabled?(:new_flow, User.new(99)) # no request: an exposure only
 
+# A rollback undone within the minute: on, off, on are all sent.
+flipper_user = User.new(50)
+Flipper.enable(:flip)
+Flipper.enabled?(:flip, flipper_user)
+Flipper.disable(:flip)
+Flipper.enabled?(:flip, flipper_user)
+Flipper.enabled?(:flip, flipper_user)
+Flipper.enable(:flip)
+Flipper.enabled?(:flip, flipper_user)
+# A feature that draws per check: each variant once.
+Flipper.enable_percentage_of_time(:coin, 50)
+coin = Array.new(200) { Flipper.enabled?(:coin, User.new(60)) }.uniq.sort_by(&:to_s)
+
 delivered = Flagramp.reporter.flush
 reporter = Flagramp.reporter
 puts JSON.generate(
   "delivered" => delivered, "sent" => reporter.sent, "rejected" => reporter.rejected,
-  "dropped" => reporter.dropped, "answers" => answers, "outside" => outside
+  "dropped" => reporter.dropped, "answers" => answers, "outside" => outside,
+  "coin" => coin
 )
 Flagramp.stop

@@ -5,8 +5,8 @@
 #
 # It reports to flagramp's events endpoint (POST /api/v1/events):
 # - exposures, from Flipper's own instrumentation (`feature_operation.flipper`,
-#   which Flipper's railtie sends through ActiveSupport::Notifications): one per
-#   actor, feature, variant and minute;
+#   which Flipper's railtie sends through ActiveSupport::Notifications): one when
+#   an actor's variant of a feature is new this minute;
 # - request outcomes, from a Rack middleware it adds at the top of the stack:
 #   status, latency, and an exception fingerprint ("Class /route/template"), with
 #   the features the request evaluated and what they answered.
@@ -63,26 +63,35 @@ module Flagramp
       @send_lock = Mutex.new
       @wake = ConditionVariable.new
       @minute = nil
-      @seen = Set.new
+      @seen = {}
+      @draws = Set.new
       @sent = @rejected = @dropped = 0
       @failing = false
       @stopped = false
       @thread = nil
     end
 
-    # One exposure, unless this actor saw this variant of this flag this minute.
-    def exposure(flag, actor, enabled, allow_listed)
+    # An exposure when the actor's variant of the flag is new this minute: the
+    # first check, and every change of answer (the server counts outcomes under
+    # the latest exposure). A flag that draws per check (percentage_of_time)
+    # sends each variant once a minute, or it would send half its checks.
+    def exposure(flag, actor, enabled, allow_listed, draws: false)
       return if actor.nil? || actor.strip.empty?
 
       at = @clock.call
-      key = [actor, flag, enabled]
       @lock.synchronize do
         minute = (at / 60).floor
         if minute != @minute
           @minute = minute
           @seen.clear
         end
-        return unless @seen.add?(key)
+        @draws << flag if draws
+        last, sent = @seen[[actor, flag]] ||= [nil, Set.new]
+        return if last == enabled
+        return if @draws.include?(flag) && sent.include?(enabled)
+
+        @seen[[actor, flag]][0] = enabled
+        sent << enabled
       end
       put("type" => "exposure", "at" => at, "actor" => actor, "flag" => flag,
           "variant" => enabled ? "on" : "off", "environment" => @environment,
@@ -270,7 +279,8 @@ module Flagramp
         next if id.nil?
 
         record.actor ||= id if record
-        @reporter.exposure(flag, id.to_s, enabled, allow_listed)
+        draws = payload[:gate_name].to_s == "percentage_of_time"
+        @reporter.exposure(flag, id.to_s, enabled, allow_listed, draws: draws)
       end
     rescue StandardError => e
       warn("flagramp: could not record an exposure: #{e.class}: #{e.message}")
