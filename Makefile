@@ -34,6 +34,7 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/eval.py
+	$(BIN)/python bench/sdk.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/stats_sim.py
 	$(BIN)/python bench/flipper_api.py

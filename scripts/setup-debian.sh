@@ -2,8 +2,9 @@
 # Installs the Debian packages the test suite talks to: a real Prometheus server
 # (metric-source tests), Ruby Flipper (the compatibility peer), Rack (how Flipper's
 # API reads params), ActiveRecord with the SQLite, PostgreSQL and MySQL drivers
-# (Flipper's ActiveRecord adapter, which ruby-flipper ships, on Flipper's tables)
-# and wrk (bench/flipper_api.py).
+# (Flipper's ActiveRecord adapter, which ruby-flipper ships, on Flipper's tables),
+# ActiveSupport (the notifications the SDK's Ruby initializer subscribes to) and
+# wrk (bench/flipper_api.py).
 # Runs only as root and only when something is missing, so `make test` stays fast.
 set -euo pipefail
 need=()
@@ -11,6 +12,7 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v ruby >/dev/null 2>&1 || need+=(ruby)
 ruby -e 'require "flipper"' >/dev/null 2>&1 || need+=(ruby-flipper)
 ruby -e 'require "rack"' >/dev/null 2>&1 || need+=(ruby-rack)
+ruby -e 'require "active_support"' >/dev/null 2>&1 || need+=(ruby-activesupport)
 ruby -e 'require "active_record"' >/dev/null 2>&1 || need+=(ruby-activerecord)
 ruby -e 'require "sqlite3"' >/dev/null 2>&1 || need+=(ruby-sqlite3)
 ruby -e 'require "pg"' >/dev/null 2>&1 || need+=(ruby-pg)

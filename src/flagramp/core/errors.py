@@ -33,8 +33,11 @@
     ├── EventError           core/events: an event or batch is malformed
     ├── SourceError          sources
     ├── EngineError          engine
-    └── SimError             sim: the traffic simulator
-        └── InvalidScenario   (ValueError)
+    ├── SimError             sim: the traffic simulator
+    │   └── InvalidScenario   (ValueError)
+    └── SdkError             sdk: the client library
+        ├── InvalidClientOption (ValueError) a client built with a bad option
+        └── InvalidSnapshot   (ValueError) a snapshot, bootstrap file or cache unread
 
 Exceptions take structured arguments and build their own message, so callers (the
 CLI, later the API's problem documents) can show `code` and `message` without parsing.
@@ -433,3 +436,32 @@ class InvalidScenario(SimError, ValueError):
         self.where = where
         self.detail = detail
         super().__init__(f"{where}: {detail}")
+
+
+class SdkError(FlagrampError):
+    """The SDK client cannot do what was asked (never raised by `is_enabled`)."""
+
+    code = "sdk_error"
+
+
+class InvalidClientOption(SdkError, ValueError):
+    """A client built with an option it cannot work with."""
+
+    code = "invalid_client_option"
+
+    def __init__(self, option: str, detail: str) -> None:
+        self.option = option
+        self.detail = detail
+        super().__init__(f"option {option!r}: {detail}")
+
+
+class InvalidSnapshot(SdkError, ValueError):
+    """A snapshot document (from the server, a bootstrap file or the cache) that
+    cannot be read; `source` names where it came from."""
+
+    code = "invalid_snapshot"
+
+    def __init__(self, source: str, detail: str) -> None:
+        self.source = source
+        self.detail = detail
+        super().__init__(f"{source}: {detail}")
