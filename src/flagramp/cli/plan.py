@@ -52,7 +52,7 @@ from flagramp.core.plans.problems import sort_problems
 from flagramp.engine.power import detectable_effect
 from flagramp.store import SqlFlagStore
 
-plan_app = App(help="Release plans: validate, lint, show, diff.")
+plan_app = App(help="Release plans: validate, lint, show, diff, import from Markdown.")
 
 FileArg = Annotated[Path, typer.Argument(help="A plan file (YAML).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
