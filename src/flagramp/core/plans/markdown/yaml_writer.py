@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import yaml
 
 from flagramp.core.plans.base import TBD
+from flagramp.core.plans.compose import compose
+from flagramp.core.plans.nodes import MappingNode, ScalarNode
 from flagramp.core.plans.percentages import show_number
 
 #: Comments longer than this are cut: a comment points, it does not quote pages.
@@ -176,7 +178,22 @@ def _scalar(value: ScalarValue) -> str:
     # PyYAML quotes what needs quoting (plain, single or double quotes); a plain
     # scalar comes with the document-end marker, which is not part of it.
     dumped = yaml.safe_dump(value, allow_unicode=True, width=10**9)
-    return dumped.removesuffix("\n").removesuffix("\n...")
+    plain = dumped.removesuffix("\n").removesuffix("\n...")
+    # PyYAML follows YAML 1.1; the plan loader reads YAML 1.2's core schema, in
+    # which `0E0` or `09` is a number. Text the loader would not read back as
+    # this text is quoted.
+    if _reads_back(plain, value):
+        return plain
+    quoted = yaml.safe_dump(value, allow_unicode=True, width=10**9, default_style='"')
+    return quoted.removesuffix("\n")
+
+
+def _reads_back(written: str, value: str) -> bool:
+    node, problems = compose(f"k: {written}", "scalar")
+    if problems or not isinstance(node, MappingNode) or not node.pairs:
+        return False
+    read = node.pairs[0][1]
+    return isinstance(read, ScalarNode) and read.value == value
 
 
 def _one_line(text: str) -> str:
