@@ -208,6 +208,8 @@ Test a larger user population to ensure larger usage patterns expose no issues.
 #: A UAT phase whose planning and results are the template's samples, and a
 #: rollback process the document calls a sample.
 SAMPLES = """\
+# --DRAFT-- (In Progress)
+
 # Compose Flow: MVP Release Plan
 
 ## Step 3: Production rollout
@@ -243,4 +245,97 @@ SAMPLES = """\
 #### Results
 - Number of unique users: 410 (Sample)
 - Types of errors logged: none seen
+- Types of errors logged: none seen
+
+### Stage B: moderate
+
+#### Planning (Sample)
+
+- Percentage of users: 25%
+- Length of time: 1 day
+"""
+
+#: The template's other parts: a status line, links, a metrics table, criteria
+#: written by the team, a go-live date and targets, a severity named twice,
+#: known risks, stages before any phase heading, and task items after them.
+PARTS = """\
+# Appointments Routing - Rollout Plan
+
+**Status:** Draft
+**Runbook**: https://runbooks.example.gov/routing
+See the [routing dashboard](https://dash.example.gov/routing) for numbers.
+
+## Executive Summary
+
+Appointments for Oracle Health patients are fetched from the new service.
+
+## Metrics Based Criteria
+
+1. **Error rates** - compared with the base
+
+| Metric Name | Description |
+| --- | --- |
+| Fetch failures | count of failed fetches |
+|  |  |
+
+## How Are We Monitoring?
+
+| What We're Watching | What's Normal |
+| --- | --- |
+| API error rate | Baseline ~X% |
+
+| Term | Definition |
+| --- | --- |
+| UAE | Unified Appointments Experience |
+
+## Turning It On
+
+### Stage A: 10% of users
+
+- Percentage of users: 5%
+- Length of time: 2 days (weekdays only)
+- Enable the flag for a random 5 %
+
+#### Results
+- Number of bugs identified / fixed:
+  - Timeout on the first fetch
+- Types of errors logged: lorem ipsum
+
+### Stage B: 40% of users
+
+- Length of time: 3 days
+
+### Step 5: Nudging
+
+- [ ] Begin telling users about the new view
+
+## Rollback
+
+### If a critical severity issue
+1. The feature toggle will be disabled for all users
+
+### If a critical severity issue
+1. Page the on-call engineer
+2. The toggle will remain enabled with no reduction in availability
+
+| Trigger | Action |
+| --- | --- |
+| New class of errors | Immediate rollback |
+
+## Go Live!
+
+- Desired date: 03/16/27
+- Post-launch KPI 1: booking success rate at least 97%
+
+### 2-week results
+- Number of unique users: x
+
+## Post-launch Questions
+
+1. Did booking get faster?
+   - for Oracle patients?
+
+## Known Risks
+
+- The new service is slower for some patients.
 """

@@ -50,6 +50,7 @@ def test_an_answer_marked_sample_is_a_sample_and_the_rest_are_answers(
     imported: Imported, data: dict[str, Any]
 ) -> None:
     questions = data["phases"][1]["stages"][0]["record"]["questions"]
+    assert len(questions) == 2  # the line pasted twice is asked once
     assert questions[0] == {
         "text": "Number of unique users",
         "answered_by": TBD,
@@ -62,9 +63,18 @@ def test_an_answer_marked_sample_is_a_sample_and_the_rest_are_answers(
     ) == (f"a sample in the document (plan.md:{line}), never a result")
 
 
+def test_a_draft_heading_is_the_status(data: dict[str, Any]) -> None:
+    assert data["status"] == "DRAFT (In Progress)"
+    assert data["title"] == "Compose Flow: MVP Release Plan"
+
+
 def test_sample_planning_values_are_left_to_decide(
     imported: Imported, data: dict[str, Any]
 ) -> None:
+    line = line_of(SAMPLES, "- Percentage of users: 25%")
+    assert imported.comment("phases[1].stages[1].percentage").endswith(
+        f'plan.md:{line} says "a sample: 25%"'
+    )
     uat = data["phases"][0]
     assert uat["window"] == {"start": TBD, "end": TBD}
     assert uat["audience"] == {"description": TBD}
@@ -88,8 +98,10 @@ def test_stages_written_at_their_phases_heading_level_belong_to_it(
 ) -> None:
     assert len(data["phases"]) == 2
     canary = data["phases"][1]["stages"]
+    # Stage B's planning is marked a sample: its values stay to decide.
     assert [(s["name"], s["percentage"], s["hold"]) for s in canary] == [
-        ("Stage A: Canary", 5, "2h")
+        ("Stage A: Canary", 5, "2h"),
+        ("Stage B: moderate", TBD, TBD),
     ]
 
 

@@ -20,10 +20,8 @@ from flagramp.core.plans.markdown.draft import (
 from flagramp.core.plans.markdown.yaml_writer import (
     Mapping,
     Scalar,
-    ScalarValue,
     Sequence,
 )
-from flagramp.core.plans.percentages import show_number
 
 T = TypeVar("T")
 
@@ -62,18 +60,11 @@ class Emitter:
         """A found value, or a TBD."""
         if isinstance(slot, Tbd):
             return self.tbd(slot, field)
-        value = slot.value
-        written: ScalarValue
+        value: object = slot.value
         if isinstance(value, Duration):
-            written = value.text
-        elif isinstance(value, str | int | float | bool | dt.date):
-            written = value
-        else:
-            raise TypeError(f"cannot write {type(value).__name__}")
-        shown = slot.written
-        if isinstance(value, float) and shown == show_number(value):
-            shown = ""
-        return Scalar(written, self.source(slot.line, shown, slot.note))
+            value = value.text
+        assert isinstance(value, str | int | float | bool | dt.date)
+        return Scalar(value, self.source(slot.line, slot.written, slot.note))
 
     def slot(
         self, mapping: Mapping, key: str, slot: Found[T] | Tbd, field: str

@@ -156,7 +156,7 @@ class _Reader:
         ):
             short_label = labelled is not None and len(labelled.label.split()) <= 3
             if not (
-                block.bold or short_label or rules.urls(block.text)
+                block.bold or short_label or block.links or rules.urls(block.text)
             ) and not rules.is_blank(block.text):
                 self.summary.append(block)
         self._links(block, labelled)
@@ -304,6 +304,7 @@ def _hints(blocks: Iterable[Block]) -> list[Hint]:
 
 
 def _paragraphs(blocks: list[Block]) -> Found[str] | None:
+    blocks = [b for b in blocks if not rules.is_blank(b.text)]
     if not blocks:
         return None
     text = " ".join(b.text for b in blocks)

@@ -74,15 +74,14 @@ def read_rollback(section: Section, before: DraftRollback | None) -> DraftRollba
         current = pending.pop(0)
         if current.part is Part.SEVERITY:
             severities.append(_severity(current))
+            hints.extend(_rows(current.items()))
             continue
         pending[:0] = [c for c in current.children if c.part in ROLLBACK_PARTS]
+        hints.extend(_rows(current.blocks))
         for block in current.blocks:
-            if block.kind is Kind.ROW:
-                cells = [c for c in block.cells if c and not rules.is_blank(c)]
-                if cells and not block.header:
-                    hints.append(Hint(" — ".join(cells), block.line, "document"))
-            elif block.text and not rules.is_blank(block.text) and not block.bold:
-                procedure.append(Found(rules.text(block.text)[0], block.line))
+            if block.kind is Kind.ROW or block.bold or rules.is_blank(block.text):
+                continue
+            procedure.append(Found(rules.text(block.text)[0], block.line))
     return DraftRollback(
         before.line if before else section.line,
         (before.sample if before else False) or section.sample,
@@ -90,6 +89,16 @@ def read_rollback(section: Section, before: DraftRollback | None) -> DraftRollba
         _merged(severities),
         tuple(hints),
     )
+
+
+def _rows(blocks: Iterable[Block]) -> list[Hint]:
+    """A table's rows as hints (seed 003's rollback triggers)."""
+    found: list[Hint] = []
+    for block in blocks:
+        cells = [c for c in block.cells if c and not rules.is_blank(c)]
+        if block.kind is Kind.ROW and not block.header and cells:
+            found.append(Hint(" — ".join(cells), block.line, "document"))
+    return found
 
 
 def _merged(severities: list[DraftSeverity]) -> tuple[DraftSeverity, ...]:
@@ -128,7 +137,7 @@ def _severity(section: Section) -> DraftSeverity:
     steps = [
         Found(rules.text(b.text)[0], b.line)
         for b in section.items()
-        if b.text and not rules.is_blank(b.text)
+        if b.kind is not Kind.ROW and not rules.is_blank(b.text)
     ]
     action: Found[str] | Tbd = Tbd(section.line)
     for step in steps:
@@ -191,7 +200,8 @@ def read_go_live(section: Section) -> DraftGoLive:
 def _kpi(labelled: rules.Labelled | None, block: Block) -> DraftKpi:
     label = labelled.label if labelled else block.text
     number = _KPI.search(label)
-    name = f"kpi_{number.group(1)}" if number else rules.name_of(label)
+    assert number is not None  # only lines naming `KPI <n>` come here
+    name = f"kpi_{number.group(1)}"
     value = labelled.value if labelled else ""
     if rules.is_blank(value):
         return DraftKpi(Found(name, block.line, label), Tbd(block.line))

@@ -135,7 +135,7 @@ def read_results(blocks: Iterable[Block], sample: bool) -> Results:
             continue
         labelled = rules.split_label(block.text)
         if block.depth > 0 and out.questions:
-            out.questions[-1] = _extend(out.questions[-1], block)
+            out.questions[-1] = _extend(out.questions[-1], block, sample)
             continue
         if labelled is None:
             if not rules.is_blank(block.text):
@@ -177,9 +177,13 @@ def _question(labelled: rules.Labelled, line: int, sample: bool) -> DraftQuestio
     )
 
 
-def _extend(question: DraftQuestion, block: Block) -> DraftQuestion:
-    # A nested item under an answer is part of it (seed 001's list of bugs).
-    if question.answer is None:
+def _extend(question: DraftQuestion, block: Block, sample: bool) -> DraftQuestion:
+    # A nested item under an answer is part of it (seed 001's list of bugs);
+    # under a blank answer it is the answer.
+    if rules.is_blank(block.text):
         return question
+    if question.answer is None:
+        answer = Found(rules.text(block.text)[0], block.line)
+        return replace(question, answer=answer, sample=sample or question.sample)
     value, cut = rules.text(f"{question.answer.value}; {block.text}")
     return replace(question, answer=replace(question.answer, value=value, note=cut))

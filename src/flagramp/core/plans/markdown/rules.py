@@ -137,13 +137,6 @@ def slug(text: str) -> str:
     return name if name[:1].isalpha() else f"plan-{name}".strip("-")
 
 
-def name_of(text: str) -> str:
-    """A plan identifier from a label: `Post-launch KPI 1` → `post_launch_kpi_1`."""
-    words = re.findall(r"[a-z0-9]+", text.lower())
-    name = "_".join(words)[:60].strip("_")
-    return name if name[:1].isalpha() else f"k_{name}".strip("_")
-
-
 def text(value: str) -> tuple[Text, str]:
     """Free text as a plan may hold it, and a note when it had to be cut."""
     if len(value) <= MAX_TEXT:
