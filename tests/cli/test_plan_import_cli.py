@@ -61,6 +61,12 @@ def test_an_existing_draft_is_kept_unless_forced(
     assert out.read_text(encoding="utf-8").startswith("# Draft release plan")
 
 
+def test_the_document_itself_is_never_replaced(document: Path) -> None:
+    args = ["plan", "import-markdown", str(document), "-o", str(document), "--force"]
+    assert_one_error(runner.invoke(app, args), "is the document itself")
+    assert document.read_text(encoding="utf-8") == FOUR_TOGGLES
+
+
 @pytest.mark.parametrize("text", [FOUR_TOGGLES, TWO_TOGGLES], ids=["four", "two"])
 def test_plan_lint_lists_every_tbd_of_the_draft_once(text: str, tmp_path: Path) -> None:
     document = tmp_path / "plan.md"

@@ -54,6 +54,8 @@ def import_markdown_command(
     Each value found names the line it came from; `plan lint` on the draft lists
     what is left to decide.
     """
+    if out is not None and _same_file(out, file):
+        fail(f"{out} is the document itself; write the draft to another file")
     if out is not None and out.exists() and not force:
         fail(f"{out} already exists; pass --force to replace it")
     imported = _import(file)
@@ -73,6 +75,13 @@ def import_markdown_command(
         err_console.print(
             f"next: fill in the TBDs; `flagramp plan lint {out}` lists them"
         )
+
+
+def _same_file(out: Path, file: Path) -> bool:
+    try:
+        return out.exists() and file.exists() and out.samefile(file)
+    except OSError:
+        return False
 
 
 def _import(file: Path) -> Imported:
