@@ -132,3 +132,17 @@ def test_it_validates_once_filled(imported: Imported) -> None:
     plan = load_plan(fill(imported), "draft.yaml").plan
     assert plan.go_live is not None and plan.go_live.kpis[0].above == 97
     assert plan.risks == ("The new service is slower for some patients.",)
+
+
+def test_parts_written_under_a_phase_heading_are_the_plans_own() -> None:
+    imported = import_markdown(
+        "## Phase I: routing_new_service\n\n### Stage A: Canary\n\n"
+        "- Percentage of users: 5%\n\n### Rollback\n\n#### If a low severity issue\n"
+        "1. The toggle will remain enabled with no reduction in availability\n\n"
+        "### Go Live\n\n- Desired date: 2027-05-03\n",
+        "plan.md",
+    )
+    data = yaml.safe_load(imported.yaml)
+    assert data["rollback"]["severities"]["low"]["action"] == "continue"
+    assert data["go_live"]["date"] == dt.date(2027, 5, 3)
+    assert [s["name"] for s in data["phases"][0]["stages"]] == ["Stage A: Canary"]

@@ -31,6 +31,7 @@ from flagramp.core.plans.markdown.errors import DocumentUnreadable
 from flagramp.core.plans.markdown.extract_phases import (
     PhaseParts,
     build_phase,
+    outside,
     planning_line,
     read_phase,
 )
@@ -82,6 +83,8 @@ class _Reader:
             phase = read_phase(section)
             self.phases.append(phase)
             self._toggles_of(phase)
+            for other in outside(section):
+                self.visit(other)
         elif part is Part.STAGE:
             self.loose_stages.append(read_stage(section))
         elif part is Part.ROLLBACK or part is Part.SEVERITY:

@@ -27,6 +27,9 @@ from flagramp.core.plans.markdown.outline import Block
 from flagramp.core.plans.markdown.sections import Part, Section
 from flagramp.core.plans.phases import Link
 
+#: Sections a phase may hold besides its stages and results; others under a
+#: phase heading (a rollback process, go live) are read as the plan's own.
+PHASE_PARTS = frozenset({Part.PLANNING, Part.OTHER, Part.CRITERIA})
 _DATES = ("desired date range", "date range", "dates")
 _AUDIENCE = ("limiting the number of users", "give the test users access")
 _DASHBOARDS = ("links to dashboard", "links to the dashboard", "dashboard")
@@ -140,8 +143,19 @@ def _gather(
             found = read_results(child.items(), child.sample)
             results.extend(found.questions)
             parts.notes.extend(found.notes)
-        else:
+        elif child.part in PHASE_PARTS:
             _gather(child, parts, stages, results)
+
+
+def outside(section: Section) -> list[Section]:
+    """The sections under a phase that are not about it (a rollback, go live)."""
+    found: list[Section] = []
+    for child in section.children:
+        if child.part in PHASE_PARTS:
+            found.extend(outside(child))
+        elif child.part not in (Part.STAGE, Part.RESULTS):
+            found.append(child)
+    return found
 
 
 def _window(
