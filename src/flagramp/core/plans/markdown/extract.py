@@ -62,6 +62,7 @@ class _Reader:
         self.loose_stages: list[DraftStage] = []
 
     def visit(self, section: Section) -> None:
+        """Read a section by the template part it is; the header's, and descend."""
         part = section.part
         if part is Part.PHASE:
             self._close_loose()
@@ -124,6 +125,7 @@ class _Reader:
         self.loose, self.loose_stages = None, []
 
     def draft(self) -> Draft:
+        """The draft of everything read; raises when no phase or stage was found."""
         self._close_loose()
         if not self.phases:
             raise DocumentUnreadable(

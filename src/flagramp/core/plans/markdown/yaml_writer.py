@@ -107,6 +107,7 @@ class _Writer:
         self.places: dict[str, int] = {}
 
     def comment(self, indent: int, text: str) -> None:
+        """Comment lines, wrapped; an empty text is a bare `#` line."""
         if not text:
             self.lines.append(" " * indent + "#")
             return
@@ -126,6 +127,7 @@ class _Writer:
             self.value(key, entry.node, indent + len(lead), here, entry.comment)
 
     def value(self, key: str, node: Node, indent: int, path: str, comment: str) -> None:
+        """`key:` and its node: on the same line (a scalar, `{}`, `[]`) or below."""
         if isinstance(node, Scalar):
             self._line(f"{key} {_scalar(node.value)}", node.comment or comment)
             self._place(path, node)
@@ -141,6 +143,7 @@ class _Writer:
             self.sequence(node, indent + 2, path)
 
     def sequence(self, node: Sequence, indent: int, path: str) -> None:
+        """The items of a sequence, `- ` each."""
         for index, item in enumerate(node.items):
             here = f"{path}[{index}]"
             for line in item.above:
