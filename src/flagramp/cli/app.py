@@ -14,7 +14,6 @@ from flagramp.cli.db import db_app
 from flagramp.cli.evaluate import register_eval
 from flagramp.cli.flags import flags_app
 from flagramp.cli.plan import plan_app
-from flagramp.cli.plan_import import register_import_markdown
 from flagramp.cli.tour import register_tour
 
 app = App(
@@ -24,7 +23,6 @@ app = App(
     add_completion=False,
 )
 app.add_typer(flags_app, name="flags")
-register_import_markdown(plan_app)
 app.add_typer(plan_app, name="plan")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")

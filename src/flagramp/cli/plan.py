@@ -27,6 +27,7 @@ from flagramp.cli.output import (
     styled,
     user_errors,
 )
+from flagramp.cli.plan_import import register_import_markdown
 from flagramp.cli.text import count, shown
 from flagramp.core.clock import SystemClock
 from flagramp.core.plans import (
@@ -446,5 +447,8 @@ def _tree(loaded: LoadedPlan) -> Tree:
             live.add(f"checkpoint {checkpoint.name} after {checkpoint.after}")
     return tree
 
+
+# `import-markdown` is a command of its own module; it joins the others here.
+register_import_markdown(plan_app)
 
 __all__ = ["flag_states", "plan_app", "read_plan", "read_plan_text"]
