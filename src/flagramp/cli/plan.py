@@ -27,6 +27,7 @@ from flagramp.cli.output import (
     styled,
     user_errors,
 )
+from flagramp.cli.plan_import import register_import_markdown
 from flagramp.cli.text import count, shown
 from flagramp.core.clock import SystemClock
 from flagramp.core.plans import (
@@ -46,11 +47,13 @@ from flagramp.core.plans import (
 )
 from flagramp.core.plans.compose import MAX_BYTES, size_problem
 from flagramp.core.plans.detectability import Detectability
+from flagramp.core.plans.lint import unloaded_placeholders
 from flagramp.core.plans.percentages import show_number
+from flagramp.core.plans.problems import sort_problems
 from flagramp.engine.power import detectable_effect
 from flagramp.store import SqlFlagStore
 
-plan_app = App(help="Release plans: validate, lint, show, diff.")
+plan_app = App(help="Release plans: validate, lint, show, diff, import from Markdown.")
 
 FileArg = Annotated[Path, typer.Argument(help="A plan file (YAML).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -58,6 +61,11 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
 
 def read_plan(path: Path) -> LoadedPlan:
     """Read and load one plan file; raises PlanInvalid with file problems too."""
+    return load_plan(read_plan_text(path), str(path))
+
+
+def read_plan_text(path: Path) -> str:
+    """The text of a plan file; raises PlanInvalid when it cannot be read."""
     name = str(path)
     try:
         read = read_limited(path, MAX_BYTES)
@@ -74,7 +82,7 @@ def read_plan(path: Path) -> LoadedPlan:
         text = read.data.decode("utf-8")
     except UnicodeDecodeError:
         raise PlanInvalid([_file_problem(name, "is not UTF-8 text")]) from None
-    return load_plan(text, name)
+    return text
 
 
 def _file_problem(name: str, message: str) -> Problem:
@@ -144,13 +152,21 @@ def lint_command(
     With a store configured (FLAGRAMP_DATABASE_URL, or flagramp.db here), the
     flags' current state is read from it.
     """
+    text = ""
     try:
-        loaded = read_plan(file)
+        text = read_plan_text(file)
+        loaded = load_plan(text, str(file))
     except PlanInvalid as exc:
+        problems = list(exc.problems)
+        if text and not isinstance(exc, PlanTooLarge):
+            # Left-over placeholders too, so one run lists a draft's every TBD.
+            problems = sort_problems(
+                [*problems, *unloaded_placeholders(text, str(file), problems)]
+            )
         if as_json:
-            emit_json({"valid": False, "problems": [p.to_json() for p in exc.problems]})
+            emit_json({"valid": False, "problems": [p.to_json() for p in problems]})
         else:
-            _print_problems(exc.problems)
+            _print_problems(problems)
         raise typer.Exit(EXIT_ERROR) from None
     with user_errors():
         states = flag_states(loaded.plan, env or loaded.plan.environment)
@@ -432,4 +448,7 @@ def _tree(loaded: LoadedPlan) -> Tree:
     return tree
 
 
-__all__ = ["flag_states", "plan_app", "read_plan"]
+# `import-markdown` is a command of its own module; it joins the others here.
+register_import_markdown(plan_app)
+
+__all__ = ["flag_states", "plan_app", "read_plan", "read_plan_text"]

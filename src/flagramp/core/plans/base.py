@@ -38,3 +38,7 @@ MAX_COUNT = 10**12
 
 #: A count of users, requests or events.
 Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+
+#: What a draft plan (`plan import-markdown`) writes for a value left to decide;
+#: the loader reports each as left to decide, and the linter as a placeholder.
+TBD = "TBD"

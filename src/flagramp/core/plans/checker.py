@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flagramp.core.errors import InvalidSegment
 from flagramp.core.flags.segments import parse_rule
+from flagramp.core.plans.base import TBD
 from flagramp.core.plans.declared_events import EventDecl, resolve_event
 from flagramp.core.plans.gonogo import GoNoGo
 from flagramp.core.plans.plan import Plan, Signature
@@ -37,7 +38,9 @@ class Checker:
             known = ", ".join(sorted(self.plan.roles))
             self.add(
                 loc,
-                f"role {name!r} is not defined under `roles`",
+                "'TBD' is left to decide"
+                if name == TBD
+                else f"role {name!r} is not defined under `roles`",
                 f"use one of {known}",
             )
         elif needs is not None and needs not in role.signs:
@@ -58,7 +61,9 @@ class Checker:
             known = ", ".join(sorted(self.plan.metrics)) or "none defined yet"
             self.add(
                 loc,
-                f"metric {name!r} is not defined under `metrics`",
+                "'TBD' is left to decide"
+                if name == TBD
+                else f"metric {name!r} is not defined under `metrics`",
                 f"metrics: {known}",
             )
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
+from flagramp.core.plans.compose import compose
 from flagramp.core.plans.criteria import MAX_NEW_ERROR_USERS, NewErrorClassCriterion
 from flagramp.core.plans.detectability import DetectableEffect, detectability, findings
 from flagramp.core.plans.durations import Duration
-from flagramp.core.plans.loader import LoadedPlan
-from flagramp.core.plans.nodes import strings
+from flagramp.core.plans.loader import LoadedPlan, place
+from flagramp.core.plans.nodes import Node, strings
 from flagramp.core.plans.percentages import show_number
 from flagramp.core.plans.phases import RolloutPhase
 from flagramp.core.plans.plan import Plan
@@ -63,7 +64,29 @@ def lint(
 
 def placeholders(loaded: LoadedPlan) -> Iterator[Finding]:
     """Template text still in the plan: `lorem ipsum`, `link here`, `TBD`…"""
-    for loc, node in strings(loaded.root):
+    return placeholders_in(loaded.root)
+
+
+def unloaded_placeholders(
+    text: str, file: str, errors: Iterable[Problem]
+) -> list[Problem]:
+    """Placeholder warnings for a plan that does not load yet, where no error is.
+
+    A draft from `plan import-markdown` is full of `TBD`s: those in numbers,
+    dates and lists are errors, those in text and names only placeholders; with
+    both, one `plan lint` run lists everything left to decide.
+    """
+    root, _ = compose(text, file)
+    if root is None:
+        return []
+    taken = {(p.line, p.column) for p in errors}
+    found = (place(file, root, f, Level.WARNING) for f in placeholders_in(root))
+    return [p for p in found if (p.line, p.column) not in taken]
+
+
+def placeholders_in(root: Node) -> Iterator[Finding]:
+    """Template text under a node of a plan, loaded or not."""
+    for loc, node in strings(root):
         text = str(node.value)
         for pattern, label in PLACEHOLDERS:
             if pattern.search(text):

@@ -9,6 +9,7 @@ from functools import cache
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
+from flagramp.core.plans.base import TBD
 from flagramp.core.plans.nodes import Node, present
 from flagramp.core.plans.percentages import show_number
 from flagramp.core.plans.plan import Plan
@@ -118,6 +119,9 @@ def _reword(detail: ErrorDetails, loc: Loc) -> tuple[str, str, bool]:
     ctx = detail.get("ctx", {})
     value = detail["input"]
     field = str(loc[-1]) if loc and isinstance(loc[-1], str) else ""
+    if isinstance(value, str) and value.strip() == TBD:
+        # A draft's blank (`plan import-markdown`): say so, not "not a number".
+        return "'TBD' is left to decide", EXAMPLES.get(field, ""), False
     if kind == "missing":
         return "is required", EXAMPLES.get(field, f"add `{field}:`"), False
     if kind == "extra_forbidden":
