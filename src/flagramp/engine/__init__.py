@@ -1,4 +1,5 @@
-"""flagramp.engine: runs release plans. `compile_plan` turns a plan into guards."""
+"""flagramp.engine: runs release plans. `compile_plan` turns a plan into guards;
+`enqueue` writes a run's notices into the outbox."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from flagramp.engine.compiled import (
     CompileError,
     FlagSetting,
 )
+from flagramp.engine.notify import Notice, NoticeKind, NoticeRole, enqueue
 
 __all__ = [
     "CompileError",
@@ -21,7 +23,11 @@ __all__ = [
     "CompiledRatio",
     "CompiledStage",
     "FlagSetting",
+    "Notice",
+    "NoticeKind",
+    "NoticeRole",
     "compile_plan",
     "compile_stage",
+    "enqueue",
     "metric_specs",
 ]
