@@ -19,7 +19,7 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from email.errors import HeaderParseError
 from email.headerregistry import Address
@@ -154,11 +154,14 @@ def delivery_id(notice_key: str, destination: str) -> str:
     return digest.hexdigest()[:32]
 
 
-def enqueue(unit: SqlUnitOfWork, notice: Notice) -> None:
+def enqueue(
+    unit: SqlUnitOfWork, notice: Notice, *, exclude: Collection[str] = ()
+) -> None:
     """Write one outbox row per destination of `notice` in `unit`'s transaction.
 
-    Idempotent per (notice key, destination). Raises NoticeInvalid for a notice
-    the outbox cannot keep; nothing is written then.
+    Idempotent per (notice key, destination). `exclude` names destinations to
+    leave out (`webhook:3`, `email:a@example.gov`). Raises NoticeInvalid for a
+    notice the outbox cannot keep; nothing is written then.
     """
     document = _checked(notice)
     destinations = list(_webhook_destinations(unit, notice))
@@ -167,6 +170,7 @@ def enqueue(unit: SqlUnitOfWork, notice: Notice) -> None:
             (f"{EMAIL}:{address.lower()}", EMAIL, None, address)
             for address in notice.addresses()
         ]
+    destinations = [d for d in destinations if d[0] not in exclude]
     if not destinations:
         return
     names = [name for name, *_ in destinations]
