@@ -13,8 +13,10 @@ from flagramp.cli.commands import App
 from flagramp.cli.db import db_app
 from flagramp.cli.evaluate import register_eval
 from flagramp.cli.flags import flags_app
+from flagramp.cli.notifications import notifications_app
 from flagramp.cli.plan import plan_app
 from flagramp.cli.tour import register_tour
+from flagramp.cli.webhooks import webhook_app
 
 app = App(
     name="flagramp",
@@ -26,6 +28,8 @@ app.add_typer(flags_app, name="flags")
 app.add_typer(plan_app, name="plan")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
+app.add_typer(webhook_app, name="webhook")
+app.add_typer(notifications_app, name="notifications")
 register_eval(app)
 register_tour(app)
 
