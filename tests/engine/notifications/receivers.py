@@ -9,6 +9,7 @@ kill the sender between its send and its record).
 
 from __future__ import annotations
 
+import contextlib
 import email
 import email.policy
 import hashlib
@@ -57,6 +58,9 @@ class WebhookReceiver:
     answers: list[int] = field(default_factory=list)
     delay: float = 0.0
     stall_first: bool = False
+    pair_first: threading.Barrier | None = None
+    """When set, the first two requests wait for each other (or give up after
+    STALL_SECONDS): proof that two senders were sending at once."""
     requests: list[WebhookRequest] = field(default_factory=list)
     accepted: dict[str, bytes] = field(default_factory=dict)
     """Delivery id → body of each delivery answered 2xx, once per id."""
@@ -76,6 +80,9 @@ class WebhookReceiver:
         self.got_one.set()
         if first and self.stall_first:
             self.release.wait(STALL_SECONDS)
+        if self.pair_first is not None and len(self.requests) <= 2:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                self.pair_first.wait(STALL_SECONDS)
         if self.delay:
             time.sleep(self.delay)
         return code
@@ -132,10 +139,10 @@ def webhook_receiver(receiver: WebhookReceiver) -> Iterator[WebhookReceiver]:
 
 @dataclass
 class SmtpSink:
-    """An SMTP server that keeps every message, answering 451 to the first
-    `fail_first` messages, or stalling before its answer to the first."""
+    """An SMTP server that keeps every message it accepts, answering `answers`
+    in order (then 250), or stalling before its answer to the first message."""
 
-    fail_first: int = 0
+    answers: list[str] = field(default_factory=list)
     stall_first: bool = False
     messages: list[EmailMessage] = field(default_factory=list)
     got_one: threading.Event = field(default_factory=threading.Event)
@@ -161,9 +168,8 @@ class SmtpSink:
         parsed = email.message_from_bytes(content, policy=email.policy.default)
         assert isinstance(parsed, EmailMessage)
         with self.lock:
-            if self.fail_first > 0:
-                self.fail_first -= 1
-                return "451 try again later"
+            if self.answers:
+                return self.answers.pop(0)
             self.messages.append(parsed)
             first = len(self.messages) == 1
         self.got_one.set()
