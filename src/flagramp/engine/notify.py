@@ -174,8 +174,10 @@ def enqueue(
     if not destinations:
         return
     names = [name for name, *_ in destinations]
+    # Reads go through the connection: a notice with no destination leaves the
+    # unit as it was (execute would make it commit).
     present = set(
-        unit.execute(
+        unit.connection.execute(
             select(notification_outbox.c.destination).where(
                 notification_outbox.c.notice_key == notice.key,
                 notification_outbox.c.destination.in_(names),
@@ -212,7 +214,7 @@ def enqueue(
 def _webhook_destinations(
     unit: SqlUnitOfWork, notice: Notice
 ) -> Iterable[tuple[str, str, int | None, str]]:
-    found = unit.execute(
+    found = unit.connection.execute(
         select(webhooks.c.id, webhooks.c.url, webhooks.c.kinds)
         .where(webhooks.c.environment == notice.environment)
         .order_by(webhooks.c.id)

@@ -173,3 +173,19 @@ def test_a_notice_the_outbox_cannot_keep_is_refused(
 )
 def test_only_plain_addresses_get_email(person: str, address: str | None) -> None:
     assert email_address(person) == address
+
+
+def test_a_notice_with_no_destination_writes_nothing_and_uses_no_version(
+    store: SqlFlagStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FLAGRAMP_SMTP_URL", raising=False)
+    before = store.version()
+    with store.unit_of_work(WHO) as unit:
+        enqueue(unit, notice())
+    assert store.version() == before
+    assert outbox_rows(store) == []
+
+
+def test_the_migration_creates_the_notification_tables(store: SqlFlagStore) -> None:
+    tables = set(sa.inspect(store.engine).get_table_names())
+    assert {"webhooks", "notification_outbox", "notification_attempts"} <= tables

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, RowMapping, func, select, update
 
 from flagramp.core.errors import DeliveryNotFound, NotificationError
 from flagramp.core.types import Json
@@ -182,8 +182,7 @@ def retry_delivery(unit: SqlUnitOfWork, delivery_id: str) -> Delivery:
     return get_delivery(unit.connection, delivery_id)
 
 
-def _delivery(row: object) -> Delivery:
-    mapping = dict(row)  # type: ignore[call-overload]
+def _delivery(mapping: RowMapping) -> Delivery:
     due = mapping["due_at"]
     return Delivery(
         delivery_id=mapping["delivery_id"],

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import httpx
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, RowMapping, delete, insert, select
 
 from flagramp.core.errors import WebhookInvalid, WebhookNotFound
 from flagramp.core.identifiers import check_environment
@@ -178,8 +178,7 @@ def check_kinds(kinds: Iterable[str]) -> tuple[NoticeKind, ...]:
     return tuple(kind for kind in NoticeKind if kind in chosen)
 
 
-def _webhook(row: object) -> Webhook:
-    mapping = dict(row)  # type: ignore[call-overload]
+def _webhook(mapping: RowMapping) -> Webhook:
     return Webhook(
         id=int(mapping["id"]),
         environment=mapping["environment"],
