@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/flipper_api.py
 	$(BIN)/python bench/changes_since.py
 	$(BIN)/python bench/sim.py
+	$(BIN)/python bench/notify.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache flagramp.db

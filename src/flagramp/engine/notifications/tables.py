@@ -72,7 +72,7 @@ notification_outbox = Table(
     UniqueConstraint(
         "notice_key", "destination", name="uq_notification_outbox_notice_key"
     ),
-    Index("ix_notification_outbox_due", "status", "due_at"),
+    Index("ix_notification_outbox_due", "status", "due_at", "id"),
     Index("ix_notification_outbox_run", "run", "id"),
 )
 

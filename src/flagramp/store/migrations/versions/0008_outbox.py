@@ -83,7 +83,9 @@ def upgrade() -> None:
         **MYSQL_TABLE,  # type: ignore[arg-type]
     )
     op.create_index(
-        "ix_notification_outbox_due", "notification_outbox", ["status", "due_at"]
+        "ix_notification_outbox_due",
+        "notification_outbox",
+        ["status", "due_at", "id"],
     )
     op.create_index("ix_notification_outbox_run", "notification_outbox", ["run", "id"])
     op.create_table(
