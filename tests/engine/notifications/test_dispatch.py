@@ -31,6 +31,7 @@ from flagramp.store import Author, SqlFlagStore
 from tests.engine.notifications.receivers import (
     SmtpSink,
     WebhookReceiver,
+    free_port,
     smtp_sink,
     webhook_receiver,
 )
@@ -298,3 +299,24 @@ def test_email_rows_wait_while_no_smtp_is_configured(
     with store.engine.connect() as conn:
         [row] = list_deliveries(conn)
     assert (row.channel, row.status, row.attempts) == ("email", "pending", 0)
+
+
+def test_a_dead_receiver_costs_one_attempt_per_call_not_one_per_row(
+    store: SqlFlagStore,
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/nobody"
+    with webhook_receiver(WebhookReceiver(SECRET)) as live:
+        hook(store, dead)
+        hook(store, live.url)
+        commit(store, *(notice(f"run-1:{n}") for n in range(5)))
+        clock = VirtualClock(T0)
+        report = dispatch(store, clock)
+        assert dispatch(store, clock, budget=0).attempts == 0
+    # Each notice has a row for each hook; the dead one is tried once, then
+    # skipped until the next call; the live one gets all five.
+    assert (len(report.retrying), len(report.delivered)) == (1, 5)
+    assert len(live.requests) == 5
+    with store.engine.connect() as conn:
+        waiting = list_deliveries(conn, status="pending")
+    assert len(waiting) == 5
+    assert sum(d.attempts for d in waiting) == 1

@@ -4,6 +4,12 @@ The controller calls `dispatch` after each tick; `flagramp notifications
 dispatch --once` runs it alone. Each call sends what is due, up to `limit` rows,
 one claim at a time (outbox.py says why two dispatchers never send one row at
 once, and why a killed one's row is sent again with the same delivery id).
+
+A call must not hold up the controller's tick for long: a destination whose
+attempt failed in a way worth a retry (down, timing out) is not tried again in
+the same call, so a dead receiver costs one timeout per call, not one per row;
+and no new row is claimed once `budget` seconds (wall time, which only bounds the
+call and decides nothing about a run) have passed.
 A row that fails `RetryPolicy.max_attempts` times, or is refused, is marked
 failed and, once, raises a `delivery_failed` notice to the other destinations
 (never one about a `delivery_failed` notice: failures do not chain).
@@ -73,6 +79,7 @@ def dispatch(
     smtp: SmtpSettings | None = None,
     policy: RetryPolicy | None = None,
     limit: int = 100,
+    budget: float = 30.0,
     rng: random.Random | None = None,
 ) -> DispatchReport:
     """Send up to `limit` due outbox rows, record each attempt, schedule retries.
@@ -86,14 +93,18 @@ def dispatch(
     draw = rng or random.Random()
     name = f"{socket.gethostname()}:{os.getpid()}"
     report = DispatchReport()
+    failing: set[str] = set()
+    deadline = time.monotonic() + budget
     client = httpx.Client(
         transport=transport, timeout=HTTP_TIMEOUT, follow_redirects=False
     )
     with client:
         for _ in range(limit):
+            if time.monotonic() >= deadline:
+                break
             token = uuid.uuid4().hex
             claimed = claim_next(
-                store.engine, clock.now(), chosen.lease, channels, token
+                store.engine, clock.now(), chosen.lease, channels, token, failing
             )
             if claimed is None:
                 break
@@ -102,6 +113,8 @@ def dispatch(
             duration_ms = round((time.perf_counter() - started) * 1000)
             _finish(store, clock, chosen, draw, claimed, attempt, duration_ms, name)
             _count(report, claimed, attempt, chosen)
+            if attempt.outcome is Outcome.RETRY:
+                failing.add(claimed.destination)
     return report
 
 

@@ -60,8 +60,10 @@ def claim_next(
     lease: dt.timedelta,
     channels: Collection[str],
     token: str,
+    skipped: Collection[str] = (),
 ) -> Claimed | None:
-    """Lease the next due row of `channels`, or None when none is due."""
+    """Lease the next due row of `channels` not bound for a `skipped`
+    destination, or None when none is due."""
     table = notification_outbox
     now_ms = millis(now)
     with begin_write(engine) as conn:
@@ -76,6 +78,8 @@ def claim_next(
             .order_by(table.c.due_at, table.c.id)
             .limit(1)
         )
+        if skipped:
+            query = query.where(table.c.destination.not_in(list(skipped)))
         if conn.dialect.name != "sqlite":
             query = query.with_for_update(skip_locked=True)
         row = conn.execute(query).mappings().first()
