@@ -62,7 +62,7 @@ def email_message(
     notice: Notice, delivery_id: str, *, sender: str, recipient: str
 ) -> EmailMessage:
     """The e-mail for one recipient: plain text and HTML, the delivery id in a
-    header and in the Message-ID (mail systems drop a second copy by it)."""
+    header and in the Message-ID (some mail systems drop a second copy by it)."""
     message = EmailMessage()
     message["Subject"] = SUBJECT_PREFIX + notice.title
     message["From"] = sender
