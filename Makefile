@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/backup.py
 	$(BIN)/python bench/events_api.py
 	$(BIN)/python bench/propagation.py
+	$(BIN)/python bench/notify.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache flagramp.db

@@ -15,10 +15,12 @@ from flagramp.cli.db import db_app
 from flagramp.cli.evaluate import register_eval
 from flagramp.cli.flags import flags_app
 from flagramp.cli.flipper import flipper_app
+from flagramp.cli.notifications import notifications_app
 from flagramp.cli.plan import plan_app
 from flagramp.cli.serve import register_serve
 from flagramp.cli.token import token_app
 from flagramp.cli.tour import register_tour
+from flagramp.cli.webhooks import webhook_app
 
 app = App(
     name="flagramp",
@@ -33,6 +35,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(backup_app, name="backup")
 app.add_typer(flipper_app, name="flipper")
 app.add_typer(token_app, name="token")
+app.add_typer(webhook_app, name="webhook")
+app.add_typer(notifications_app, name="notifications")
 register_eval(app)
 register_tour(app)
 register_serve(app)

@@ -33,6 +33,11 @@
     ├── EventError           core/events: an event or batch is malformed
     ├── SourceError          sources
     ├── EngineError          engine
+    │   └── NotificationError engine/notify: notices, webhooks, deliveries
+    │       ├── NoticeInvalid     (ValueError)
+    │       ├── WebhookInvalid    (ValueError)
+    │       ├── WebhookNotFound   (KeyError)
+    │       └── DeliveryNotFound  (KeyError)
     ├── SimError             sim: the traffic simulator
     │   └── InvalidScenario   (ValueError)
     └── SdkError             sdk: the client library
@@ -419,6 +424,62 @@ class EngineError(FlagrampError):
     """The engine cannot make the requested transition."""
 
     code = "engine_error"
+
+
+class NotificationError(EngineError):
+    """A notice, webhook or delivery cannot be written or sent as asked."""
+
+    code = "notification_error"
+
+
+class NoticeInvalid(NotificationError, ValueError):
+    """A notice with a field the outbox cannot keep."""
+
+    code = "notice_invalid"
+
+    def __init__(self, field: str, detail: str) -> None:
+        self.field = field
+        self.detail = detail
+        super().__init__(f"notice {field}: {detail}")
+
+
+class WebhookInvalid(NotificationError, ValueError):
+    """A webhook URL, format, secret or kind that cannot be used."""
+
+    code = "webhook_invalid"
+
+    def __init__(self, field: str, value: str, detail: str) -> None:
+        self.field = field
+        self.value = value
+        self.detail = detail
+        super().__init__(f"webhook {field} {value!r}: {detail}")
+
+
+class WebhookNotFound(NotificationError, KeyError):
+    """No webhook by that id in that environment."""
+
+    code = "webhook_not_found"
+
+    def __init__(self, webhook_id: int, environment: str) -> None:
+        self.webhook_id = webhook_id
+        self.environment = environment
+        super().__init__(f"no webhook {webhook_id} in environment {environment!r}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class DeliveryNotFound(NotificationError, KeyError):
+    """No outbox row by that delivery id."""
+
+    code = "delivery_not_found"
+
+    def __init__(self, delivery_id: str) -> None:
+        self.delivery_id = delivery_id
+        super().__init__(f"no notification delivery {delivery_id!r}")
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class SimError(FlagrampError):

@@ -1,4 +1,5 @@
-"""flagramp.engine: runs release plans. `compile_plan` turns a plan into guards."""
+"""flagramp.engine: runs release plans. `compile_plan` turns a plan into guards;
+`enqueue` writes a run's notices into the outbox and `dispatch` sends them."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from flagramp.engine.compiled import (
     CompileError,
     FlagSetting,
 )
+from flagramp.engine.notifications.audience import roles_to_reach
+from flagramp.engine.notifications.dispatch import DispatchReport, dispatch
+from flagramp.engine.notify import Notice, NoticeKind, NoticeRole, enqueue
 
 __all__ = [
     "CompileError",
@@ -20,8 +24,15 @@ __all__ = [
     "CompiledNovelty",
     "CompiledRatio",
     "CompiledStage",
+    "DispatchReport",
     "FlagSetting",
+    "Notice",
+    "NoticeKind",
+    "NoticeRole",
     "compile_plan",
     "compile_stage",
+    "dispatch",
+    "enqueue",
     "metric_specs",
+    "roles_to_reach",
 ]
