@@ -60,7 +60,7 @@ class FakeState(RunState):
             phase,
             stage,
             dt.datetime.fromisoformat(str(document["since"])),
-            str(document["note"]),
+            note=str(document["note"]),
         )
 
 
@@ -91,7 +91,7 @@ def state(
     at: dt.datetime = T0,
     note: str = "",
 ) -> FakeState:
-    return FakeState(status, 0, stage, at, note)
+    return FakeState(status, 0, stage, at, note=note)
 
 
 def move(

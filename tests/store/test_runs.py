@@ -16,6 +16,7 @@ from flagramp.store.runs import (
     RunReader,
     RunVersionMoved,
     add_plan_version,
+    adopt_plan_version,
     append_events,
     create_run,
     move_run,
@@ -122,7 +123,10 @@ def test_runs_are_listed_by_status_and_keep_incidents_and_versions(
     found = reader.incidents("R1")
     assert [i.incident for i in found] == ["I1", "I2", "I10"]
     assert found[1].record == {"severity": "low"}
-    assert reader.load("R1").plan_text == "v2"
+    assert reader.load("R1").plan_version == 1  # recorded, not adopted yet
+    with store.unit_of_work(WHO) as unit:
+        adopt_plan_version(unit, "R1", 2)
+    assert (reader.load("R1").plan_text, reader.load("R1").plan_version) == ("v2", 2)
     assert [v.diff for v in reader.plan_versions("R1")] == ["", "- x\n+ y"]
 
 

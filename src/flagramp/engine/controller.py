@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 from flagramp.core.clock import Clock
 from flagramp.core.errors import FlagrampError, StoreError
+from flagramp.engine import evaluate as stage_evaluation
 from flagramp.engine import machine
-from flagramp.engine.evaluate import evaluate_stage
 from flagramp.engine.evaluation import Observation
 from flagramp.engine.lease import Lease, LeaseLost
 from flagramp.engine.machine import RunContext
@@ -78,17 +78,21 @@ class Controller:
         clock: Clock,
         *,
         name: str = CONTROLLER,
-        tick: Tick = machine.tick,
-        load_state: LoadState = RunState.from_json,
-        evaluate: EvaluateStage = evaluate_stage,
+        tick: Tick | None = None,
+        load_state: LoadState | None = None,
+        evaluate: EvaluateStage | None = None,
         send: Dispatch | None = dispatch,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.store, self.windows, self.clock = store, windows, clock
         self.name = name
-        self._tick, self._load_state, self._send = tick, load_state, send
-        self._sleep = sleep
-        self.observer = Observer(store, windows, evaluate)
+        # Looked up now, not at import: tests replace the machine's functions.
+        self._tick = tick or machine.tick
+        self._load_state = load_state or RunState.from_json
+        self._send, self._sleep = send, sleep
+        self.observer = Observer(
+            store, windows, evaluate or stage_evaluation.evaluate_stage
+        )
         self.plans = PlanCache()
         self.reader = RunReader(store.engine)
         #: run -> (run version, store version looked up to): outside changes

@@ -30,6 +30,7 @@ from flagramp.store.documents import flag_document
 from flagramp.store.runs import (
     EventDraft,
     RunVersionMoved,
+    adopt_plan_version,
     append_events,
     move_run,
     put_incident,
@@ -119,6 +120,10 @@ def write_step(
         at=now,
         watched_version=watched_version,
     )
+    adopted = getattr(step.state, "plan_version", None)
+    if isinstance(adopted, int) and adopted != before.plan_version:
+        # The machine adopted a revision (recorded by `RunService.revise`).
+        adopt_plan_version(unit, run.run, adopted)
     drafts = [EventDraft(e.kind, e.actor, e.data) for e in step.events]
     changed: list[str] = []
     for move in step.flag_moves:

@@ -296,7 +296,8 @@ def add_plan_version(
     adopted_by: str | None,
     at: dt.datetime,
 ) -> int:
-    """Adopt a new plan version for the run (its row then runs it); returns it."""
+    """Record a new version of the run's plan; returns its number. The run
+    runs it once adopted (`adopt_plan_version`, when the machine says so)."""
     last = unit.connection.execute(
         select(func.max(run_plan_versions.c.version)).where(
             run_plan_versions.c.run == run
@@ -314,12 +315,24 @@ def add_plan_version(
             at=stamp(at),
         )
     )
+    return version
+
+
+def adopt_plan_version(unit: SqlUnitOfWork, run: str, version: int) -> None:
+    """Make a recorded plan version the one the run runs (its row's text and
+    hash); raises StoreError if the run has no such version."""
+    found = unit.connection.execute(
+        select(run_plan_versions.c.text, run_plan_versions.c.hash).where(
+            run_plan_versions.c.run == run, run_plan_versions.c.version == version
+        )
+    ).first()
+    if found is None:
+        raise StoreError(f"run {run!r} has no plan version {version}")
     unit.execute(
         update(runs)
         .where(runs.c.id == run)
-        .values(plan_text=text, plan_hash=plan_hash, plan_version=version)
+        .values(plan_text=found.text, plan_hash=found.hash, plan_version=version)
     )
-    return version
 
 
 # --- reads (any connection) ------------------------------------------------------
