@@ -49,6 +49,8 @@ ACTIVE = tuple(s.value for s in RunStatus if not s.is_final)
 #: Attempts at one run's transition when the store fails, and the first wait.
 STORE_ATTEMPTS = 5
 STORE_BACKOFF_SECONDS = 0.5
+#: Transitions one run may make in one tick before the rest waits for the next.
+MAX_STEPS_PER_TICK = 20
 
 Tick = Callable[[RunContext, RunState, dt.datetime, Observation], Step]
 LoadState = Callable[[Mapping[str, object]], RunState]
@@ -62,6 +64,9 @@ class TickReport:
     at: dt.datetime
     runs: int = 0
     applied: dict[str, Applied] = field(default_factory=dict)
+    """Each run's last transition written in this tick."""
+    steps: dict[str, int] = field(default_factory=dict)
+    """How many transitions each run made in this tick."""
     conflicts: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     """Runs whose transition could not be decided or written, and why."""
@@ -105,7 +110,7 @@ class Controller:
         report = TickReport(now)
         for row in self._active():
             report.runs += 1
-            self._run_once(row.id, now, report)
+            self._run_until_settled(row.id, now, report)
         if self._send is not None:
             try:
                 report.dispatched = self._send(self.store, self.clock)
@@ -149,6 +154,21 @@ class Controller:
                 self._sleep(STORE_BACKOFF_SECONDS * 2 ** (attempt - 1))
         return []  # pragma: no cover
 
+    def _run_until_settled(
+        self, run: str, now: dt.datetime, report: TickReport
+    ) -> None:
+        # Rationale: a tick decides until the machine has nothing more to do at
+        # `now` (a stage entered may be left at once, a gate answered...). Then a
+        # tick repeated at the same time is a no-op, which is what makes a
+        # controller killed after a commit and restarted at the same time end
+        # exactly where one that was never killed ends.
+        for _ in range(MAX_STEPS_PER_TICK):
+            before = report.steps.get(run, 0)
+            self._run_once(run, now, report)
+            if report.steps.get(run, 0) == before:
+                return
+        log.warning("run %s still moving after %d steps", run, MAX_STEPS_PER_TICK)
+
     def _run_once(self, run: str, now: dt.datetime, report: TickReport) -> None:
         for attempt in range(1, STORE_ATTEMPTS + 1):
             try:
@@ -173,6 +193,7 @@ class Controller:
                 return
             if applied is not None:
                 report.applied[run] = applied
+                report.steps[run] = report.steps.get(run, 0) + 1
             return
 
     def _decide_and_write(self, run: str, now: dt.datetime) -> Applied | None:
