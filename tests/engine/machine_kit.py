@@ -192,3 +192,40 @@ class Run:
                 self.launch()
             if until is not None and until(self.state):
                 return
+
+
+def vaos() -> RunContext:
+    return context_of(example("vaos-service-integration"))
+
+
+def reach(run: Run, phase: int, stage: int) -> None:
+    """Drive a healthy run until it runs the stage."""
+    if run.status() is RunStatus.WAITING_PREREQUISITES:
+        run.sign_all()
+    run.advance(
+        60 * 24 * 60,
+        until=lambda s: (
+            (s.phase, s.stage, s.status) == (phase, stage, RunStatus.STAGE_RUNNING)
+        ),
+    )
+    assert (run.state.phase, run.state.stage) == (phase, stage)
+
+
+def harmful(*criteria: str, exposures: int = 0) -> Evaluator:
+    """Evidence with the named criteria harmful."""
+
+    def observe(context: RunContext, state: RunState, now: dt.datetime) -> Observation:
+        if state.evaluated_stage is None:
+            return Observation(None, treatment_exposures_after=exposures)
+        found = evaluation(context, state, now, harmful=criteria)
+        return Observation(found, treatment_exposures_after=exposures)
+
+    return observe
+
+
+def undecided(context: RunContext, state: RunState, now: dt.datetime) -> Observation:
+    if state.evaluated_stage is None:
+        return Observation(None)
+    return Observation(
+        evaluation(context, state, now, outcome=GuardOutcome.INCONCLUSIVE)
+    )

@@ -241,7 +241,7 @@ def resume(d: Draft, cmd: Resume) -> None:
         and state.live_stage is not None
         and state.live_stage == state.stage
     )
-    d.update(paused_reason=None, outside_changed=(), since=d.now, reported=())
+    d.update(paused_reason=None, outside_changed=(), since=d.now)
     if back_to_stage:
         d.update(status=RunStatus.STAGE_RUNNING, clock=state.clock.started(d.now))
     else:
