@@ -230,6 +230,8 @@ def test_prerequisites_are_signed_by_their_roles_once() -> None:
     assert _refused(run, SignPrerequisite(PO, 9)) == "unknown_prerequisite"
     run.do(SignPrerequisite(PO, 3))
     assert _refused(run, SignPrerequisite(PO, 3)) == "already_signed"
+    # Nothing to pause before the prerequisites: a pause would skip them.
+    assert _refused(run, Pause(PO)) == "not_waiting_for_that"
     assert run.status() is RunStatus.WAITING_PREREQUISITES
 
 

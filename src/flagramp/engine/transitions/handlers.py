@@ -67,7 +67,6 @@ _PAUSABLE = (
     RunStatus.STAGE_RUNNING,
     RunStatus.AWAITING_GO_NO_GO,
     RunStatus.WAITING_WINDOW,
-    RunStatus.WAITING_PREREQUISITES,
 )
 
 
