@@ -11,10 +11,13 @@ In order of precedence:
 
 Gaps count from the minute after the last data (from the stage's start when
 there was none), so `since` is the first minute without data; a problem is
-reported once it has lasted the grace period, which is also when the machine
-pauses. Exposures and metric events are looked for in every lane: treatment
-alone goes quiet for minutes at a time in a small canary or a UAT stage, which is
-chance, not a broken pipeline.
+reported once it has lasted the grace period: at `minute`, when the
+`grace_minutes` whole minutes before it had none (the current minute's events
+may still be arriving). That is also when the machine pauses.
+
+Exposures and metric events are looked for in every lane: treatment alone goes
+quiet for minutes at a time in a small canary or a UAT stage, which is chance,
+not a broken pipeline.
 """
 
 from __future__ import annotations
