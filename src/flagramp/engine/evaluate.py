@@ -106,7 +106,8 @@ def evaluate_stage(
     """
     first = stage.flags[0].flag if stage.flags else ""
     own = [w for w in windows.get(first, ()) if _within(w, started, minute)]
-    totals = lane_totals(own)
+    wanted = {c.metric for c in stage.checks if not isinstance(c, CompiledNovelty)}
+    totals = lane_totals(own, metrics=wanted)
     treatment_lane = Lane.ALLOW_LISTED if stage.allow_list_only else Lane.ON
     treatment, control = totals.get(treatment_lane), totals.get(Lane.OFF)
     inputs = _Inputs(
