@@ -91,6 +91,7 @@ def evaluate_stage(
     source_failures: Mapping[str, int] | None = None,
     environment_counts: Mapping[str, int] | None = None,
     prior_counts: Mapping[str, int] | None = None,
+    source_arms: Mapping[str, Mapping[Lane, ArmEstimate]] | None = None,
 ) -> StageEvaluation:
     """Decide every check of `stage` over `windows` (flag -> the stage's windows
     from epoch minute `started` until `minute`).
@@ -101,8 +102,10 @@ def evaluate_stage(
     `source_failures`: source name -> the epoch minute it began failing.
     `environment_counts`: count metric -> events without an actor in the stage.
     `prior_counts`: count criterion -> its count in earlier attempts of the
-    stage (for `after_step_back: keep`). Windows outside [started, minute] are
-    ignored. Never raises for missing or degenerate data.
+    stage (for `after_step_back: keep`). `source_arms`: metric -> lane -> its
+    arm over the stage from Prometheus or Datadog (`stats.arm_from_totals`),
+    used instead of the windows for that metric. Windows outside [started,
+    minute] are ignored. Never raises for missing or degenerate data.
     """
     first = stage.flags[0].flag if stage.flags else ""
     own = [w for w in windows.get(first, ()) if _within(w, started, minute)]
@@ -111,8 +114,8 @@ def evaluate_stage(
     treatment_lane = Lane.ALLOW_LISTED if stage.allow_list_only else Lane.ON
     treatment, control = totals.get(treatment_lane), totals.get(Lane.OFF)
     inputs = _Inputs(
+        treatment_lane,
         treatment,
-        control,
         totals,
         own,
         baselines or {},
@@ -120,6 +123,7 @@ def evaluate_stage(
         previous or {},
         environment_counts or {},
         prior_counts or {},
+        source_arms or {},
     )
     checks = tuple(
         CheckResult(
@@ -185,8 +189,8 @@ def _users(totals: Mapping[Lane, LaneTotals], lane: Lane) -> int:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Inputs:
+    treatment_lane: Lane
     treatment: LaneTotals | None
-    control: LaneTotals | None
     totals: Mapping[Lane, LaneTotals]
     windows: Sequence[Window]
     baselines: Mapping[str, ArmEstimate]
@@ -194,6 +198,17 @@ class _Inputs:
     previous: Mapping[str, GuardDecision]
     environment_counts: Mapping[str, int]
     prior_counts: Mapping[str, int]
+    source_arms: Mapping[str, Mapping[Lane, ArmEstimate]]
+
+    def arm(self, lane: Lane, metric: str) -> ArmEstimate:
+        """The lane's arm of `metric`: from its source if it has one, else
+        from the windows (no data: an empty arm the guards call inconclusive)."""
+        external = self.source_arms.get(metric)
+        if external is not None:
+            return external.get(lane, _NO_DATA)
+        totals = self.totals.get(lane)
+        sums = None if totals is None else totals.metric(metric)
+        return _NO_DATA if sums is None else arm_from_buckets(sums)
 
 
 def _decide(check: CompiledCheck, inputs: _Inputs) -> GuardDecision:
@@ -204,13 +219,8 @@ def _decide(check: CompiledCheck, inputs: _Inputs) -> GuardDecision:
     return _novelty(check, inputs)
 
 
-def _arm(lane: LaneTotals | None, metric: str) -> ArmEstimate:
-    sums = None if lane is None else lane.metric(metric)
-    return _NO_DATA if sums is None else arm_from_buckets(sums)
-
-
 def _ratio(check: CompiledRatio, inputs: _Inputs) -> GuardDecision:
-    treatment = _arm(inputs.treatment, check.metric)
+    treatment = inputs.arm(inputs.treatment_lane, check.metric)
     comparison = check.guard.comparison
     reference: ArmEstimate | None
     if comparison is Comparison.BASELINE:
@@ -220,7 +230,7 @@ def _ratio(check: CompiledRatio, inputs: _Inputs) -> GuardDecision:
                 check.guard, treatment, "no baseline measured for this criterion yet"
             )
     else:
-        control = _arm(inputs.control, check.metric)
+        control = inputs.arm(Lane.OFF, check.metric)
         usable = control.size > 0 and math.isfinite(control.estimate)
         # An absolute limit only borrows control's design effect, when it has one.
         reference = control if comparison is Comparison.CONTROL or usable else None
