@@ -27,7 +27,7 @@ def _record(windows: Sequence[Window], minute: int = LAST) -> str:
     return json.dumps(ev.to_json(), sort_keys=True, allow_nan=False)
 
 
-@settings(max_examples=10, deadline=None)
+@settings(max_examples=5, deadline=None)
 @given(st.randoms(use_true_random=False))
 def test_the_order_of_the_windows_does_not_matter(rng: random.Random) -> None:
     windows = list(regressed())
