@@ -34,10 +34,10 @@ def _rollback() -> tuple[Window, ...]:
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.integers(0, 239), min_size=1, max_size=60, unique=True))
+@given(st.lists(st.integers(0, 10_000), min_size=1, max_size=60, unique=True))
 def test_lane_totals_equal_the_merged_windows(picks: list[int]) -> None:
     pool = healthy() + regressed()
-    windows = [pool[i] for i in picks]
+    windows = [pool[i % len(pool)] for i in dict.fromkeys(i % len(pool) for i in picks)]
     totals = lane_totals(windows)
     assert set(totals) == {w.key.lane for w in windows}
     for lane, got in totals.items():
