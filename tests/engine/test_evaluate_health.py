@@ -10,10 +10,12 @@ import pytest
 from flagramp.engine.evaluate import evaluate_stage
 from flagramp.engine.evaluation import DataHealth
 from flagramp.engine.health import clock_text
+from flagramp.stats import ArmEstimate
 from flagramp.stats.windows import Lane, Window
 from tests.engine.stage_windows import FLAG, MINUTES, START, healthy, until, vaos_stage
 
 LAST = START + MINUTES - 1
+_NO_DATA = ArmEstimate(float("nan"), float("nan"), 0.0)
 
 
 def _health(windows: list[Window], minute: int, **kw: Any) -> DataHealth:
@@ -120,3 +122,10 @@ def test_a_mismatch_outranks_a_gap() -> None:
     windows = [w for w in _lost_treatment(3) if w.key.start < START + 90]
     health = _health(windows, LAST)
     assert health.srm
+
+
+def test_metrics_read_from_a_source_are_not_looked_for_in_the_windows() -> None:
+    windows = [dataclasses.replace(w, metrics={}) for w in until(healthy(), LAST)]
+    assert _health(windows, LAST).reason == "no metric events since 10:00"
+    arms = {m: {Lane.ON: _NO_DATA} for m in ("error_rate", "abandonment_rate")}
+    assert _health(windows, LAST, source_arms=arms).ok

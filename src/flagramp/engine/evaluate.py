@@ -140,8 +140,13 @@ def evaluate_stage(
         if stage.allow_list_only
         else sample_ratio(totals, stage.treatment_share)
     )
+    # Metrics read from a source have no windows: its failures say its health.
     ratio_metrics = tuple(
-        sorted({c.metric for c in stage.checks if isinstance(c, CompiledRatio)})
+        sorted(
+            c.metric
+            for c in stage.checks
+            if isinstance(c, CompiledRatio) and c.metric not in inputs.source_arms
+        )
     )
     health = data_health(
         totals,

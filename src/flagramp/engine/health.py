@@ -7,7 +7,8 @@ In order of precedence:
    itself is wrong, so it pauses at once (`DataHealth.srm`);
 2. a metric source failing for `grace_minutes` or longer;
 3. no exposures of the evaluated flag, in any lane, for `grace_minutes`;
-4. no events of the metrics the stage's ratio criteria read, for `grace_minutes`.
+4. no events of the metrics the stage's ratio criteria read from windows, for
+   `grace_minutes`.
 
 Gaps count from the minute after the last data (from the stage's start when
 there was none), so `since` is the first minute without data; a problem is
