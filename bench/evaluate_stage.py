@@ -12,7 +12,9 @@ ingest. Timed on them, each the best of 30 calls (the machine is shared):
   contact-center calls (a count): 3 metrics;
 - the same with a third ratio guard (abandonment against control) and a new
   error class rule: the heaviest stage the example plans write;
-- the parts: summing the lanes (`engine.evidence.lane_totals`) and one ratio guard.
+- the parts: summing the lanes (`engine.evidence.lane_totals`) and one ratio guard;
+- a day's hold, as 2,880 minute windows (two lanes) and as the 48 hour windows
+  `stats.windows.compact` makes of them.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from flagramp.sim.examples import VAOS_FLAGS, vaos_world
 from flagramp.stats import Comparison, RatioGuard, arm_from_buckets
 from flagramp.stats.guards import evaluate_ratio_guard
 from flagramp.stats.ingest import WindowIngest
-from flagramp.stats.windows import Lane, Window
+from flagramp.stats.windows import HOUR, Lane, Window, compact
 
 Subset = dict[str, list[Window]]
 
@@ -96,6 +98,25 @@ def main() -> None:
     arm = arm_from_buckets(totals[Lane.ON].metrics[errors.metric])
     guard_ms = best_ms(lambda: evaluate_ratio_guard(errors.guard, arm))
     print(f"{'one ratio guard':28} {MINUTES:4} min: {guard_ms:6.2f} ms")
+    # A day's hold (Stage B's): the two hours repeated 12 times, as minutes and
+    # as the hour windows `stats.windows.compact` makes of them.
+    day = [
+        dataclasses.replace(w, key=dataclasses.replace(
+            w.key, start=w.key.start + k * MINUTES, end=w.key.end + k * MINUTES))
+        for k in range(12)
+        for w in windows
+    ]  # fmt: skip
+    hours = compact(day, HOUR)
+    end = START + 12 * MINUTES - 1
+    for label, ws in (
+        ("a day of minute windows", day),
+        ("a day of hour windows", list(hours)),
+    ):
+
+        def hold(ws: list[Window] = ws) -> None:
+            evaluate_stage(stage, {flag: ws}, minute=end, started=START)
+
+        print(f"{label:28} {len(ws):5} windows: {best_ms(hold, repeat=10):6.2f} ms")
     full = best_ms(lambda: evaluate_stage(stage, {flag: windows}, minute=last,
                                           started=START))  # fmt: skip
     print(f"1,000 runs of stage B a minute: {full:.1f} s of one core per minute")
