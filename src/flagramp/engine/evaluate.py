@@ -20,6 +20,11 @@ Which windows, which lanes:
   (events without an actor, which ingest attributes to no lane). New error
   classes tally every fingerprint's distinct users in on and off.
 
+The windows must be the current stage attempt's ingest scope's (one scope per
+attempt, `stats.scope_state`): users are its first-time exposures per lane, so a
+scope spanning several stages would undercount later stages' control users and
+make the sample-ratio check fire.
+
 Pass each criterion's decision of the previous tick as `previous` (see
 `previous_decisions`): a harm, once shown, stays shown (`evaluate_ratio_guard`).
 Start a stage attempt with none.
