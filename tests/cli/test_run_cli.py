@@ -161,11 +161,14 @@ def test_pushed_events_land_in_the_runs_windows_once_per_batch_key(
     lines.append({"type": "exposure", "at": "not a time", "actor": "x"})
     pushed = tmp_path / "events.jsonl"
     pushed.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    # before its first stage, a run's events are its phase's baseline period
+    target = f"R1/p0/pre {UAE_FLAG}"
     first = _json(cli, "events", "push", "R1", str(pushed), "--batch-key", "b-1")
-    assert first[UAE_FLAG]["exposures"] == 10
-    assert len(first[UAE_FLAG]["rejected"]) == 1
+    assert list(first) == [target]
+    assert first[target]["exposures"] == 10
+    assert len(first[target]["rejected"]) == 1
     again = _json(cli, "events", "push", "R1", str(pushed), "--batch-key", "b-1")
-    assert again[UAE_FLAG]["duplicate"] is True
-    windows = WindowStore(store.engine).windows("R1", UAE_FLAG)
+    assert again[target]["duplicate"] is True
+    windows = WindowStore(store.engine).windows("R1/p0/pre", UAE_FLAG)
     assert windows
     assert sum(w.exposed.total_numerator for w in windows) == pytest.approx(10)

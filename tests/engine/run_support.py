@@ -46,6 +46,10 @@ class FakeState(RunState):
             "stage": self.stage,
             "since": self.since.isoformat(),
             "note": self.note,
+            "live_stage": self.live_stage,
+            "stage_entered_at": None
+            if self.stage_entered_at is None
+            else self.stage_entered_at.isoformat(),
         }
 
     @classmethod
@@ -55,11 +59,17 @@ class FakeState(RunState):
         phase = document["phase"]
         assert isinstance(phase, int)
         assert stage is None or isinstance(stage, int)
+        live, entered = document["live_stage"], document["stage_entered_at"]
+        assert live is None or isinstance(live, int)
         return cls(
             RunStatus(str(document["status"])),
             phase,
             stage,
             dt.datetime.fromisoformat(str(document["since"])),
+            live_stage=live,
+            stage_entered_at=None
+            if entered is None
+            else dt.datetime.fromisoformat(str(entered)),
             note=str(document["note"]),
         )
 
@@ -91,7 +101,16 @@ def state(
     at: dt.datetime = T0,
     note: str = "",
 ) -> FakeState:
-    return FakeState(status, 0, stage, at, note=note)
+    live = stage if status is not RunStatus.WAITING_PREREQUISITES else None
+    return FakeState(
+        status,
+        0,
+        stage,
+        at,
+        live_stage=live,
+        stage_entered_at=None if live is None else at,
+        note=note,
+    )
 
 
 def move(

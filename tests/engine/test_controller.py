@@ -102,6 +102,7 @@ class Evaluator:
         minute: int,
         started: int,
         observe: bool = False,
+        **_context: object,
     ) -> StageEvaluation:
         self.calls.append(
             (stage.stage, {k: len(v) for k, v in windows.items()}, started, minute)

@@ -109,23 +109,25 @@ def push(
     if as_json:
         emit_json(
             {
-                flag: {
+                target: {
                     "key": r.key,
                     "duplicate": r.duplicate,
                     "exposures": r.counts.exposures,
                     "outcomes": r.counts.outcomes,
                     "rejected": [e.reason for e in r.rejected],
                 }
-                for flag, r in results.items()
+                for target, r in results.items()
             }
         )
         return
-    for flag, result in results.items():
+    for target, result in results.items():
         if result.duplicate:
-            console.print(f"{flag}: batch {result.key} was pushed before; nothing new")
+            console.print(
+                f"{target}: batch {result.key} was pushed before; nothing new"
+            )
             continue
         console.print(
-            f"{flag}: {count(result.counts.exposures, 'exposure')}, "
+            f"{target}: {count(result.counts.exposures, 'exposure')}, "
             f"{count(result.counts.outcomes, 'outcome')}, "
             f"{len(result.rejected):,} rejected"
         )

@@ -1,6 +1,9 @@
 """What the controller observes of a run at one tick: the `Observation`.
 
-Two inputs: the current stage's windows, decided by `evaluate_stage`, and the
+Inputs: the evaluated stage's windows (its attempt's ingest scope, with the
+phase's `pre` scope as the baseline; `engine.scopes`), decided by
+`evaluate_stage`; earlier phases' watch scopes (`machine.watched_phases`); the
+windows since a rollback, for its verification (`engine.evidence`); and the
 change feed, which shows flags of the run changed by someone else. A change is
 the run's own when the run's log has an entry written in the same unit of work
 (`run_events.store_version`): that holds whoever commanded it, a person or the
@@ -10,15 +13,25 @@ controller, and no author name can fake it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
+from flagramp.engine.baselines import baseline_arms, baseline_fingerprints
 from flagramp.engine.compiled import CompiledStage
 from flagramp.engine.evaluate import evaluate_stage
-from flagramp.engine.evaluation import Observation, StageEvaluation
-from flagramp.engine.machine import RunContext
-from flagramp.engine.run_state import RunState, RunStatus
-from flagramp.stats.windows import Window
+from flagramp.engine.evaluation import Observation, PhaseWatch, StageEvaluation
+from flagramp.engine.evidence import treatment_exposures_since, treatment_share_since
+from flagramp.engine.machine import RunContext, watched_phases
+from flagramp.engine.run_records import PENDING
+from flagramp.engine.run_state import RunState
+from flagramp.engine.scopes import (
+    attempt_scope,
+    current_scope,
+    epoch_minute,
+    pre_scope,
+    watch_scope,
+)
+from flagramp.stats.windows import Lane, Window
 from flagramp.store import SqlFlagStore
 from flagramp.store.connections import reading
 from flagramp.store.port import CHANGES_LIMIT
@@ -30,37 +43,18 @@ EvaluateStage = Callable[..., StageEvaluation]
 """`engine.evaluate.evaluate_stage`'s shape (tests pass a stand-in)."""
 
 
-def epoch_minute(at: dt.datetime) -> int:
-    """The epoch minute `at` falls in (windows are keyed by epoch minutes)."""
-    return int(at.timestamp() // 60)
-
-
-def evaluated_stage(state: RunState) -> tuple[int, int] | None:
-    """(phase, stage) whose windows a tick evaluates, if any.
-
-    The machine's state says it (`evaluated_stage`: the stage the phase's flags
-    are at, also while paused); a state without it evaluates a running stage.
-    """
-    chosen = getattr(state, "evaluated_stage", None)
-    if chosen is not None or hasattr(state, "evaluated_stage"):
-        return chosen
-    if state.status is RunStatus.STAGE_RUNNING and state.stage is not None:
-        return state.phase, state.stage
-    return None
-
-
-def stage_started(state: RunState) -> dt.datetime:
-    """When the evaluated stage's flags were set (its windows count from then)."""
-    entered = getattr(state, "stage_entered_at", None)
-    return entered if isinstance(entered, dt.datetime) else state.since
-
-
 def compiled_stage(context: RunContext, phase: int, stage: int) -> CompiledStage | None:
     """The compiled stage at (phase, stage) of the run's plan."""
     for candidate in context.stages:
         if candidate.phase_index == phase and candidate.stage_index == stage:
             return candidate
     return None
+
+
+def last_stage(context: RunContext, phase: int) -> CompiledStage | None:
+    """The phase's last compiled stage (what watches it once it is over)."""
+    found = [s for s in context.stages if s.phase_index == phase]
+    return max(found, key=lambda s: s.stage_index) if found else None
 
 
 def run_flags(context: RunContext, up_to_phase: int | None = None) -> set[str]:
@@ -80,6 +74,7 @@ class Observer:
     store: SqlFlagStore
     windows: WindowStore
     evaluate: EvaluateStage = evaluate_stage
+    _baselines: dict[tuple[str, int], tuple[Window, ...]] = field(default_factory=dict)
 
     def observe(
         self,
@@ -93,15 +88,16 @@ class Observer:
         """The observation, and the store version it looked for changes up to
         (the next tick's `watched_from`)."""
         outside, seen = self.outside_changes(context, row, state, watched_from)
+        minute = epoch_minute(now)
+        exposures, share, users = self.verification(context, state)
         return (
             Observation(
                 evaluation=self.evaluation(context, state, now),
+                watches=tuple(self.watches(context, state, minute)),
                 outside_changes=outside,
-                # TODO(evaluate, machine): earlier phases' watches
-                # (`machine.watched_phases`) and rollback verification
-                # (`evidence.treatment_exposures_since` / `treatment_share_since`
-                # from `state.rollback.verification_from`) are wired once both
-                # land on main; until then nothing is watched or verified here.
+                treatment_exposures_after=exposures,
+                treatment_share_seen=share,
+                exposed_users_after=users,
             ),
             seen,
         )
@@ -109,33 +105,108 @@ class Observer:
     def evaluation(
         self, context: RunContext, state: RunState, now: dt.datetime
     ) -> StageEvaluation | None:
-        """The evaluated stage's evidence until `now`'s minute (whole windows)."""
-        where = evaluated_stage(state)
-        if where is None:
+        """The evaluated stage's evidence until `now`'s minute, from the stage
+        attempt's scope, with baselines from the phase's `pre` scope."""
+        where = state.evaluated_stage
+        entered = state.stage_entered_at
+        if where is None or entered is None:
             return None
         stage = compiled_stage(context, *where)
         if stage is None:
             return None
-        started = epoch_minute(stage_started(state))
-        minute = epoch_minute(now)
+        started, minute = epoch_minute(entered), epoch_minute(now)
+        scope = attempt_scope(context.run, where[0], where[1], entered)
+        before = self._baseline_windows(context, stage)
         return self.evaluate(
             stage,
-            self.stage_windows(context.run, stage, started, minute),
+            self.stage_windows(scope, stage, started, minute),
             minute=minute,
             started=started,
             observe=context.observe,
+            baselines=baseline_arms(stage, before),
+            baseline_fingerprints=baseline_fingerprints(before),
+        )
+
+    def watches(
+        self, context: RunContext, state: RunState, minute: int
+    ) -> Iterator[PhaseWatch]:
+        """Earlier phases still watched by their last stage's criteria."""
+        for phase in watched_phases(context, state):
+            stage = last_stage(context, phase)
+            if stage is None or not stage.flags:
+                continue
+            scope = watch_scope(context.run, phase)
+            windows = self.stage_windows(scope, stage, None, minute)
+            first = windows.get(stage.flags[0].flag, ())
+            if not first:
+                continue
+            started = min(w.key.start for w in first)
+            yield PhaseWatch(
+                phase,
+                self.evaluate(
+                    stage,
+                    windows,
+                    minute=minute,
+                    started=started,
+                    observe=context.observe,
+                ),
+            )
+
+    def verification(
+        self, context: RunContext, state: RunState
+    ) -> tuple[int | None, float | None, int | None]:
+        """After a rollback: treatment exposures, the treatment share and the
+        users behind it since the verification began (None: none pending)."""
+        info = state.rollback
+        if info is None or info.verification != PENDING:
+            return None, None, None
+        stage = last_stage(context, info.phase)
+        if stage is None or not stage.flags:
+            return None, None, None
+        since = epoch_minute(info.verification_from)
+        windows = self.windows.windows(
+            current_scope(context.run, state), stage.flags[0].flag, start=since
+        )
+        # Randomised users first exposed in the scope since then (on and off).
+        users = round(
+            sum(
+                w.exposed.total_numerator
+                for w in windows
+                if w.key.lane in (Lane.ON, Lane.OFF) and w.key.start >= since
+            )
+        )
+        return (
+            treatment_exposures_since(windows, since),
+            treatment_share_since(windows, since),
+            users or None,
         )
 
     def stage_windows(
-        self, run: str, stage: CompiledStage, started: int, minute: int
+        self, scope: str, stage: CompiledStage, started: int | None, minute: int
     ) -> Mapping[str, Sequence[Window]]:
-        """Each flag's windows within [started, minute)."""
+        """Each flag's windows of `scope` within [started, minute)."""
         return {
             setting.flag: self.windows.windows(
-                run, setting.flag, start=started, end=minute
+                scope, setting.flag, start=started, end=minute
             )
             for setting in stage.flags
         }
+
+    def _baseline_windows(
+        self, context: RunContext, stage: CompiledStage
+    ) -> tuple[Window, ...]:
+        if not stage.flags:
+            return ()
+        key = (context.run, stage.phase_index)
+        cached = self._baselines.get(key)
+        if cached is None:
+            # The pre-phase scope stops growing once the phase's first stage
+            # starts: read it once per run and phase.
+            cached = self.windows.windows(
+                pre_scope(context.run, stage.phase_index), stage.flags[0].flag
+            )
+            self._baselines[key] = cached
+        return cached
 
     def outside_changes(
         self, context: RunContext, row: RunRow, state: RunState, watched_from: int

@@ -21,11 +21,11 @@ from flagramp.core.types import Json
 from flagramp.engine import machine
 from flagramp.engine.commands import Command, Revise
 from flagramp.engine.compile import compile_plan, metric_specs
-from flagramp.engine.machine import RunContext
-from flagramp.engine.observe import run_flags
+from flagramp.engine.machine import RunContext, watched_phases
 from flagramp.engine.plan_cache import PlanCache
 from flagramp.engine.run_state import RunState
 from flagramp.engine.runner import Applied, RunConflict, write_step
+from flagramp.engine.scopes import current_scope, watch_scope
 from flagramp.engine.steps import Step
 from flagramp.sources.pushed import PushedSource, PushResult
 from flagramp.stats.batch_ingest import BatchIngest
@@ -177,16 +177,27 @@ class RunService:
     def push_events(
         self, run: str, raw_events: Sequence[object], *, batch_key: str | None = None
     ) -> dict[str, PushResult]:
-        """Take pushed events into the windows of every flag of the run (a
-        batch key seen before counts nothing); returns each flag's result."""
+        """Take pushed events into the run's windows: the current phase's flags
+        into its current scope (`engine.scopes`), earlier watched phases' flags
+        into their watch scopes. A batch key seen before counts nothing there.
+        Returns each scope and flag's result, keyed `scope flag`."""
         row = self.reader.load(run)
         context = self.plans.context(row)
+        state = self._load_state(row.state)
         specs = metric_specs(context.plan.metrics)
+        targets = [
+            (current_scope(run, state), flag)
+            for flag in _phase_flags(context, state.phase)
+        ]
+        for phase in watched_phases(context, state):
+            targets += [
+                (watch_scope(run, phase), f) for f in _phase_flags(context, phase)
+            ]
         results: dict[str, PushResult] = {}
-        for flag in sorted(run_flags(context)):
-            pipe = BatchIngest(run, flag, specs, environment=row.environment)
+        for scope, flag in targets:
+            pipe = BatchIngest(scope, flag, specs, environment=row.environment)
             source = PushedSource(StoredIngest(self.windows, pipe, self.clock))
-            results[flag] = source.push_raw(raw_events, key=batch_key)
+            results[f"{scope} {flag}"] = source.push_raw(raw_events, key=batch_key)
         return results
 
     def _command(
@@ -265,6 +276,12 @@ class RunService:
     def plan_versions(self, run: str) -> builtins.list[PlanVersion]:
         """Every version of the run's plan."""
         return self.reader.plan_versions(run)
+
+
+def _phase_flags(context: RunContext, phase: int) -> tuple[str, ...]:
+    if 0 <= phase < len(context.plan.phases):
+        return tuple(getattr(context.plan.phases[phase], "flags", ()))
+    return ()
 
 
 def _waiting_for(state: RunState) -> str | None:
