@@ -6,24 +6,32 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from flagramp.core.plans import Plan, load_plan
+from flagramp.core.plans import Answer, Plan, load_plan
 from flagramp.core.types import Json
+from flagramp.engine.commands import AnswerQuestion, Vote
 from flagramp.engine.compile import compile_plan
+from flagramp.engine.compiled import CompiledStage
+from flagramp.engine.evaluation import CheckResult, DataHealth, StageEvaluation
 from flagramp.engine.machine import RunContext
 from flagramp.engine.run_state import RunState, RunStatus
 from flagramp.engine.runner import write_step
+from flagramp.engine.service import RunService
 from flagramp.engine.steps import FlagMove, RunEventDraft, Step
+from flagramp.engine.transitions.gates import unanswered
+from flagramp.stats import GuardOutcome
+from flagramp.stats.windows import Window
 from flagramp.store import Author, SqlFlagStore
 from flagramp.store.run_tables import run_events
 from flagramp.store.runs import create_run
 from flagramp.store.tables import audit_log
+from tests.engine.machine_kit import _severity, decision, people
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 UAE = "uae-appointments-dark-deploy.yaml"
@@ -31,6 +39,8 @@ UAE_FLAG = "va_online_scheduling_uae_oracle_health"
 UAE_SEGMENT = "oracle_patients"
 T0 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=dt.UTC)
 CONTROLLER = Author("flagramp-controller", "a run test")
+ON_CALL = "uae-on-call@va.gov"
+PO = "uae-product-owner@va.gov"
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,3 +189,48 @@ def flag_audit_actions(store: SqlFlagStore, flag: str = UAE_FLAG) -> list[str]:
             .order_by(audit_log.c.id)
         )
         return list(conn.execute(query).scalars())
+
+
+def healthy(
+    stage: CompiledStage,
+    windows: Mapping[str, Sequence[Window]],
+    *,
+    minute: int,
+    started: int,
+    observe: bool = False,
+    **_context: object,
+) -> StageEvaluation:
+    """Every check healthy, plenty of users (the evaluator is tested apart)."""
+    checks = tuple(
+        CheckResult(
+            c.criterion,
+            getattr(c, "metric", None),
+            c.mode,
+            c.acts and not observe,
+            decision(c.criterion, GuardOutcome.HEALTHY, _severity(c)),
+        )
+        for c in stage.checks
+    )
+    return StageEvaluation(
+        minute, checks, 100_000, 100_000, 0, 300_000, 0.5, DataHealth()
+    )
+
+
+def launch(service: RunService, state: RunState) -> None:
+    """Answer the stage's questions and vote Launch for every role asked."""
+    plan = service.plans.context(service.show("R1").row).plan
+    if state.stage is not None:
+        for q in unanswered(plan, state, state.phase, state.stage):
+            assert q.answered_by is not None
+            service.command(
+                "R1", AnswerQuestion(people(plan, q.answered_by)[0], q.text, "none")
+            )
+    gate = RunState.from_json(service.show("R1").row.state).gate
+    assert gate is not None
+    for role in gate.roles:
+        for person in people(plan, role)[: gate.quorum]:
+            if (
+                RunState.from_json(service.show("R1").row.state).status
+                is RunStatus.AWAITING_GO_NO_GO
+            ):
+                service.command("R1", Vote(person, role, Answer.LAUNCH, "ok"))

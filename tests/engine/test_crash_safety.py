@@ -19,6 +19,7 @@ import os
 import random
 import signal
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,8 @@ from flagramp.core.clock import VirtualClock
 from flagramp.engine.controller import Controller
 from flagramp.engine.evaluation import DataHealth, StageEvaluation
 from flagramp.engine.notifications.webhooks import WebhookFormat, add_webhook
+from flagramp.engine.run_state import RunState, RunStatus
+from flagramp.engine.service import RunService
 from flagramp.store import SqlFlagStore
 from flagramp.store.database import open_engine
 from flagramp.store.notification_tables import notification_outbox
@@ -36,32 +39,87 @@ from flagramp.store.tables import flags
 from flagramp.store.windows import WindowStore
 from tests.conftest import migrated_database
 from tests.engine import crash_machine
-from tests.engine.run_support import CONTROLLER, T0, FakeState, start_run
+from tests.engine.run_support import (
+    CONTROLLER,
+    PO,
+    T0,
+    FakeState,
+    healthy,
+    launch,
+    plan_text,
+    start_run,
+)
 
-MINUTES = 30
 KILLS = 20
-#: A life of the killed controller runs at most this many statements: more
-#: than any one transition takes (about 50), fewer than a whole run (about 400).
-LIFE_STATEMENTS = 55
 
 
 def _evaluate(*_args: object, minute: int, **_kwargs: object) -> StageEvaluation:
     return StageEvaluation(minute, (), 0, 0, 0, 0, None, DataHealth())
 
 
-def _controller(url: str, minute: int) -> Controller:
-    clock = VirtualClock(T0 + dt.timedelta(minutes=minute))
-    engine = open_engine(url, migrate=False)
-    store = SqlFlagStore(engine, clock)
-    return Controller(
-        store,
-        WindowStore(engine),
-        clock,
-        tick=crash_machine.tick,
-        load_state=FakeState.load,
-        evaluate=_evaluate,
-        send=None,
-    )
+@dataclass(frozen=True)
+class Scenario:
+    """What the killed controller runs: `ticks` ticks `step` apart, and what
+    people do after each tick (deterministic, from the stored state)."""
+
+    ticks: int
+    step: dt.timedelta
+    machine: str
+
+    def controller(self, url: str) -> Controller:
+        clock = VirtualClock(T0)
+        engine = open_engine(url, migrate=False)
+        store = SqlFlagStore(engine, clock)
+        if self.machine == "scripted":
+            return Controller(
+                store,
+                WindowStore(engine),
+                clock,
+                tick=crash_machine.tick,
+                load_state=FakeState.load,
+                evaluate=_evaluate,
+                send=None,
+            )
+        return Controller(
+            store, WindowStore(engine), clock, evaluate=healthy, send=None
+        )
+
+    def prepare(self, url: str) -> None:
+        store = SqlFlagStore(open_engine(url), VirtualClock(T0))
+        with store.unit_of_work(CONTROLLER) as unit:
+            add_webhook(
+                unit,
+                "production",
+                "http://127.0.0.1:9/hook",
+                format=WebhookFormat.JSON,
+                secret="s3cret-of-sixteen-chars",
+                at=T0,
+            )
+        if self.machine == "scripted":
+            start_run(store)
+        else:
+            service = RunService(store, WindowStore(store.engine), store.clock)
+            service.start(plan_text(), person=PO, file="uae.yaml")
+        store.engine.dispose()
+
+    def run_tick(self, controller: Controller, tick: int) -> None:
+        clock = controller.clock
+        assert isinstance(clock, VirtualClock)
+        clock.current = T0 + tick * self.step
+        controller.tick()
+        if self.machine == "real":
+            service = RunService(controller.store, controller.windows, clock)
+            state = RunState.from_json(service.show("R1").row.state)
+            if state.status is RunStatus.AWAITING_GO_NO_GO:
+                launch(service, state)
+
+
+SCENARIOS = {
+    "scripted": Scenario(30, dt.timedelta(minutes=1), "scripted"),
+    # the UAE example with the real machine, every 6 hours: four stages with
+    # their go/no-go votes, to its manual phase
+    "real": Scenario(120, dt.timedelta(hours=6), "real"),
+}
 
 
 def _progress(path: Path) -> int:
@@ -83,35 +141,18 @@ def _count_statements(engine: sa.Engine, kill_at: int) -> list[int]:
     return seen
 
 
-def _child(url: str, progress: str, kill_at: int) -> None:
-    """Tick from the minute after the last one noted, to the end (or until the
+def _child(scenario: str, url: str, progress: str, kill_at: int) -> None:
+    """Tick from the tick after the last one noted, to the end (or until the
     `kill_at`-th statement)."""
+    chosen = SCENARIOS[scenario]
     path = Path(progress)
-    controller = _controller(url, 0)
+    controller = chosen.controller(url)
     _count_statements(controller.store.engine, kill_at)
-    clock = controller.clock
-    assert isinstance(clock, VirtualClock)
-    for minute in range(_progress(path) + 1, MINUTES + 1):
-        clock.current = T0 + dt.timedelta(minutes=minute)
-        controller.tick()
+    for tick in range(_progress(path) + 1, chosen.ticks + 1):
+        chosen.run_tick(controller, tick)
         with path.open("a") as out:
-            out.write(f"{minute}\n")
+            out.write(f"{tick}\n")
     os._exit(0)
-
-
-def _prepare(url: str) -> None:
-    store = SqlFlagStore(open_engine(url), VirtualClock(T0))
-    with store.unit_of_work(CONTROLLER) as unit:
-        add_webhook(
-            unit,
-            "production",
-            "http://127.0.0.1:9/hook",
-            format=WebhookFormat.JSON,
-            secret="s3cret-of-sixteen-chars",
-            at=T0,
-        )
-    start_run(store)
-    store.engine.dispose()
 
 
 def _outcome(url: str) -> dict[str, list[tuple[object, ...]]]:
@@ -149,40 +190,55 @@ def two_urls(
         yield calm, killed
 
 
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
 def test_a_controller_killed_at_random_points_ends_as_an_uninterrupted_one(
-    two_urls: tuple[str, str], tmp_path: Path
+    scenario: str, two_urls: tuple[str, str], tmp_path: Path
 ) -> None:
+    chosen = SCENARIOS[scenario]
     calm, killed = two_urls
     for url in two_urls:
-        _prepare(url)
-    controller = _controller(calm, 0)
+        chosen.prepare(url)
+    controller = chosen.controller(calm)
     statements = _count_statements(controller.store.engine, 0)
-    clock = controller.clock
-    assert isinstance(clock, VirtualClock)
-    for minute in range(1, MINUTES + 1):
-        clock.current = T0 + dt.timedelta(minutes=minute)
-        controller.tick()
+    per_tick = []
+    for tick in range(1, chosen.ticks + 1):
+        before = statements[0]
+        chosen.run_tick(controller, tick)
+        per_tick.append(statements[0] - before)
     controller.store.engine.dispose()
     expected = _outcome(calm)
-    assert [e[3] for e in expected["events"]][-1] == "completed"
-
-    # Each life of the killed controller dies at a random statement (inside a
-    # transition, between two, before a commit, after one and before the
-    # progress note); lives are short, so the kills fall all along the run.
+    last = [e[3] for e in expected["events"]][-1]
+    assert last in ("completed", "manual_phase_started"), last
+    # Kill points spread over the whole run: statement numbers of the calm
+    # run, each turned into a count within the life that reaches it (a life
+    # restarts at the first tick not noted; before it, the calm run had made
+    # `done[tick]` statements). A point already passed (a restart repeats a
+    # tick) becomes a random one early in the new life.
+    done = [sum(per_tick[:tick]) for tick in range(chosen.ticks + 1)]
     rng = random.Random(20)
+    # A few more points than KILLS, within the first 90 %: a point past the
+    # statements a life still has to run is a kill that never comes.
+    points = sorted(rng.sample(range(1, statements[0] * 9 // 10), KILLS + 4))
     progress = tmp_path / "progress"
     forking = multiprocessing.get_context("fork")
     kills: list[int] = []
-    while _progress(progress) < MINUTES:
-        kill_at = rng.randint(1, LIFE_STATEMENTS) if len(kills) < KILLS else 0
-        child = forking.Process(target=_child, args=(killed, str(progress), kill_at))
+    while _progress(progress) < chosen.ticks:
+        if len(kills) < len(points):
+            kill_at = points[len(kills)] - done[_progress(progress)]
+            if kill_at < 1:
+                kill_at = rng.randint(1, max(per_tick) + 5)
+        else:
+            kill_at = 0
+        child = forking.Process(
+            target=_child, args=(scenario, killed, str(progress), kill_at)
+        )
         child.start()
         child.join(120)
         assert child.exitcode in (0, -signal.SIGKILL), child.exitcode
         if child.exitcode == -signal.SIGKILL:
             kills.append(_progress(progress))
     assert len(kills) >= KILLS
-    # the kills fell all along the run, not only before its first minute
+    # the kills fell all along the run, not only before its first tick
     assert len(set(kills)) > 5, kills
-    print(f"{statements[0]} statements; killed after minutes {kills}")
+    print(f"{statements[0]} statements; killed after ticks {kills}")
     assert _outcome(killed) == expected

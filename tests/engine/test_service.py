@@ -5,69 +5,36 @@ store (state JSON, events, flags, audit, incidents)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from flagramp.core.clock import VirtualClock
 from flagramp.core.flags import Percentage
-from flagramp.core.plans import Answer
 from flagramp.engine.commands import (
-    AnswerQuestion,
     CommandRefused,
     Kill,
     ReEnable,
-    Vote,
 )
-from flagramp.engine.compiled import CompiledStage
 from flagramp.engine.controller import Controller
-from flagramp.engine.evaluation import CheckResult, DataHealth, StageEvaluation
 from flagramp.engine.run_state import RunState, RunStatus
 from flagramp.engine.runner import FLAG_SET
 from flagramp.engine.service import RunService
-from flagramp.engine.transitions.gates import unanswered
-from flagramp.stats import GuardOutcome
-from flagramp.stats.windows import Window
 from flagramp.store import SqlFlagStore
 from flagramp.store.windows import WindowStore
 from tests.conftest import migrated_database
-from tests.engine.machine_kit import _severity, decision, people
 from tests.engine.run_support import (
+    ON_CALL,
+    PO,
     T0,
     UAE_FLAG,
     UAE_SEGMENT,
     flag_audit_actions,
+    healthy,
+    launch,
     plan_text,
 )
-
-ON_CALL = "uae-on-call@va.gov"
-PO = "uae-product-owner@va.gov"
-
-
-def healthy(
-    stage: CompiledStage,
-    windows: Mapping[str, Sequence[Window]],
-    *,
-    minute: int,
-    started: int,
-    observe: bool = False,
-    **_context: object,
-) -> StageEvaluation:
-    """Every check healthy, plenty of users (the evaluator is tested apart)."""
-    checks = tuple(
-        CheckResult(
-            c.criterion,
-            getattr(c, "metric", None),
-            c.mode,
-            c.acts and not observe,
-            decision(c.criterion, GuardOutcome.HEALTHY, _severity(c)),
-        )
-        for c in stage.checks
-    )
-    return StageEvaluation(
-        minute, checks, 100_000, 100_000, 0, 300_000, 0.5, DataHealth()
-    )
 
 
 @pytest.fixture(params=["sqlite"])
@@ -92,23 +59,6 @@ def _state(service: RunService, run: str = "R1") -> RunState:
     return RunState.from_json(service.show(run).row.state)
 
 
-def _launch(service: RunService, state: RunState) -> None:
-    """Answer the stage's questions and vote Launch for every role asked."""
-    plan = service.plans.context(service.show("R1").row).plan
-    if state.stage is not None:
-        for q in unanswered(plan, state, state.phase, state.stage):
-            assert q.answered_by is not None
-            service.command(
-                "R1", AnswerQuestion(people(plan, q.answered_by)[0], q.text, "none")
-            )
-    gate = _state(service).gate
-    assert gate is not None
-    for role in gate.roles:
-        for person in people(plan, role)[: gate.quorum]:
-            if _state(service).status is RunStatus.AWAITING_GO_NO_GO:
-                service.command("R1", Vote(person, role, Answer.LAUNCH, "ok"))
-
-
 def test_the_uae_plan_runs_through_the_store_to_its_manual_phase(
     store: SqlFlagStore,
 ) -> None:
@@ -120,7 +70,7 @@ def test_the_uae_plan_runs_through_the_store_to_its_manual_phase(
         controller.tick()
         state = _state(service)
         if state.status is RunStatus.AWAITING_GO_NO_GO:
-            _launch(service, state)
+            launch(service, state)
         if state.phase == 1:
             break
     assert _state(service).status is RunStatus.MANUAL_PHASE
