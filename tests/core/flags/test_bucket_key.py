@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from flagramp.core.flags import Actor, Evaluator, Flag, Percentage, flipper_view
 from flagramp.core.flags import operations as ops
 from flagramp.core.flags.bucketing import in_percentage
+from flagramp.core.types import Json
 from tests.core.flags.conftest import make_evaluator
 
 ACTORS = [f"veteran-{i}@va.gov" for i in range(10_000)]
@@ -70,7 +71,9 @@ def test_explain_buckets_on_the_shared_key_and_says_so(evaluator: Evaluator) -> 
 
 
 def test_expression_percentages_hash_the_bucket_key(evaluator: Evaluator) -> None:
-    expression = {"PercentageOfActors": [{"Property": ["flipper_id"]}, 25]}
+    expression: dict[str, Json] = {
+        "PercentageOfActors": [{"Property": ["flipper_id"]}, 25]
+    }
     by_expression = Flag(SECOND, expression=expression, bucket_key=FIRST)
     assert _members(evaluator, by_expression) == _members(evaluator, _at_quarter(FIRST))
     own = Flag(SECOND, expression=expression)
