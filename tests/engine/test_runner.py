@@ -16,7 +16,13 @@ from flagramp.engine.notifications.webhooks import WebhookFormat, add_webhook
 from flagramp.engine.notify import NoticeKind
 from flagramp.engine.run_state import RunStatus
 from flagramp.engine.runner import FLAG_SET, RunConflict, apply
-from flagramp.engine.steps import IncidentDraft, NoticeDraft, RunEventDraft, Step
+from flagramp.engine.steps import (
+    FlagMove,
+    IncidentDraft,
+    NoticeDraft,
+    RunEventDraft,
+    Step,
+)
 from flagramp.store import SqlFlagStore
 from flagramp.store.notification_tables import notification_outbox
 from flagramp.store.run_tables import run_events
@@ -247,3 +253,16 @@ def test_zero_percent_with_no_allow_list_is_off_for_everyone(
 def test_a_run_can_not_be_moved_that_does_not_exist(store: SqlFlagStore) -> None:
     with pytest.raises(StoreError, match="no run 'R9'"):
         apply(store, context("R9"), 0, stage_step(1), T1, CONTROLLER)
+
+
+def test_a_move_sets_the_key_actors_are_bucketed_on(store: SqlFlagStore) -> None:
+    ctx = start_run(store)
+    shared = FlagMove(UAE_FLAG, 5, "first_flag", UAE_SEGMENT, (), "stage_entered")
+    step = Step(
+        state=state(), events=(RunEventDraft("stage_entered", None, {}),),
+        flag_moves=(shared,),
+    )  # fmt: skip
+    apply(store, ctx, 1, step, T1, CONTROLLER)
+    assert store.require_flag(UAE_FLAG).bucket_key == "first_flag"
+    apply(store, ctx, 2, stage_step(5), T1, CONTROLLER)  # None: its own key
+    assert store.require_flag(UAE_FLAG).bucket_key is None

@@ -3,8 +3,9 @@
 A run owns its flags while it runs: a move sets the flag to exactly the
 stage's setting (its percentage of actors inside the eligibility segment, its
 allow list) and clears every other gate, so that who sees the treatment is
-what the stage says, whatever was there before. The deny list, description and
-actor type are not gates and stay.
+what the stage says, whatever was there before; it also sets the key actors
+are bucketed on (shared users). The deny list, description and actor type are
+not gates and stay.
 """
 
 from __future__ import annotations
@@ -22,11 +23,10 @@ def stage_setting(flag: Flag, move: FlagMove) -> Flag:
     """`flag` set as `move` says; 0 % with no allow list is off for everyone."""
     cleared = ops.clear(flag)
     pct = percentage_of(move.percentage)
-    # TODO(bucket_key): `Flag.bucket_key` is being added to core (phases whose
-    # flags share their users bucket on the first flag's key); set it here from
-    # `move.bucket_key` once it lands. Until then every flag buckets on its own
-    # key, which is Flipper's rule.
-    return cleared.with_changes(
+    # Flags launched together with shared users bucket on the phase's first
+    # flag's key (None: the flag's own, Flipper's rule). `clear` keeps a bucket
+    # key; the move says which one the stage wants.
+    return ops.set_bucket_key(cleared, move.bucket_key).with_changes(
         percentage_of_actors=pct,
         actors=move.allow_list,
         eligibility=move.eligible,
