@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from flagramp.engine.baselines import baseline_arms, baseline_fingerprints
 from flagramp.engine.compiled import CompiledStage
-from flagramp.engine.evaluate import evaluate_stage
+from flagramp.engine.evaluate import evaluate_stage, previous_decisions
 from flagramp.engine.evaluation import Observation, PhaseWatch, StageEvaluation
 from flagramp.engine.evidence import treatment_exposures_since, treatment_share_since
 from flagramp.engine.machine import RunContext, watched_phases
@@ -75,6 +75,7 @@ class Observer:
     windows: WindowStore
     evaluate: EvaluateStage = evaluate_stage
     _baselines: dict[tuple[str, int], tuple[Window, ...]] = field(default_factory=dict)
+    _previous: dict[tuple[str, str], StageEvaluation] = field(default_factory=dict)
 
     def observe(
         self,
@@ -117,7 +118,11 @@ class Observer:
         started, minute = epoch_minute(entered), epoch_minute(now)
         scope = attempt_scope(context.run, where[0], where[1], entered)
         before = self._baseline_windows(context, stage)
-        return self.evaluate(
+        # Decisions of the last tick of this same attempt: a harm, once shown,
+        # stays shown (docs/evaluation.md). Kept in memory: a restarted
+        # controller starts the attempt's looks afresh from its windows.
+        key = (context.run, scope)
+        evaluation = self.evaluate(
             stage,
             self.stage_windows(scope, stage, started, minute),
             minute=minute,
@@ -125,7 +130,12 @@ class Observer:
             observe=context.observe,
             baselines=baseline_arms(stage, before),
             baseline_fingerprints=baseline_fingerprints(before),
+            previous=previous_decisions(self._previous.get(key)),
         )
+        for stale in [k for k in self._previous if k[0] == context.run]:
+            del self._previous[stale]  # one attempt per run is looked at
+        self._previous[key] = evaluation
+        return evaluation
 
     def watches(
         self, context: RunContext, state: RunState, minute: int
