@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from hypothesis import event, given, settings
+from hypothesis import strategies as st
 
 from flagramp.cli.sim_windows import ScopeWindows
 from flagramp.core.plans import Plan, load_plan
@@ -458,3 +460,154 @@ def test_a_state_written_before_go_live_existed_reads_back_with_defaults() -> No
         del document[key]
     old = RunState.from_json(document)
     assert old.go_live is None and old.checkpoints == () and old.retirement == ()
+
+
+def test_a_checkpoint_computed_in_the_tick_it_falls_due_is_recorded_at_once() -> None:
+    run = live(context_of(example("vaos-service-integration")))
+    record = run.state.go_live
+    assert record is not None
+    run.now = record.at + dt.timedelta(days=7)
+    due = machine.due_checkpoint(run.context, run.state, run.now)
+    assert due is not None
+    step = run.tick(Observation(None, checkpoint=vaos_checkpoint(run, due)))
+    kinds = [e.kind for e in step.events]
+    assert kinds == ["checkpoint_due", "checkpoint_recorded"]
+    assert run.status() is RunStatus.GO_LIVE_WATCHING
+    nxt = machine.due_checkpoint(run.context, run.state, run.now)
+    assert nxt is None
+
+
+def test_a_go_live_without_checkpoints_waits_for_its_questions_then_completes() -> None:
+    plan = example("vaos-service-integration")
+    assert plan.go_live is not None
+    bare = plan.model_copy(
+        update={"go_live": plan.go_live.model_copy(update={"checkpoints": ()})}
+    )
+    run = live(context_of(bare))
+    assert run.state.go_live is not None and run.state.checkpoints == ()
+    questions = [q.text for q in plan.go_live.questions]
+    assert all(q in run.state.waiting_for() for q in questions)
+    # Time alone never completes it: the answers are people's.
+    run.now += dt.timedelta(days=90)
+    assert not run.tick(Observation(None)).changed
+    for text in questions:
+        assert run.status() is RunStatus.GO_LIVE_WATCHING
+        run.do(AnswerQuestion(VAOS_OWNER, text, "as planned"))
+    assert run.status() is RunStatus.COMPLETED
+    answers = {a.question: a.text for a in run.state.answers if a.stage is None}
+    assert answers == dict.fromkeys(questions, "as planned")
+    assert events(run.steps, "retire_proposed")
+
+
+# -- a live run under random ticks, answers and closings ----------------------------
+
+_LIVE = live(context_of(example("vaos-service-integration")))
+_CONTEXT = _LIVE.context
+_PLAN = _CONTEXT.plan
+_PEOPLE = sorted({p for role in _PLAN.roles.values() for p in role.people})
+
+
+def _results() -> tuple[CheckpointResult, ...]:
+    # Empty windows: the machine's rules do not depend on the values.
+    found = []
+    state = _LIVE.state
+    for _ in range(2):
+        due = machine.due_checkpoint(
+            _CONTEXT, state, dt.datetime.max.replace(tzinfo=dt.UTC)
+        )
+        assert due is not None
+        result = compute_checkpoint(
+            _PLAN, due.checkpoint, {}, due.start_minute, due.end_minute, last=due.last
+        )
+        found.append(result)
+        state = dataclasses.replace(state, checkpoints=(*state.checkpoints, result))
+    return tuple(found)
+
+
+_RESULTS = _results()
+_QUESTIONS = sorted(
+    {q.text for r in _RESULTS for q in r.questions}
+    | {"If yes, what", "Not a question of the plan"}
+)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                ["tick"] * 3 + ["answer"] * 2 + ["answer_due"] * 4 + ["complete"]
+            ),
+            st.sampled_from([0, 3, 8, 20]),
+            st.sampled_from(_PEOPLE),
+            st.sampled_from(_QUESTIONS),
+            st.sampled_from(["yes", "no", "a note"]),
+        ),
+        min_size=20,
+        max_size=50,
+    )
+)
+@settings(max_examples=60, deadline=None)
+def test_a_live_run_records_only_what_is_due_and_what_people_typed(
+    actions: list[tuple[str, int, str, str, str]],
+) -> None:
+    state, now = _LIVE.state, _LIVE.now
+    record = state.go_live
+    assert record is not None
+    typed: set[tuple[str, str, str]] = set()
+    closed = False
+    for kind, days, person, question, text in actions:
+        try:
+            if kind == "tick":
+                now += dt.timedelta(days=days)
+                due = machine.due_checkpoint(_CONTEXT, state, now)
+                result = None if due is None else _RESULTS[due.index]
+                step = machine.tick(
+                    _CONTEXT, state, now, Observation(None, checkpoint=result)
+                )
+            elif kind.startswith("answer"):
+                waiting = [w for r in state.checkpoints for w in r.awaiting()]
+                if kind == "answer_due" and waiting:
+                    # Someone of the role answers what waits (reaches completion).
+                    question, role = waiting[0]
+                    person = people(_PLAN, role or _PLAN.product_owner)[-1]
+                cmd = AnswerQuestion(person, question, text)
+                step = machine.command(_CONTEXT, state, now, cmd)
+                typed.add((person, question, text))
+            else:
+                step = machine.command(_CONTEXT, state, now, CompleteRun(person))
+                closed = True
+        except CommandRefused as refusal:
+            assert refusal.code
+            continue
+        state = step.state
+        assert RunState.from_json(state.to_json()) == state
+        # Only checkpoints whose time has come are recorded, in order.
+        due_by_now = [
+            c.name
+            for c in sorted(_PLAN.go_live.checkpoints, key=lambda c: c.after.delta)  # type: ignore[union-attr]
+            if record.at + c.after.delta <= now
+        ]
+        assert [r.checkpoint for r in state.checkpoints] == due_by_now[
+            : len(state.checkpoints)
+        ]
+        for result in state.checkpoints:
+            for q in result.questions:
+                for item in (q, q.follow_up):
+                    if item is None:
+                        continue
+                    if item.query is not None:
+                        assert item.person is None and item.answer is None
+                    elif item.status is QuestionStatus.ANSWERED:
+                        # Typed in by a person of its role: never invented.
+                        assert item.person is not None and item.answer is not None
+                        assert (item.person, item.text, item.answer) in typed
+                        assert item.answered_by is not None
+                        assert item.person in people(_PLAN, item.answered_by)
+        if state.status is RunStatus.COMPLETED:
+            event("completed, closed by a person" if closed else "completed")
+            assert len(state.checkpoints) == 2
+            assert closed or not any(r.awaiting() for r in state.checkpoints)
+            assert len(state.retirement) == len(VAOS_FLAGS)
+            break
+        assert state.is_live
+    event(f"{len(state.checkpoints)} checkpoint(s) recorded")
