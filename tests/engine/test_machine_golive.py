@@ -31,6 +31,7 @@ from flagramp.engine.commands import (
 )
 from flagramp.engine.compile import metric_specs
 from flagramp.engine.evaluation import Observation
+from flagramp.engine.go_live_schedule import checkpoint_order
 from flagramp.engine.machine import DueCheckpoint, RunContext
 from flagramp.engine.notify import NoticeKind
 from flagramp.engine.run_state import RunState, RunStatus
@@ -583,9 +584,7 @@ def test_a_live_run_records_only_what_is_due_and_what_people_typed(
         assert RunState.from_json(state.to_json()) == state
         # Only checkpoints whose time has come are recorded, in order.
         due_by_now = [
-            c.name
-            for c in sorted(_PLAN.go_live.checkpoints, key=lambda c: c.after.delta)  # type: ignore[union-attr]
-            if record.at + c.after.delta <= now
+            c.name for c in checkpoint_order(_PLAN) if record.at + c.after.delta <= now
         ]
         assert [r.checkpoint for r in state.checkpoints] == due_by_now[
             : len(state.checkpoints)
