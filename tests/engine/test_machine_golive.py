@@ -293,6 +293,11 @@ def test_vaos_walks_both_checkpoints_and_completes_once_people_answer() -> None:
 def test_people_s_answers_appear_only_when_typed_in() -> None:
     run = live(context_of(example("vaos-service-integration")))
     plan = run.context.plan
+    # The last stage asks it too, but its results are written: once live, it
+    # waits for the checkpoint that asks it.
+    eng = people(plan, "eng_lead")[0]
+    early = AnswerQuestion(eng, "Types of errors logged", "none")
+    assert refused(run, early) == "not_waiting_for_that"
     due = until_due(run)
     week = vaos_checkpoint(run, due)
     # A controller that fills in a person's answer is refused: never invented.

@@ -153,11 +153,11 @@ def answer(d: Draft, cmd: AnswerQuestion) -> None:
         state.stage if isinstance(d.plan.phases[state.phase], RolloutPhase) else None
     )
     where: int | None = stage
-    found = [
-        q for q in stage_questions(d.plan, state.phase, stage) if q.text == cmd.question
-    ]
+    # Once live, the stages' results are written: answers go to the go live.
+    asked = () if state.is_live else stage_questions(d.plan, state.phase, stage)
+    found = [q for q in asked if q.text == cmd.question]
     to_checkpoint = cmd.checkpoint is not None or (
-        bool(state.checkpoints) and (state.is_live or not found)
+        bool(state.checkpoints) and not found
     )
     # A recorded checkpoint's question: the answer goes into its record.
     if to_checkpoint and golive.answer_checkpoint(d, cmd):
