@@ -42,6 +42,9 @@ CRITERIA = ("errors", "abandonment", "contact_center_calls")
 FLAGS = sorted({f for _, phase in PLAN.rollout_phases() for f in phase.flags})
 
 
+OVERRIDES = ("killed", "re_enabled", "rolled_back", "stepped_back")
+
+
 class RunMachine(RuleBasedStateMachine):
     """A VAOS run; every step is checked against the rules that must hold."""
 
@@ -67,8 +70,9 @@ class RunMachine(RuleBasedStateMachine):
                 # Nothing goes up after a rollback without an approving re-enable.
                 assert move.percentage <= self.flags.get(move.flag, 0.0), move
             if before is not None and move.flag in before.outside_changed:
-                # A flag changed outside is the changer's until a person resumes.
-                assert "resumed" in kinds or move.reason in ("killed", "re_enabled")
+                # A flag changed outside is the changer's until a person resumes;
+                # only taking users off the feature (rollback, kill) overrides it.
+                assert "resumed" in kinds or move.reason in OVERRIDES, move
             self.flags[move.flag] = move.percentage
         if approved:
             self.blocked = False

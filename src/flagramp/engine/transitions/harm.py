@@ -156,19 +156,21 @@ def roll_back(
     settings = _phase_settings(d, phase, from_stage)
     to_stage: int | None = None
     expected = 0.0
+    # A rollback takes users off the feature: it overrides a change made outside
+    # the run (which then counts as seen), as the kill switch does.
     if action == Action.DISABLE_ALL.value:
         for s in settings:
-            d.flag_off(s, "rolled_back")
+            d.flag_off(s, "rolled_back", force=True)
     else:
         to_stage = step_back_to(from_stage)
         if to_stage is None:
             for s in settings:
-                d.flag_off(s, "stepped_back", keep_allow_list=True)
+                d.flag_off(s, "stepped_back", keep_allow_list=True, force=True)
         else:
             lower = d.context.compiled(phase, to_stage)
             expected = lower.treatment_share
             for s in lower.flags:
-                d.set_flag(s, "stepped_back")
+                d.set_flag(s, "stepped_back", force=True)
     policy = d.plan.rollback.severities.get(severity) if d.plan.rollback else None
     incident = open_incident(
         d,
@@ -195,7 +197,14 @@ def roll_back(
         expected_share=expected,
         revert_required=bool(policy and policy.revert_required),
     )
-    d.update(rollback=info, reported=(), gate=None, votes=())
+    moved = {m.flag for m in d.moves}
+    d.update(
+        rollback=info,
+        reported=(),
+        gate=None,
+        votes=(),
+        outside_changed=tuple(f for f in state.outside_changed if f not in moved),
+    )
     automatic = re_enable is not None and (
         re_enable.after_step_back is AfterStepBack.AUTOMATIC
     )
