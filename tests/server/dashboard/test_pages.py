@@ -381,3 +381,26 @@ def test_an_unknown_run_and_flag_are_not_found(dashboard: Dashboard) -> None:
     browser: Browser = dashboard.browser("viewer")
     assert browser.get("/dashboard/runs/R404").status_code == 404
     assert browser.get("/dashboard/flags/nothing").status_code == 404
+
+
+def test_the_polled_panel_is_a_fragment_with_the_runs_state(
+    dashboard: Dashboard,
+) -> None:
+    answer = dashboard.browser("viewer").get(
+        f"/dashboard/runs/{RUN}/panel", headers={"hx-request": "true"}
+    )
+    assert answer.status_code == 200
+    assert answer.text.lstrip().startswith('<div id="run-panel"')
+    assert "<html" not in answer.text
+    assert 'data-testid="run-status">awaiting go no go<' in answer.text
+
+
+def test_failed_logins_count_with_the_apis_failures(dashboard: Dashboard) -> None:
+    browser = dashboard.browser()
+    for _ in range(20):
+        assert browser.login("frp_wrong").status_code == 401
+    blocked = browser.login(dashboard.tokens["admin"])
+    assert blocked.status_code == 429
+    assert COOKIE not in blocked.headers.get("set-cookie", "")
+    api = dashboard.api("GET", "/api/v1/tokens/me")
+    assert api.status_code == 429  # the same address, the same limiter

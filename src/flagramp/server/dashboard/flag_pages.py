@@ -216,7 +216,7 @@ async def _render_flag(
     )
 
 
-def _refused(request: Request, who: Viewer, key: str, env: str | None) -> Response:
+def _refused(request: Request, who: Viewer, key: str) -> Response:
     return dashboard_state(request).pages.render(
         "refused.html",
         {**who.context(), "section": "flags", "what": f"change flag {key}"},
@@ -228,7 +228,7 @@ async def _change(request: Request, who: Viewer, key: str, action: Action) -> Re
     form = await posted(request, who)
     env = form.get("environment") or None
     if not may(who.identity, action):
-        return _refused(request, who, key, env)
+        return _refused(request, who, key)
     state = server_state(request)
     environment = _environment(state, env)
     why = form.get("why", "")[:1000]
