@@ -3,8 +3,10 @@
 # (metric-source tests), Ruby Flipper (the compatibility peer), Rack (how Flipper's
 # API reads params), ActiveRecord with the SQLite, PostgreSQL and MySQL drivers
 # (Flipper's ActiveRecord adapter, which ruby-flipper ships, on Flipper's tables),
-# ActiveSupport (the notifications the SDK's Ruby initializer subscribes to) and
-# wrk (bench/flipper_api.py).
+# ActiveSupport (the notifications the SDK's Ruby initializer subscribes to),
+# wrk (bench/flipper_api.py) and chromium (the dashboard's browser tests, through
+# Playwright with executable_path=/usr/bin/chromium: Playwright's own browser download
+# is never used).
 # Runs only as root and only when something is missing, so `make test` stays fast.
 set -euo pipefail
 need=()
@@ -18,6 +20,7 @@ ruby -e 'require "sqlite3"' >/dev/null 2>&1 || need+=(ruby-sqlite3)
 ruby -e 'require "pg"' >/dev/null 2>&1 || need+=(ruby-pg)
 ruby -e 'require "mysql2"' >/dev/null 2>&1 || need+=(ruby-mysql2)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "setup-debian: missing ${need[*]}; run as root or install them (tests that need them will skip)" >&2

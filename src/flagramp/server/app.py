@@ -1,4 +1,4 @@
-"""The server: `/api/v1`, `/flipper/api`, `/metrics` and health, as one ASGI app.
+"""The server: `/api/v1`, `/flipper/api`, `/dashboard`, `/metrics`, health: one app.
 
 `create_app(settings)` opens the store (migrating it on first use) unless one
 is given, and wires the parts: tokens, the change hub (with LISTEN/NOTIFY on
@@ -27,6 +27,8 @@ from flagramp.core.identifiers import check_environment
 from flagramp.server import problems
 from flagramp.server.alert_sinks import AuditAlertSink
 from flagramp.server.auth_failures import FailureLimiter
+from flagramp.server.dashboard import RunsPort
+from flagramp.server.dashboard import install as install_dashboard
 from flagramp.server.event_sinks import ScopeSink
 from flagramp.server.flipper_api import Caller, flipper_api, token_from_headers
 from flagramp.server.identity import Identity
@@ -87,8 +89,10 @@ def create_app(
     events_sink: EventSink | None = None,
     alerts_sink: AlertSink | None = None,
     auth_clock: Callable[[], float] | None = None,
+    runs: RunsPort | None = None,
 ) -> FastAPI:
-    """The flagramp server as a FastAPI app."""
+    """The flagramp server as a FastAPI app; `runs` (the engine's RunService)
+    gives the dashboard its run pages."""
     settings = settings or ServerSettings.from_env()
     store = store or SqlFlagStore.open(settings.database_url)
     clock = clock or SystemClock()
@@ -143,6 +147,7 @@ def create_app(
     for prefix, router in ROUTE_TABLE:
         app.include_router(router, prefix=prefix)
     _mount_flipper(app, state)
+    install_dashboard(app, settings, runs)
     return app
 
 

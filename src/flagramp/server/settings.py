@@ -22,7 +22,9 @@ class ServerSettings:
     the store version when nothing notifies it (SQLite; a safety net on
     PostgreSQL, where LISTEN/NOTIFY wakes it at once). Failed authentications
     are limited per client address: `auth_failures` within `auth_window_seconds`,
-    then 429 until the window has passed.
+    then 429 until the window has passed. `session_key` signs the dashboard's
+    session cookies: every replica behind one address needs the same one (None:
+    a random key per process, so sessions end when it restarts).
     """
 
     database_url: str | None = None
@@ -35,11 +37,12 @@ class ServerSettings:
     auth_failures: int = 20
     auth_window_seconds: float = 60.0
     flipper_environments: tuple[str, ...] = field(default_factory=tuple)
+    session_key: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
-        """Settings from `FLAGRAMP_DATABASE_URL` and `FLAGRAMP_CORS_ORIGINS`
-        (comma-separated origins)."""
+        """Settings from `FLAGRAMP_DATABASE_URL`, `FLAGRAMP_CORS_ORIGINS`
+        (comma-separated origins) and `FLAGRAMP_SESSION_KEY`."""
         env = os.environ if environ is None else environ
         origins = tuple(
             o.strip()
@@ -47,5 +50,7 @@ class ServerSettings:
             if o.strip()
         )
         return cls(
-            database_url=env.get("FLAGRAMP_DATABASE_URL") or None, cors_origins=origins
+            database_url=env.get("FLAGRAMP_DATABASE_URL") or None,
+            cors_origins=origins,
+            session_key=env.get("FLAGRAMP_SESSION_KEY") or None,
         )
