@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from flagramp.core.clock import Clock, SystemClock
 from flagramp.core.errors import InvalidIdentifier
 from flagramp.core.identifiers import check_environment
-from flagramp.server import problems
+from flagramp.server import openapi, problems
 from flagramp.server.alert_sinks import AuditAlertSink
 from flagramp.server.auth_failures import FailureLimiter
 from flagramp.server.event_sinks import ScopeSink
@@ -140,6 +140,7 @@ def create_app(
     )
     app.state.flagramp = state
     problems.install(app)
+    openapi.install(app)
     for prefix, router in ROUTE_TABLE:
         app.include_router(router, prefix=prefix)
     _mount_flipper(app, state)
