@@ -31,5 +31,7 @@ def test_every_route_but_the_open_ones_names_the_bearer_scheme(api: Api) -> None
     assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
     for rule in route_table():
         operation = document["paths"][document_path(rule.path)][rule.method.lower()]
-        expected = None if rule.access is None else [{SECURITY_SCHEME: []}]
+        expected: list[dict[str, list[str]]] | None = (
+            None if rule.access is None else [{SECURITY_SCHEME: []}]
+        )
         assert operation.get("security") == expected, (rule.method, rule.path)
