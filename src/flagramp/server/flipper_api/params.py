@@ -9,6 +9,7 @@ Content-Type) is parsed as Rack's `Request#POST` does and wins over the query.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -124,16 +125,48 @@ def requested_feature_names(
 
 
 def loads_json(body: bytes) -> Json:
-    """JSON as Ruby's `JSON.parse` reads it (no NaN or Infinity); raises ValueError."""
+    """JSON as Ruby's `JSON.parse` reads it (no NaN or Infinity), holding only
+    text that UTF-8 can write; raises ValueError."""
     loaded: Json = json.loads(body, parse_constant=_no_constant)
+    if _SURROGATE_ESCAPE.search(body) and has_unpaired_surrogate(loaded):
+        # `"\ud800"` is valid JSON but no text: nothing downstream (the params'
+        # escaping, the store, the answer) could write it out again.
+        raise ValueError("the JSON body holds an unpaired surrogate")
     return loaded
+
+
+#: A `\uD800`-`\uDFFF` escape, the only way JSON bytes can name a surrogate.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def has_unpaired_surrogate(value: Json) -> bool:
+    """Whether any text in `value`, keys included, holds an unpaired surrogate."""
+    stack: list[Json] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.isascii() and _LONE_SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _json_object(body: bytes) -> dict[str, Json]:
     try:
         parsed = loads_json(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise FlipperApiError(INVALID_REQUEST, "the JSON body does not parse") from exc
+    except ValueError as exc:
+        raise FlipperApiError(
+            INVALID_REQUEST, f"the JSON body does not parse: {exc}"
+        ) from exc
     if not isinstance(parsed, dict):
         raise FlipperApiError(INVALID_REQUEST, "the JSON body is not an object")
     return parsed
