@@ -157,6 +157,8 @@ def test_no_flipper_route_answers_5xx_or_out_of_shape(
         ("POST", "/features/%20x/boolean", b"{}", (422, "invalid_name")),
         ("DELETE", "/features/x%20/expression", b"{}", (422, "invalid_name")),
         ("POST", "/features/%00/boolean", b"{}", (422, "invalid_name")),
+        # A newline once missed the mount and got the server's own 404 problem.
+        ("POST", "/features/%0A/boolean", b"{}", (422, "invalid_name")),
         ("POST", "/features", b'{"name": "a\\ud800b"}', (400, "invalid_request")),
         (
             "POST",
