@@ -9,7 +9,6 @@ Content-Type) is parsed as Rack's `Request#POST` does and wins over the query.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,6 +16,7 @@ from flagramp.core.types import Json
 from flagramp.server.flipper_api import rack
 from flagramp.server.flipper_api.errors import INVALID_REQUEST, FlipperApiError
 from flagramp.server.flipper_api.rack import ParamValue, RackParseError
+from flagramp.server.surrogates import has_unpaired_surrogate, may_hold_surrogates
 
 JSON_CONTENT_TYPE = "application/json"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -128,34 +128,11 @@ def loads_json(body: bytes) -> Json:
     """JSON as Ruby's `JSON.parse` reads it (no NaN or Infinity), holding only
     text that UTF-8 can write; raises ValueError."""
     loaded: Json = json.loads(body, parse_constant=_no_constant)
-    if _SURROGATE_ESCAPE.search(body) and has_unpaired_surrogate(loaded):
+    if may_hold_surrogates(body) and has_unpaired_surrogate(loaded):
         # `"\ud800"` is valid JSON but no text: nothing downstream (the params'
         # escaping, the store, the answer) could write it out again.
         raise ValueError("the JSON body holds an unpaired surrogate")
     return loaded
-
-
-#: A `\uD800`-`\uDFFF` escape, the only way JSON bytes can name a surrogate.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-
-
-def has_unpaired_surrogate(value: Json) -> bool:
-    """Whether any text in `value`, keys included, holds an unpaired surrogate."""
-    stack: list[Json] = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if not item.isascii() and _LONE_SURROGATE.search(item):
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
-
-
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _json_object(body: bytes) -> dict[str, Json]:
