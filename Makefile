@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/events_api.py
 	$(BIN)/python bench/propagation.py
 	$(BIN)/python bench/notify.py
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache flagramp.db

@@ -157,9 +157,7 @@ def test_events_with_lone_surrogates_are_rejected_one_by_one(api: Api) -> None:
         b'{"events": [{"type": "exposure", "at": "' + AT.encode() + b'", '
         b'"actor": "\\ud800", "flag": "f", "variant": "on"}, '
         b'{"type": "request", "at": "' + AT.encode() + b'", "actor": "u1", '
-        b'"status": 500, "error": "boom \\udfff"}, '
-        + json.dumps(good).encode()
-        + b"]}"
+        b'"status": 500, "error": "boom \\udfff"}, ' + json.dumps(good).encode() + b"]}"
     )
     answer = api.client.post(
         "/api/v1/events", content=body, headers={**api.headers("sdk"), **JSON}
