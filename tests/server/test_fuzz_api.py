@@ -41,7 +41,7 @@ CHECKS = [
 #: Examples per route and mode; the whole module stays well under a minute.
 #: `FLAGRAMP_FUZZ_EXAMPLES=500 FLAGRAMP_FUZZ_RANDOM=1` digs deeper by hand; the
 #: suite draws the same cases every run, so that it never flakes.
-EXAMPLES = int(os.environ.get("FLAGRAMP_FUZZ_EXAMPLES", "6"))
+EXAMPLES = int(os.environ.get("FLAGRAMP_FUZZ_EXAMPLES", "4"))
 RANDOM = os.environ.get("FLAGRAMP_FUZZ_RANDOM", "") not in ("", "0")
 #: Routes whose answer never ends in process.
 ENDLESS = {"/api/v1/stream"}

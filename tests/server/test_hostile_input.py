@@ -210,7 +210,7 @@ def test_a_flood_of_distinct_error_fingerprints_is_bounded(api: Api) -> None:
         "/api/v1/events", json={"events": exposures}, headers=api.headers("sdk")
     )
     assert seed.json()["accepted"] == 100
-    for batch in range(4):
+    for batch in range(2):
         events = [
             {
                 "type": "request",
