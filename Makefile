@@ -47,5 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/notify.py
 	$(BIN)/python bench/dashboard.py
 
+	$(BIN)/python bench/load.py
+
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache flagramp.db
