@@ -46,7 +46,6 @@ bench: $(STAMP)
 	$(BIN)/python bench/propagation.py
 	$(BIN)/python bench/notify.py
 	$(BIN)/python bench/dashboard.py
-
 	$(BIN)/python bench/load.py
 
 clean:
