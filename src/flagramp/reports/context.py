@@ -1,0 +1,165 @@
+"""What every part of a report is collected from: the plan, the log, the windows.
+
+`ReportContext` loads each flag's windows once (`WindowSource.windows`) and
+slices them by time in memory, so a report costs one read per flag.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from flagramp.core.errors import ReportError
+from flagramp.core.plans import Plan, PlanInvalid, RolloutPhase, Stage, load_plan
+from flagramp.core.types import Json
+from flagramp.reports.model import Pending
+from flagramp.reports.run_log import ANSWERED, of_kind, position, text_of
+from flagramp.reports.run_record import RunEvent, RunRecord
+from flagramp.stats.windows import Lane, Window
+
+
+class WindowSource(Protocol):
+    """Where windows are read from: `store.WindowStore` or anything alike."""
+
+    def windows(
+        self,
+        run: str,
+        flag: str,
+        *,
+        lane: Lane | None = None,
+        start: int | None = None,
+        end: int | None = None,
+    ) -> tuple[Window, ...]:
+        """Stored windows inside [start, end) (epoch minutes), oldest first."""
+        ...
+
+
+def minute_of(at: dt.datetime) -> int:
+    """The epoch minute `at` falls in."""
+    return math.floor(at.timestamp() / 60)
+
+
+def minute_after(at: dt.datetime) -> int:
+    """The first epoch minute starting at or after `at`."""
+    return math.ceil(at.timestamp() / 60)
+
+
+def time_of_minute(minute: int | float) -> dt.datetime:
+    """The UTC time an epoch minute starts at."""
+    return dt.datetime.fromtimestamp(minute * 60, dt.UTC)
+
+
+def read_plan(record: RunRecord) -> Plan:
+    """The plan the run adopted; raises ReportError if it does not load."""
+    try:
+        return load_plan(record.plan_text, record.plan_file).plan
+    except PlanInvalid as exc:
+        raise ReportError(
+            f"run {record.run}", f"its plan does not load: {exc}"
+        ) from None
+
+
+@dataclass
+class ReportContext:
+    """The plan, the log and the windows of one run, up to `as_of`."""
+
+    record: RunRecord
+    plan: Plan
+    source: WindowSource
+    as_of: dt.datetime
+    _windows: dict[str, tuple[Window, ...]] = field(default_factory=dict)
+
+    @property
+    def events(self) -> tuple[RunEvent, ...]:
+        """The log up to `as_of`."""
+        return tuple(e for e in self.record.events if e.at <= self.as_of)
+
+    def windows(self, flag: str, start: int, end: int) -> list[Window]:
+        """The flag's windows that start in [start, end) (epoch minutes)."""
+        if flag not in self._windows:
+            self._windows[flag] = self.source.windows(
+                self.record.run, flag, end=minute_after(self.as_of)
+            )
+        return [w for w in self._windows[flag] if start <= w.key.start < end]
+
+    def stage_at(self, phase: int, stage: int) -> Stage | None:
+        """The stage at these indexes of a rollout phase, if there is one."""
+        if not 0 <= phase < len(self.plan.phases):
+            return None
+        found = self.plan.phases[phase]
+        if not isinstance(found, RolloutPhase) or not 0 <= stage < len(found.stages):
+            return None
+        return found.stages[stage]
+
+    def role_title(self, role: str) -> str:
+        """A role's title, or its name when the plan gives none."""
+        found = self.plan.roles.get(role)
+        return (found.title if found and found.title else None) or role
+
+    def who(self, role: str) -> str:
+        """A role in words with its people: `VAOS Product Owner (po@va.gov)`."""
+        found = self.plan.roles.get(role)
+        if found is None:
+            return role
+        return f"{self.role_title(role)} ({', '.join(found.people)})"
+
+    def pending(self, what: str, role: str | None) -> Pending:
+        """A value that `role` has not given yet."""
+        return Pending(what, self.who(role) if role else None)
+
+    def answers(
+        self, where: tuple[int, int] | None = None, checkpoint: str | None = None
+    ) -> Mapping[str, RunEvent]:
+        """Question text → the last answer event at this stage or checkpoint.
+
+        With neither, the answers that name no stage and no checkpoint (the
+        go live's questions).
+        """
+        out: dict[str, RunEvent] = {}
+        for event in of_kind(self.events, ANSWERED):
+            at_checkpoint = text_of(event.data, "checkpoint") or None
+            if position(event) != where or at_checkpoint != checkpoint:
+                continue
+            question = text_of(event.data, "question")
+            if question:
+                out[_normal(question)] = event
+        return out
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split())
+
+
+def normal_question(text: str) -> str:
+    """A question's text with its whitespace normalised (YAML folds lines)."""
+    return _normal(text)
+
+
+def json_float(data: Mapping[str, Json], key: str) -> float | None:
+    """A finite number under `key`, or None."""
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def json_time(data: Mapping[str, Json], key: str) -> dt.datetime | None:
+    """An ISO date-time under `key`, or None."""
+    value = data.get(key)
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def json_texts(data: Mapping[str, Json], key: str) -> tuple[str, ...]:
+    """The strings of a list under `key`."""
+    value = data.get(key)
+    if not isinstance(value, list):
+        return ()
+    return tuple(v for v in value if isinstance(v, str))
