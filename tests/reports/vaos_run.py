@@ -20,7 +20,14 @@ from flagramp.core.plans import Plan, RolloutPhase, load_plan
 from flagramp.core.severity import Severity
 from flagramp.core.types import Json
 from flagramp.engine.compile import metric_specs
-from flagramp.reports import RunEvent, RunRecord
+from flagramp.reports import (
+    ReleaseReport,
+    RunEvent,
+    RunRecord,
+    collect,
+    render_charts,
+    render_html,
+)
 from flagramp.sim import FlagState, span_batches
 from flagramp.sim.examples import vaos_world
 from flagramp.stats.decision import Evidence, GuardDecision, GuardOutcome
@@ -31,11 +38,11 @@ EXAMPLE = Path(__file__).parents[2] / "examples" / "vaos-service-integration.yam
 RUN = "vaos-1"
 #: Monday 5 January 2026, 14:00 UTC.
 START = dt.datetime(2026, 1, 5, 14, 0, tzinfo=dt.UTC)
-STAGE_MINUTES = 40
+STAGE_MINUTES = 30
 AFTER_LIVE_MINUTES = 60
 SEED = 7
 #: A go/no-go comment with markup in it: reports must show it as text.
-SCRIPT_COMMENT = "Looks good <script>alert('x')</script> & on we go"
+SCRIPT_COMMENT = "Looks good <script>alert(1)</script> & on we go"
 #: The plan, with a latency quantile the example does not define.
 LATENCY_METRIC = """metrics:
   vaos_latency:
@@ -283,7 +290,7 @@ def _minute(at: dt.datetime) -> int:
 
 
 def _batches(segments: list[Segment]) -> Iterator[object]:
-    world = vaos_world(users=20_000, requests_per_minute=60.0)
+    world = vaos_world(users=20_000, requests_per_minute=40.0)
     for seg in segments:
         start = _minute(seg.start)
         yield from span_batches(
@@ -347,3 +354,22 @@ def vaos_run() -> VaosRun:
     last = segments[-1]
     ended = last.start + dt.timedelta(minutes=last.minutes)
     return VaosRun(record, windows, live, ended)
+
+
+@cache
+def report() -> ReleaseReport:
+    """The run's report at the end of its simulated traffic."""
+    run = vaos_run()
+    return collect(run.record, run.windows, as_of=run.ended_at)
+
+
+@cache
+def charts() -> dict[str, str]:
+    """The report's charts."""
+    return render_charts(report().charts)
+
+
+@cache
+def html() -> str:
+    """The report as HTML with its charts."""
+    return render_html(report(), charts())

@@ -37,7 +37,6 @@ from flagramp.reports.model import (
 from flagramp.reports.run_log import (
     FLAGS_OFF,
     VOTED,
-    StagePeriod,
     of_kind,
     stage_periods,
     text_of,
@@ -55,8 +54,8 @@ def chart_data(ctx: ReportContext) -> ChartData:
     """Steps, bands, markers, guard and latency series of the run."""
     steps: list[StepPoint] = []
     bands: list[Band] = []
-    guards: list[GuardSeries] = []
     latency: dict[str, list[LatencyPoint]] = {}
+    per_stage: dict[tuple[int, int], list[Window]] = {}
     for period in stage_periods(ctx.events):
         phase = ctx.plan.phases[period.phase]
         stage = ctx.stage_at(period.phase, period.stage)
@@ -75,9 +74,14 @@ def chart_data(ctx: ReportContext) -> ChartData:
         windows = ctx.windows(
             phase.flags[0], minute_of(period.start), minute_after(end)
         )
-        guards += _guard_series(ctx, period, stage, windows)
+        per_stage.setdefault((period.phase, period.stage), []).extend(windows)
         for name, points in _latency(ctx, windows).items():
             latency.setdefault(name, []).extend(points)
+    guards: list[GuardSeries] = []
+    for (p, s), windows in per_stage.items():
+        stage = ctx.stage_at(p, s)
+        assert stage is not None
+        guards += _guard_series(ctx, (p, s), stage, windows)
     return ChartData(
         steps=tuple(steps),
         bands=tuple(bands),
@@ -107,7 +111,10 @@ def _markers(ctx: ReportContext) -> tuple[Marker, ...]:
 
 
 def _guard_series(
-    ctx: ReportContext, period: StagePeriod, stage: Stage, windows: Sequence[Window]
+    ctx: ReportContext,
+    where: tuple[int, int],
+    stage: Stage,
+    windows: Sequence[Window],
 ) -> list[GuardSeries]:
     out = []
     for criterion in stage.criteria:
@@ -133,8 +140,8 @@ def _guard_series(
         if metric.metric_kind in PERCENT_KINDS or points:
             out.append(
                 GuardSeries(
-                    period.phase,
-                    period.stage,
+                    where[0],
+                    where[1],
                     criterion.label,
                     criterion.metric,
                     unit_of(metric),

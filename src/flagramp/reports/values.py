@@ -113,9 +113,12 @@ def sums_interval95(
     variance = sums.ratio_variance()
     if not math.isfinite(variance):
         return None
-    scale = 100.0 if metric.metric_kind in PERCENT_KINDS else 1.0
     estimate, radius = sums.ratio(), Z95 * math.sqrt(variance)
-    return (scale * (estimate - radius), scale * (estimate + radius))
+    if metric.metric_kind in PERCENT_KINDS:
+        # A rate lies in [0, 100] %: the normal interval is cut to it.
+        low, high = max(0.0, estimate - radius), min(1.0, estimate + radius)
+        return (100.0 * low, 100.0 * high)
+    return (estimate - radius, estimate + radius)
 
 
 def sums_value(metric: Metric, sums: BucketSums | None) -> float | None:
