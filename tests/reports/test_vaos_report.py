@@ -123,7 +123,7 @@ def test_stage_values_equal_the_stored_windows() -> None:
 
 def test_a_rolled_back_stage_counts_both_of_its_periods() -> None:
     res = _results(1, 0)
-    assert [p.ended_by for p in res.periods] == ["rolled_back", "stage_completed"]
+    assert [p.ended_by for p in res.periods] == ["rolled_back", "stage_left"]
     one = _merged(_stage_windows(vaos_run(), 1, 0, slice(1)), Lane.ON)
     assert res.treatment_users > one.actors.estimate()
 
@@ -197,7 +197,6 @@ def test_the_incident_has_its_timeline_and_root_cause() -> None:
     kinds = [t.what.split(":")[0] for t in incident.timeline]
     assert kinds == [
         "detected",
-        "acted on",
         "rolled back",
         "rollback verified",
         "re enabled",

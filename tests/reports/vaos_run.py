@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from flagramp.core.plans import Plan, RolloutPhase, load_plan
+from flagramp.core.plans import Plan, RolloutPhase, load_plan, stage_exit
 from flagramp.core.severity import Severity
 from flagramp.core.types import Json
 from flagramp.engine.compile import metric_specs
@@ -40,6 +40,8 @@ RUN = "vaos-1"
 START = dt.datetime(2026, 1, 5, 14, 0, tzinfo=dt.UTC)
 STAGE_MINUTES = 30
 AFTER_LIVE_MINUTES = 60
+#: How long each go/no-go takes to be answered.
+GATE_MINUTES = 3
 SEED = 7
 #: A go/no-go comment with markup in it: reports must show it as text.
 SCRIPT_COMMENT = "Looks good <script>alert(1)</script> & on we go"
@@ -107,7 +109,7 @@ class _Log:
     events: list[RunEvent] = field(default_factory=list)
 
     def add(
-        self, at: dt.datetime, kind: str, actor: str | None = None, **data: Json
+        self, at: dt.datetime, kind: str, actor: str | None = None, /, **data: Json
     ) -> None:
         self.events.append(RunEvent(len(self.events) + 1, at, kind, actor, data))
 
@@ -145,99 +147,88 @@ def _evaluation(
     return {"checks": checks, "health": {"reason": None, "since": None, "srm": False}}
 
 
-def schedule() -> tuple[list[RunEvent], list[Segment], dt.datetime]:
-    """The run's log, the flag states over time, and when it went live."""
+def schedule() -> tuple[list[RunEvent], list[Segment], dt.datetime, list[Json]]:
+    """The run's log, the flag states over time, when it went live, and the
+    state's `stage_results` (as the machine writes them: `docs/engine.md`)."""
     p = plan()
     log = _Log()
+    results: list[Json] = []
     t = START
-    log.add(t, "run_started")
-    for item, person in enumerate(
-        (
-            "hsrm-team@va.gov",
-            "vaos-service-team@va.gov",
-            BIZ,
-            PO,
-        )
+    log.add(t, "run_started", plan=p.name, revision=p.revision)
+    signers = ("hsrm-team@va.gov", "vaos-service-team@va.gov", BIZ, PO)
+    for item, (person, prerequisite) in enumerate(
+        zip(signers, p.prerequisites, strict=True)
     ):
         t += dt.timedelta(minutes=1)
-        log.add(t, "prerequisite_signed", person, item=item, note="live in production")
+        log.add(
+            t,
+            "prerequisite_signed",
+            person,
+            item=item,
+            role=prerequisite.signed_by,
+            note="live in production",
+        )
     segments: list[Segment] = []
     done: list[float] = [0.0, 0.0, 0.0, 0.0]
     t = START + dt.timedelta(minutes=10)
     for phase, rollout in p.rollout_phases():
+        log.add(t, "phase_started", phase=phase, name=rollout.name)
         for s, stage in enumerate(rollout.stages):
             pct = stage.percentage
-            log.add(t, "stage_entered", phase=phase, stage=s, percentage=pct)
+            entered: dict[str, Json] = {"phase": phase, "stage": s, "name": stage.name}
+            log.add(t, "stage_entered", **entered, percentage=pct)
             state = list(done)
             state[phase] = pct
             if (phase, s) == (1, 0):
-                # The canary's error rate breaches its limit after 20 minutes:
-                # the flag goes off for everyone, for 10 minutes.
-                segments.append(Segment(t, 20, _four(state)))
-                t += dt.timedelta(minutes=20)
-                log.add(
-                    t,
-                    "guard_harmful",
-                    phase=phase,
-                    stage=s,
-                    evaluation=_evaluation(p, phase, s, harmful="errors"),
-                )
-                log.add(t, "rolled_back", phase=phase, stage=s, incident="I1")
-                off = list(state)
-                off[phase] = 0.0
-                segments.append(Segment(t, 10, _four(off)))
-                t += dt.timedelta(minutes=10)
-                log.add(
-                    t,
-                    "re_enabled",
-                    PO,
-                    phase=phase,
-                    stage=s,
-                    percentage=pct,
-                    incident="I1",
-                    note="expired credentials rotated",
-                )
-            segments.append(Segment(t, STAGE_MINUTES, _four(state)))
+                t = _incident(log, p, segments, t, state, phase, s)
+                log.add(t, "stage_entered", **entered, percentage=pct)
+            gates = stage_exit(p, phase, s).gates
+            # The flags stay where they are while the go/no-go is asked.
+            held = STAGE_MINUTES + GATE_MINUTES * len(gates)
+            segments.append(Segment(t, held, _four(state)))
             t += dt.timedelta(minutes=STAGE_MINUTES)
-            log.add(
-                t,
-                "stage_completed",
-                phase=phase,
-                stage=s,
-                evaluation=_evaluation(p, phase, s),
-            )
             _answers(log, t, phase, s)
-            if stage.go_no_go is not None:
-                log.add(t, "go_no_go_asked", phase=phase, stage=s)
-                comment = SCRIPT_COMMENT if phase == 0 else "healthy"
+            evidence: dict[str, Json] = {
+                "risks": [],
+                "evaluation": _evaluation(p, phase, s),
+            }
+            for index, gate in enumerate(gates):
                 log.add(
-                    t + dt.timedelta(minutes=2),
-                    "vote",
-                    PO,
-                    phase=phase,
-                    stage=s,
-                    role="product_owner",
-                    answer="launch",
-                    comment=comment,
+                    t,
+                    "go_no_go_asked",
+                    kind="exit",
+                    index=index,
+                    roles=list(gate.roles),
+                    quorum=gate.quorum,
+                    evidence=evidence,
                 )
-            if (phase, s) == (3, 1):
-                log.add(t, "go_no_go_asked", phase=phase, stage=s, gate="go_live")
-                for person, role in (
-                    (PO, "product_owner"),
-                    (BIZ, "business_stakeholders"),
-                ):
+                for role in gate.roles:
+                    person = p.roles[role].people[0]
+                    comment = SCRIPT_COMMENT if phase == 0 else "healthy"
                     log.add(
-                        t + dt.timedelta(minutes=3),
-                        "vote",
+                        t + dt.timedelta(minutes=2),
+                        "voted",
                         person,
-                        phase=phase,
-                        stage=s,
-                        gate="go_live",
                         role=role,
                         answer="launch",
-                        comment="ready",
+                        comment=comment,
+                        kind="exit",
+                        launched_on_evidence=False,
                     )
+                t += dt.timedelta(minutes=GATE_MINUTES)
+                log.add(t, "go_no_go_passed", kind="exit", index=index)
+            log.add(t, "stage_left", phase=phase, stage=s, decision="passed")
+            results.append(
+                {
+                    "phase": phase,
+                    "stage": s,
+                    "left_at": t.isoformat(),
+                    "decision": "passed",
+                    "evidence": evidence,
+                }
+            )
             t += dt.timedelta(minutes=5)
+        log.add(t, "phase_completed", phase=phase, name=rollout.name)
         done[phase] = 100.0
     live = t
     log.add(live, "go_live")
@@ -246,10 +237,69 @@ def schedule() -> tuple[list[RunEvent], list[Segment], dt.datetime]:
         live + dt.timedelta(minutes=30),
         "question_answered",
         PO,
+        phase=3,
+        stage=None,
         question=p.go_live.questions[0].text if p.go_live else "",
         text="Every KPI is inside its target.",
     )
-    return log.events, segments, live
+    return log.events, segments, live, results
+
+
+def _incident(
+    log: _Log,
+    p: Plan,
+    segments: list[Segment],
+    t: dt.datetime,
+    state: list[float],
+    phase: int,
+    s: int,
+) -> dt.datetime:
+    """The canary's error rate breaches its limit after 20 minutes: the flag
+    goes off for everyone for 10 minutes, then the product owner re-enables."""
+    segments.append(Segment(t, 20, _four(state)))
+    t += dt.timedelta(minutes=20)
+    check = _check("errors", "error_rate", GuardOutcome.HARMFUL)
+    log.add(
+        t,
+        "guard_harmful",
+        phase=phase,
+        stage=s,
+        criterion="errors",
+        severity="critical",
+        action="disable_all",
+        decision=check,
+    )
+    log.add(
+        t,
+        "rolled_back",
+        action="disable_all",
+        phase=phase,
+        from_stage=s,
+        to_stage=None,
+        incident="I1",
+        criterion="errors",
+        severity="critical",
+        revert_required=False,
+    )
+    off = list(state)
+    off[phase] = 0.0
+    segments.append(Segment(t, 10, _four(off)))
+    log.add(
+        t + dt.timedelta(minutes=2),
+        "rollback_verified",
+        incident="I1",
+        at=(t + dt.timedelta(minutes=2)).isoformat(),
+    )
+    t += dt.timedelta(minutes=10)
+    log.add(
+        t,
+        "re_enabled",
+        PO,
+        incident="I1",
+        root_cause="Expired VAOS service credentials after a rotation",
+        stage=s,
+    )
+    return t
 
 
 def _answers(log: _Log, t: dt.datetime, phase: int, stage: int) -> None:
@@ -325,7 +375,7 @@ def vaos_run() -> VaosRun:
     """The simulated run (made once per test session)."""
     from flagramp.core.events import EventBatch
 
-    events, segments, live = schedule()
+    events, segments, live, results = schedule()
     specs = metric_specs(plan().metrics)
     flags = [rollout.flags[0] for _, rollout in plan().rollout_phases()]
     ingests = {f: WindowIngest(RUN, f, specs) for f in flags}
@@ -350,6 +400,7 @@ def vaos_run() -> VaosRun:
         created_at=START,
         events=tuple(events),
         incidents={"I1": incident},
+        state={"status": "go_live_watching", "stage_results": results},
     )
     last = segments[-1]
     ended = last.start + dt.timedelta(minutes=last.minutes)

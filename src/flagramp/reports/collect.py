@@ -18,7 +18,7 @@ from flagramp.core.plans import (
 )
 from flagramp.reports.chart_data import chart_data
 from flagramp.reports.context import ReportContext, WindowSource, read_plan
-from flagramp.reports.gates import EventFilter, gate_report
+from flagramp.reports.gates import entry_scope, gate_report, stage_scope
 from flagramp.reports.golive import go_live_report
 from flagramp.reports.incidents import incident_reports
 from flagramp.reports.model import (
@@ -38,7 +38,6 @@ from flagramp.reports.run_log import (
     MILESTONE_MET,
     PREREQUISITE_SIGNED,
     of_kind,
-    position,
     stage_periods,
     text_of,
 )
@@ -139,7 +138,7 @@ def _phase(ctx: ReportContext, index: int, phase: RolloutPhase) -> PhaseReport:
         )
         gate = None
         if stage.go_no_go is not None:
-            gate = gate_report(ctx, stage.go_no_go, _at_stage(index, s))
+            gate = gate_report(ctx, stage.go_no_go, stage_scope(index, s))
         stages.append(
             StageReport(
                 index, s, stage.name, _planning(ctx.plan, phase, stage), results, gate
@@ -147,11 +146,7 @@ def _phase(ctx: ReportContext, index: int, phase: RolloutPhase) -> PhaseReport:
         )
     entry = None
     if phase.go_no_go is not None:
-        entry = gate_report(
-            ctx,
-            phase.go_no_go,
-            lambda e: e.data.get("phase") == index and e.data.get("stage") is None,
-        )
+        entry = gate_report(ctx, phase.go_no_go, entry_scope(index))
     return PhaseReport(
         index=index,
         name=phase.name,
@@ -167,14 +162,6 @@ def _phase(ctx: ReportContext, index: int, phase: RolloutPhase) -> PhaseReport:
         stages=tuple(stages),
         go_no_go=entry,
     )
-
-
-def _at_stage(phase: int, stage: int) -> EventFilter:
-    def belongs(event: RunEvent) -> bool:
-        where = position(event)
-        return where == (phase, stage) and text_of(event.data, "gate") != "go_live"
-
-    return belongs
 
 
 def _not_reached(ctx: ReportContext, phase: int, stage: int) -> Pending:

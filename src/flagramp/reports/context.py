@@ -16,7 +16,14 @@ from flagramp.core.errors import ReportError
 from flagramp.core.plans import Plan, PlanInvalid, RolloutPhase, Stage, load_plan
 from flagramp.core.types import Json
 from flagramp.reports.model import Pending
-from flagramp.reports.run_log import ANSWERED, of_kind, position, text_of
+from flagramp.reports.run_log import (
+    ANSWERED,
+    Located,
+    locate,
+    of_kind,
+    position,
+    text_of,
+)
 from flagramp.reports.run_record import RunEvent, RunRecord
 from flagramp.stats.windows import Lane, Window
 
@@ -71,11 +78,24 @@ class ReportContext:
     source: WindowSource
     as_of: dt.datetime
     _windows: dict[str, tuple[Window, ...]] = field(default_factory=dict)
+    _located: tuple[Located, ...] | None = None
 
     @property
     def events(self) -> tuple[RunEvent, ...]:
         """The log up to `as_of`."""
         return tuple(e for e in self.record.events if e.at <= self.as_of)
+
+    @property
+    def located(self) -> tuple[Located, ...]:
+        """The log up to `as_of`, each event with its place in the run."""
+        if self._located is None:
+            self._located = locate(self.events)
+        return self._located
+
+    @property
+    def state(self) -> Mapping[str, Json]:
+        """The run's state JSON."""
+        return self.record.state
 
     def windows(self, flag: str, start: int, end: int) -> list[Window]:
         """The flag's windows that start in [start, end) (epoch minutes)."""

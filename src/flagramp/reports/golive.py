@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flagramp.core.plans import Checkpoint, GoLive, Kpi, last_step_to_full
+from flagramp.core.plans import Checkpoint, GoLive, Kpi
 from flagramp.reports.context import ReportContext, minute_after, minute_of
-from flagramp.reports.gates import EventFilter, gate_report
+from flagramp.reports.gates import GO_LIVE, gate_report
 from flagramp.reports.model import (
     AnswerRow,
     CheckpointReport,
@@ -20,8 +20,7 @@ from flagramp.reports.model import (
     KpiRow,
     Pending,
 )
-from flagramp.reports.run_log import WENT_LIVE, of_kind, position, text_of
-from flagramp.reports.run_record import RunEvent
+from flagramp.reports.run_log import WENT_LIVE, of_kind
 from flagramp.reports.stage_results import fingerprint_rows
 from flagramp.reports.values import Lanes, metric_value, unit_of, users
 
@@ -32,7 +31,7 @@ def go_live_report(ctx: ReportContext, go_live: GoLive) -> GoLiveReport:
     live_at = went[0].at if went else None
     gate = None
     if go_live.go_no_go is not None:
-        gate = gate_report(ctx, go_live.go_no_go, _go_live_vote(ctx))
+        gate = gate_report(ctx, go_live.go_no_go, GO_LIVE)
     return GoLiveReport(
         desired_date=go_live.date or Pending("no date in the plan"),
         went_live_at=live_at or Pending("not live yet"),
@@ -43,24 +42,6 @@ def go_live_report(ctx: ReportContext, go_live: GoLive) -> GoLiveReport:
         ),
         questions=_questions(ctx, go_live),
     )
-
-
-def _go_live_vote(ctx: ReportContext) -> EventFilter:
-    last = last_step_to_full(ctx.plan)
-    before = None if last is None or last[1] == 0 else (last[0], last[1] - 1)
-
-    def belongs(event: RunEvent) -> bool:
-        if text_of(event.data, "gate") == "go_live":
-            return True
-        where = position(event)
-        if where is None or where != before:
-            return False
-        # A stage with its own gate keeps its votes; the go-live gate is the
-        # one asked when leaving the stage before the last step to 100 %.
-        stage = ctx.stage_at(*where)
-        return stage is not None and stage.go_no_go is None
-
-    return belongs
 
 
 def _kpi(

@@ -13,6 +13,9 @@ from flagramp.reports.context import ReportContext, json_float, json_texts, json
 from flagramp.reports.model import IncidentReport, Pending, TimelineRow
 from flagramp.reports.run_log import text_of
 
+#: Logged events that are the incident's action.
+ACTED = frozenset({"rolled_back", "killed", "incident_raised"})
+
 
 def incident_reports(ctx: ReportContext) -> tuple[IncidentReport, ...]:
     """Every incident of the run, in id order (I1, I2, … I10)."""
@@ -35,20 +38,19 @@ def incident_report(
     detected = json_time(record, "detected_at")
     acted = json_time(record, "acted_at")
     verified = json_time(record, "verified_at")
-    rows = [
-        TimelineRow(at, what, None)
-        for at, what in (
-            (detected, "detected"),
-            (acted, "acted on"),
-            (verified, "rollback verified"),
-        )
-        if at is not None
-    ]
+    rows = [TimelineRow(detected, "detected", None)] if detected else []
+    logged = set()
     for event in ctx.events:
         if text_of(event.data, "incident") == key:
             note = text_of(event.data, "note", "comment", "root_cause", "reason")
             what = event.kind.replace("_", " ") + (f": {note}" if note else "")
             rows.append(TimelineRow(event.at, what, event.actor))
+            logged.add(event.kind)
+    # Times the record holds that no logged event stands for.
+    if acted is not None and not logged & ACTED:
+        rows.append(TimelineRow(acted, "acted on", text_of(record, "acted_by") or None))
+    if verified is not None and "rollback_verified" not in logged:
+        rows.append(TimelineRow(verified, "rollback verified", None))
     rows.sort(key=lambda r: r.at)
     root_cause = text_of(record, "root_cause")
     re_enabled = text_of(record, "re_enabled_by", "approved_by")

@@ -1,9 +1,10 @@
-"""What a report reads from a run's log: stage periods, signatures, votes, answers.
+"""What a report reads from a run's log: stage periods, gates, votes, decisions.
 
-The log is the engine's append-only list of events (`RunEvent`). The kinds and
-data keys read here are listed in `docs/reports.md`; a kind not listed is shown
-only in incident timelines. Positions are `phase` and `stage` indexes in the
-event's data, as the engine writes them.
+The log is the engine's append-only list of events (`RunEvent`), with the kinds
+and data `docs/engine.md` lists. Some events name their place (`stage_entered`
+has `phase` and `stage`); others happen where the run is (`voted` belongs to
+the go/no-go last asked, `go_no_go_asked` to the current stage). `locate` walks
+the log once and gives every event its phase, stage and gate.
 """
 
 from __future__ import annotations
@@ -15,44 +16,55 @@ from dataclasses import dataclass
 from flagramp.core.types import Json
 from flagramp.reports.run_record import RunEvent
 
+PHASE_STARTED = frozenset({"phase_started", "manual_phase_started"})
 #: A stage begins to run: data {phase, stage, percentage?}.
-STAGE_ENTERED = frozenset({"stage_entered", "stepped_back", "re_enabled"})
-#: The flags of the current phase leave their stage: data {phase?, stage?}.
+STAGE_ENTERED = frozenset({"stage_entered"})
+#: The current stage stops running (its flags move on, back or off).
 STAGE_LEFT = frozenset(
     {
-        "stage_completed",
+        "stage_left",
         "phase_completed",
         "rolled_back",
         "killed",
         "aborted",
-        "run_completed",
         "completed",
         "go_live",
     }
 )
-#: Flags go off for everyone (the rollout's percentage drops to 0).
-FLAGS_OFF = frozenset({"rolled_back", "killed", "aborted"})
+#: The rollout's flags go off for everyone, or move back.
+FLAGS_OFF = frozenset({"rolled_back", "killed"})
 PREREQUISITE_SIGNED = frozenset({"prerequisite_signed"})
-VOTED = frozenset({"vote", "voted", "go_no_go_answered"})
-GO_NO_GO_ASKED = frozenset({"go_no_go_asked", "awaiting_go_no_go"})
-ANSWERED = frozenset({"question_answered", "answered"})
-WENT_LIVE = frozenset({"go_live", "went_live", "go_live_watching"})
+GO_NO_GO_ASKED = frozenset({"go_no_go_asked"})
+VOTED = frozenset({"voted"})
+#: The gate in force is over.
+GATE_CLOSED = frozenset({"go_no_go_passed", *STAGE_ENTERED, *STAGE_LEFT, "paused"})
+ANSWERED = frozenset({"question_answered"})
+WENT_LIVE = frozenset({"go_live"})
 MILESTONE_MET = frozenset({"milestone_met"})
-#: Events whose data hold a stage evaluation (`evaluation`) or one check (`check`).
-DECISIONS = frozenset(
-    {
-        "evaluated",
-        "stage_evaluated",
-        "stage_completed",
-        "go_no_go_asked",
-        "guard_harmful",
-        "guard_healthy",
-        "would_roll_back",
-        "would_pause",
-        "paused",
-        "rolled_back",
-    }
-)
+#: Events whose data hold one check (`decision`: a `CheckResult`'s JSON).
+HARM = frozenset({"guard_harmful", "would_pause", "would_roll_back"})
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """A go/no-go as the run asked it: where, which kind, which of them."""
+
+    phase: int | None
+    stage: int | None
+    kind: str
+    """`entry`, `exit` or `undecided` (the engine's gate kinds)."""
+    index: int
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """An event with the place in the run it happened at."""
+
+    event: RunEvent
+    phase: int | None
+    stage: int | None
+    gate: Gate | None
+    """The go/no-go being asked when the event happened."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +81,46 @@ class StagePeriod:
     """The percentage the event gave, if it gave one."""
 
 
+def locate(events: Iterable[RunEvent]) -> tuple[Located, ...]:
+    """Every event with its phase, stage and the gate in force."""
+    phase: int | None = None
+    stage: int | None = None
+    gate: Gate | None = None
+    out = []
+    for event in events:
+        data = event.data
+        if event.kind in PHASE_STARTED and _is_int(data.get("phase")):
+            phase, stage, gate = _int(data["phase"]), None, None
+        elif event.kind in STAGE_ENTERED and position(event) is not None:
+            phase, stage = position(event) or (phase, stage)
+            gate = None
+        elif event.kind in GO_NO_GO_ASKED:
+            index = data.get("index")
+            gate = Gate(
+                phase,
+                stage,
+                text_of(data, "kind") or "exit",
+                _int(index) if _is_int(index) else 0,
+            )
+        where = position(event)
+        out.append(
+            Located(
+                event,
+                where[0] if where else phase,
+                where[1] if where else stage,
+                gate,
+            )
+        )
+        if event.kind in GATE_CLOSED:
+            gate = None
+    return tuple(out)
+
+
 def position(event: RunEvent) -> tuple[int, int] | None:
     """The (phase, stage) an event names, if it names both."""
     phase, stage = event.data.get("phase"), event.data.get("stage")
     if _is_int(phase) and _is_int(stage):
-        assert isinstance(phase, int) and isinstance(stage, int)
-        return phase, stage
+        return _int(phase), _int(stage)
     return None
 
 
@@ -85,7 +131,16 @@ def stage_periods(events: Sequence[RunEvent]) -> tuple[StagePeriod, ...]:
     for event in events:
         entered = event.kind in STAGE_ENTERED and position(event) is not None
         if current is not None and (entered or event.kind in STAGE_LEFT):
-            periods.append(_ended(current, event))
+            periods.append(
+                StagePeriod(
+                    current.phase,
+                    current.stage,
+                    current.start,
+                    event.at,
+                    event.kind,
+                    current.percentage,
+                )
+            )
             current = None
         if entered:
             where = position(event)
@@ -104,71 +159,89 @@ def stage_periods(events: Sequence[RunEvent]) -> tuple[StagePeriod, ...]:
     return tuple(periods)
 
 
-def _ended(period: StagePeriod, event: RunEvent) -> StagePeriod:
-    return StagePeriod(
-        period.phase,
-        period.stage,
-        period.start,
-        event.at,
-        event.kind,
-        period.percentage,
-    )
-
-
 def of_kind(events: Iterable[RunEvent], kinds: frozenset[str]) -> list[RunEvent]:
     """The events of these kinds, in log order."""
     return [e for e in events if e.kind in kinds]
 
 
-def last_checks(
-    events: Iterable[RunEvent], phase: int, stage: int
-) -> dict[str, Mapping[str, Json]]:
-    """Criterion label → the last check result the log holds for this stage.
+def evaluations(
+    located: Iterable[Located], state: Mapping[str, Json], phase: int, stage: int
+) -> list[Mapping[str, Json]]:
+    """The stage's recorded evaluations (`StageEvaluation.to_json()`), oldest first.
 
-    A check result is `engine.evaluation.CheckResult.to_json()`; an evaluation
-    (`StageEvaluation.to_json()`) holds a list of them under `checks`.
+    From the evidence frozen when a go/no-go was asked, and from the state's
+    `stage_results` (what the engine keeps of each stage it left).
     """
+    out: list[Mapping[str, Json]] = []
+    for item in located:
+        if item.event.kind in GO_NO_GO_ASKED and (item.phase, item.stage) == (
+            phase,
+            stage,
+        ):
+            found = _evaluation_in(item.event.data.get("evidence"))
+            if found is not None:
+                out.append(found)
+    results = state.get("stage_results")
+    if isinstance(results, list):
+        for result in results:
+            if not isinstance(result, dict):
+                continue
+            if (result.get("phase"), result.get("stage")) != (phase, stage):
+                continue
+            found = _evaluation_in(result.get("evidence"))
+            if found is not None:
+                out.append(found)
+    return out
+
+
+def last_checks(
+    located: Iterable[Located], state: Mapping[str, Json], phase: int, stage: int
+) -> dict[str, Mapping[str, Json]]:
+    """Criterion label → the last check result recorded for this stage.
+
+    A check result is `engine.evaluation.CheckResult.to_json()`: the harm events
+    carry one under `decision`, evaluations a list under `checks`.
+    """
+    items = list(located)
     found: dict[str, Mapping[str, Json]] = {}
-    for event in events:
-        if event.kind not in DECISIONS or position(event) != (phase, stage):
-            continue
-        for check in _checks_of(event.data):
-            label = check.get("criterion")
-            if isinstance(label, str):
-                found[label] = check
+    for evaluation in evaluations(items, state, phase, stage):
+        checks = evaluation.get("checks")
+        for check in checks if isinstance(checks, list) else []:
+            if isinstance(check, dict) and isinstance(check.get("criterion"), str):
+                found[str(check["criterion"])] = check
+    for item in items:
+        check = item.event.data.get("decision")
+        if (
+            item.event.kind in HARM
+            and (item.phase, item.stage) == (phase, stage)
+            and isinstance(check, dict)
+            and isinstance(check.get("criterion"), str)
+        ):
+            found[str(check["criterion"])] = check
     return found
 
 
-def last_health(events: Iterable[RunEvent], phase: int, stage: int) -> str | None:
+def last_health(
+    located: Iterable[Located], state: Mapping[str, Json], phase: int, stage: int
+) -> str | None:
     """The data-health reason of the stage's last recorded evaluation.
 
-    Returns "" when the last evaluation said the data were healthy, None when
-    the log holds no evaluation of the stage.
+    "" when it said the data were healthy; None when none is recorded.
     """
     reason: str | None = None
-    for event in events:
-        if event.kind not in DECISIONS or position(event) != (phase, stage):
-            continue
-        evaluation = event.data.get("evaluation")
-        if isinstance(evaluation, dict):
-            health = evaluation.get("health")
-            if isinstance(health, dict):
-                said = health.get("reason")
-                reason = said if isinstance(said, str) else ""
+    for evaluation in evaluations(located, state, phase, stage):
+        health = evaluation.get("health")
+        if isinstance(health, dict):
+            said = health.get("reason")
+            reason = said if isinstance(said, str) else ""
     return reason
 
 
-def _checks_of(data: Mapping[str, Json]) -> list[Mapping[str, Json]]:
-    out: list[Mapping[str, Json]] = []
-    evaluation = data.get("evaluation")
-    if isinstance(evaluation, dict):
-        checks = evaluation.get("checks")
-        if isinstance(checks, list):
-            out += [c for c in checks if isinstance(c, dict)]
-    check = data.get("check")
-    if isinstance(check, dict):
-        out.append(check)
-    return out
+def _evaluation_in(evidence: object) -> Mapping[str, Json] | None:
+    if not isinstance(evidence, dict):
+        return None
+    evaluation = evidence.get("evaluation")
+    return evaluation if isinstance(evaluation, dict) else None
 
 
 def text_of(data: Mapping[str, Json], *keys: str) -> str:
@@ -182,3 +255,8 @@ def text_of(data: Mapping[str, Json], *keys: str) -> str:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int(value: object) -> int:
+    assert isinstance(value, int)
+    return value

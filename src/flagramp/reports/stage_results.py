@@ -76,7 +76,7 @@ def stage_results(
         for w in ctx.windows(flag, minute_of(start), minute_after(end))
     ]
     lanes = Lanes.of(windows)
-    checks = last_checks(ctx.events, *index)
+    checks = last_checks(ctx.located, ctx.state, *index)
     minutes = sum(minute_after(end) - minute_of(start) for start, end, _ in spans)
     return StageResults(
         periods=tuple(Period(s, e, by) for s, e, by in spans),
@@ -280,7 +280,7 @@ def _sample_ratio(
 
 
 def _health(ctx: ReportContext, index: tuple[int, int]) -> Given:
-    reason = last_health(ctx.events, *index)
+    reason = last_health(ctx.located, ctx.state, *index)
     if reason is None:
         return Pending("no evaluation recorded by the run")
     return reason or "healthy at the last evaluation"
