@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from flagramp.reports.model import ReleaseReport
+from flagramp.reports.model import IncidentReport, ReleaseReport
 from flagramp.reports.templating import markdown_environment
 
 #: Three or more newlines: the templates' blank lines collapse to one.
@@ -28,4 +28,11 @@ def render_markdown(
     ]
     template = markdown_environment().get_template("report.md.j2")
     text = template.render(r=report, charts=paths, guard_charts=guards)
+    return _BLANK_RUNS.sub("\n\n", text).strip() + "\n"
+
+
+def render_incident_markdown(incident: IncidentReport) -> str:
+    """One incident as Markdown, as the report shows it."""
+    template = markdown_environment().get_template("incident.md.j2")
+    text = template.render(incident=incident)
     return _BLANK_RUNS.sub("\n\n", text).strip() + "\n"
