@@ -147,7 +147,9 @@ def _evaluation(
     return {"checks": checks, "health": {"reason": None, "since": None, "srm": False}}
 
 
-def schedule() -> tuple[list[RunEvent], list[Segment], dt.datetime, list[Json]]:
+def schedule(
+    stage_minutes: int = STAGE_MINUTES, after_live_minutes: int = AFTER_LIVE_MINUTES
+) -> tuple[list[RunEvent], list[Segment], dt.datetime, list[Json]]:
     """The run's log, the flag states over time, when it went live, and the
     state's `stage_results` (as the machine writes them: `docs/engine.md`)."""
     p = plan()
@@ -184,9 +186,9 @@ def schedule() -> tuple[list[RunEvent], list[Segment], dt.datetime, list[Json]]:
                 log.add(t, "stage_entered", **entered, percentage=pct)
             gates = stage_exit(p, phase, s).gates
             # The flags stay where they are while the go/no-go is asked.
-            held = STAGE_MINUTES + GATE_MINUTES * len(gates)
+            held = stage_minutes + GATE_MINUTES * len(gates)
             segments.append(Segment(t, held, _four(state)))
-            t += dt.timedelta(minutes=STAGE_MINUTES)
+            t += dt.timedelta(minutes=stage_minutes)
             _answers(log, t, phase, s)
             evidence: dict[str, Json] = {
                 "risks": [],
@@ -232,7 +234,7 @@ def schedule() -> tuple[list[RunEvent], list[Segment], dt.datetime, list[Json]]:
         done[phase] = 100.0
     live = t
     log.add(live, "go_live")
-    segments.append(Segment(live, AFTER_LIVE_MINUTES, (100.0, 100.0, 100.0, 100.0)))
+    segments.append(Segment(live, after_live_minutes, (100.0, 100.0, 100.0, 100.0)))
     log.add(
         live + dt.timedelta(minutes=30),
         "question_answered",
@@ -339,8 +341,10 @@ def _minute(at: dt.datetime) -> int:
     return int(at.timestamp() // 60)
 
 
-def _batches(segments: list[Segment]) -> Iterator[object]:
-    world = vaos_world(users=20_000, requests_per_minute=40.0)
+def _batches(
+    segments: list[Segment], users: int, requests_per_minute: float
+) -> Iterator[object]:
+    world = vaos_world(users=users, requests_per_minute=requests_per_minute)
     for seg in segments:
         start = _minute(seg.start)
         yield from span_batches(
@@ -373,13 +377,24 @@ INCIDENT: dict[str, Json] = {
 @cache
 def vaos_run() -> VaosRun:
     """The simulated run (made once per test session)."""
+    return simulate()
+
+
+def simulate(
+    *,
+    stage_minutes: int = STAGE_MINUTES,
+    after_live_minutes: int = AFTER_LIVE_MINUTES,
+    users: int = 20_000,
+    requests_per_minute: float = 40.0,
+) -> VaosRun:
+    """The VAOS run at this traffic, each stage held `stage_minutes`."""
     from flagramp.core.events import EventBatch
 
-    events, segments, live, results = schedule()
+    events, segments, live, results = schedule(stage_minutes, after_live_minutes)
     specs = metric_specs(plan().metrics)
     flags = [rollout.flags[0] for _, rollout in plan().rollout_phases()]
     ingests = {f: WindowIngest(RUN, f, specs) for f in flags}
-    for batch in _batches(segments):
+    for batch in _batches(segments, users, requests_per_minute):
         assert isinstance(batch, EventBatch)
         for ingest in ingests.values():
             ingest.add_batch(batch)

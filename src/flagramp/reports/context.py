@@ -25,7 +25,7 @@ from flagramp.reports.run_log import (
     text_of,
 )
 from flagramp.reports.run_record import RunEvent, RunRecord
-from flagramp.stats.windows import Lane, Window
+from flagramp.stats.windows import DAY, Lane, Window
 
 
 class WindowSource(Protocol):
@@ -77,7 +77,9 @@ class ReportContext:
     plan: Plan
     source: WindowSource
     as_of: dt.datetime
-    _windows: dict[str, tuple[Window, ...]] = field(default_factory=dict)
+    _windows: dict[str, list[tuple[int, int, tuple[Window, ...]]]] = field(
+        default_factory=dict
+    )
     _located: tuple[Located, ...] | None = None
 
     @property
@@ -98,12 +100,24 @@ class ReportContext:
         return self.record.state
 
     def windows(self, flag: str, start: int, end: int) -> list[Window]:
-        """The flag's windows that start in [start, end) (epoch minutes)."""
-        if flag not in self._windows:
-            self._windows[flag] = self.source.windows(
-                self.record.run, flag, end=minute_after(self.as_of)
-            )
-        return [w for w in self._windows[flag] if start <= w.key.start < end]
+        """The flag's windows that overlap [start, end) (epoch minutes).
+
+        Minute windows are those that start in the span. A compacted window
+        (an hour, a day) that straddles the span's edge cannot be split: it
+        counts in every span it overlaps.
+        """
+        end = min(end, minute_after(self.as_of))
+        reads = self._windows.setdefault(flag, [])
+        for lo, hi, found in reads:
+            if lo <= start and end <= hi:
+                return [w for w in found if w.key.start < end and w.key.end > start]
+        # The store returns windows wholly inside what it is asked for: ask a
+        # day wider on each side, the longest span windows compact into.
+        found = self.source.windows(
+            self.record.run, flag, start=start - DAY, end=end + DAY
+        )
+        reads.append((start, end, found))
+        return [w for w in found if w.key.start < end and w.key.end > start]
 
     def stage_at(self, phase: int, stage: int) -> Stage | None:
         """The stage at these indexes of a rollout phase, if there is one."""
