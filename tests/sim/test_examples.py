@@ -74,9 +74,11 @@ def test_every_metric_of_the_plan_has_simulated_events(file: str) -> None:
     assert plan.metrics
     # Each declared event is simulated as what the plan says it is.
     requests = {k.name for k in world.model.request_kinds}
-    business = {k.name for k in world.model.business} | {
-        k.timeout_event for k in world.model.request_kinds if k.timeout_event
-    }
+    business = (
+        {k.name for k in world.model.business}
+        | {k.timeout_event for k in world.model.request_kinds if k.timeout_event}
+        | {flow.name for flow in world.model.pages}
+    )
     for event, decl in plan.events.items():
         if not decl.actor:
             assert event in environment, event

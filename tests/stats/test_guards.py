@@ -330,7 +330,7 @@ def test_degenerate_data_never_raises(
     assert d.evidence.lower <= d.evidence.upper or d.is_harmful
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(
     counts=st.lists(
         st.tuples(st.integers(0, 30), st.integers(0, 400)), min_size=2, max_size=8

@@ -17,6 +17,7 @@ from flagramp.cli.flags import flags_app
 from flagramp.cli.flipper import flipper_app
 from flagramp.cli.notifications import notifications_app
 from flagramp.cli.plan import plan_app
+from flagramp.cli.promote import register_promote
 from flagramp.cli.report import report_app
 from flagramp.cli.serve import register_serve
 from flagramp.cli.token import token_app
@@ -42,6 +43,7 @@ app.add_typer(notifications_app, name="notifications")
 register_eval(app)
 register_tour(app)
 register_serve(app)
+register_promote(app)
 
 
 def _print_version(asked: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Annotated
@@ -25,6 +26,7 @@ from flagramp.core.flags import Flag, Percentage, Segment
 from flagramp.core.flags import operations as ops
 from flagramp.core.flags.expressions import MAX_DEPTH as MAX_EXPRESSION_DEPTH
 from flagramp.core.flags.model import unique
+from flagramp.core.plans import Duration
 from flagramp.core.types import Json
 from flagramp.store import (
     FlagChange,
@@ -34,6 +36,7 @@ from flagramp.store import (
     read_import_file,
 )
 from flagramp.store.documents import flag_document, segment_document
+from flagramp.store.stale_flags import stale_flags
 
 flags_app = App(help="Flags: show and change them.")
 actor_app = App(help="The actor allow list of a flag.")
@@ -318,6 +321,74 @@ def history(
         )
         return
     console.print(history_table(key, entries))
+
+
+@flags_app.command("stale")
+def stale(
+    older_than: Annotated[
+        str,
+        typer.Option(
+            "--older-than",
+            metavar="DURATION",
+            help="Fully on for longer than this (30d, 2w, 1mo).",
+        ),
+    ] = "30d",
+    env: EnvOption = "production",
+    as_json: JsonOption = False,
+) -> None:
+    """Flags fully on for longer than a time with no plan running: ready to remove."""
+    try:
+        age = Duration.parse(older_than).delta
+    except ValueError as exc:
+        fail(f"--older-than: {exc}")
+    with user_errors():
+        store = open_store()
+        flags = store.list_flags(env)
+        histories = {f.key: store.history(f.key, env) for f in flags}
+    # Runs are not in the store yet: once they are, pass the flags of every run
+    # that is not final as `running`.
+    found = stale_flags(
+        flags,
+        histories,
+        environment=env,
+        now=dt.datetime.now(dt.UTC),
+        older_than=age,
+    )
+    if as_json:
+        emit_json(
+            [
+                {
+                    "flag": s.key,
+                    "environment": s.environment,
+                    "fully_on_since": s.since.isoformat(),
+                    "by": s.by,
+                    "days": round(s.days, 1),
+                    "denied_actors": s.denied_actors,
+                    "eligibility": s.eligibility,
+                }
+                for s in found
+            ]
+        )
+        return
+    table = Table(
+        "flag",
+        "fully on since",
+        "by",
+        "days",
+        "notes",
+        title=f"flags in {env} fully on for over {older_than}, no plan running",
+    )
+    for s in found:
+        notes = []
+        if s.eligibility:
+            notes.append(f"eligible: {s.eligibility}")
+        if s.denied_actors:
+            notes.append(f"{count(s.denied_actors, 'denied actor')}")
+        table.add_row(
+            s.key, s.since.isoformat(), s.by, f"{s.days:.0f}", "; ".join(notes)
+        )
+    console.print(table)
+    console.print(f"{count(len(found), 'flag')} ready to remove")
 
 
 @flags_app.command("export")

@@ -1,5 +1,6 @@
 """flagramp.engine: runs release plans. `compile_plan` turns a plan into guards;
-`enqueue` writes a run's notices into the outbox and `dispatch` sends them."""
+`evaluate_stage` decides a stage's guards from its windows; `enqueue` writes a
+run's notices into the outbox and `dispatch` sends them."""
 
 from __future__ import annotations
 
@@ -13,11 +14,22 @@ from flagramp.engine.compiled import (
     CompileError,
     FlagSetting,
 )
+from flagramp.engine.evaluate import (
+    DEFAULT_GRACE_MINUTES,
+    evaluate_stage,
+    previous_decisions,
+)
+from flagramp.engine.evidence import (
+    share_is_consistent,
+    treatment_exposures_since,
+    treatment_share_since,
+)
 from flagramp.engine.notifications.audience import roles_to_reach
 from flagramp.engine.notifications.dispatch import DispatchReport, dispatch
 from flagramp.engine.notify import Notice, NoticeKind, NoticeRole, enqueue
 
 __all__ = [
+    "DEFAULT_GRACE_MINUTES",
     "CompileError",
     "CompiledCheck",
     "CompiledCount",
@@ -33,6 +45,11 @@ __all__ = [
     "compile_stage",
     "dispatch",
     "enqueue",
+    "evaluate_stage",
     "metric_specs",
+    "previous_decisions",
     "roles_to_reach",
+    "share_is_consistent",
+    "treatment_exposures_since",
+    "treatment_share_since",
 ]

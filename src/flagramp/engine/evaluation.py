@@ -125,3 +125,5 @@ class Observation:
     started (None: no verification pending)."""
     treatment_share_seen: float | None = None
     """The treatment share seen since a step back (for its verification)."""
+    exposed_users_after: int | None = None
+    """Randomised users (treatment and control) behind `treatment_share_seen`."""

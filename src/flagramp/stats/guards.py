@@ -250,6 +250,12 @@ def evaluate_ratio_guard(
     healthy = healthy_lr >= math.log(1.0 / guard.beta) or (
         high < guard.margin + guard.mde
     )
+    if low > high:
+        # Earlier looks' lower bound is above this look's upper one: the data
+        # contradict each other (a shift during the stage, or the α-rare miss of
+        # an always-valid bound). Neither bound can be trusted to call it healthy.
+        notes.append("earlier looks' lower bound is above this look's upper bound")
+        healthy, high = False, low
     if harmful:
         outcome = GuardOutcome.HARMFUL
     elif healthy:

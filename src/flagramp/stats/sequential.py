@@ -19,6 +19,7 @@ smallest effect the plan says it must catch (τ ≈ 0.95·mde at α = 0.025).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -96,6 +97,10 @@ def two_sided_radius(variance: float, tau2: float, alpha: float) -> float:
     )
 
 
+# Rationale: guards call this on every bisection step (hundreds of times per
+# evaluation) with the same two numbers; the fixed point below is 100 rounds
+# (about 10 % of a stage's evaluation, bench/RESULTS.md "evaluate_stage").
+@functools.lru_cache(maxsize=1024)
 def mixing_variance(mde: float, alpha: float) -> float:
     """τ² that detects an effect of size `mde` soonest, at level `alpha`.
 
