@@ -98,7 +98,13 @@ def checkpoint_report(
         after=str(checkpoint.after),
         due_at=due,
         reached=reached,
-        unique_users=users(lanes.on) if reached else reason,
+        unique_users=(
+            reason
+            if not reached
+            else users(lanes.on)
+            if lanes.on is not None
+            else Pending("no data in the windows")
+        ),
         kpis=tuple(kpis),
         answers=answers,
         fingerprints=fingerprint_rows(lanes.on, lanes.off) if reached else (),

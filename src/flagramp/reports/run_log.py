@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from flagramp.core.types import Json
 from flagramp.reports.run_record import RunEvent
@@ -166,13 +167,14 @@ def of_kind(events: Iterable[RunEvent], kinds: frozenset[str]) -> list[RunEvent]
 
 def evaluations(
     located: Iterable[Located], state: Mapping[str, Json], phase: int, stage: int
-) -> list[Mapping[str, Json]]:
-    """The stage's recorded evaluations (`StageEvaluation.to_json()`), oldest first.
+) -> list[tuple[dt.datetime | None, Mapping[str, Json]]]:
+    """The stage's recorded evaluations (`StageEvaluation.to_json()`) with when
+    they were recorded, oldest first.
 
     From the evidence frozen when a go/no-go was asked, and from the state's
-    `stage_results` (what the engine keeps of each stage it left).
+    `stage_results` (what the engine keeps of each stage it left, at `left_at`).
     """
-    out: list[Mapping[str, Json]] = []
+    out: list[tuple[dt.datetime | None, Mapping[str, Json]]] = []
     for item in located:
         if item.event.kind in GO_NO_GO_ASKED and (item.phase, item.stage) == (
             phase,
@@ -180,7 +182,7 @@ def evaluations(
         ):
             found = _evaluation_in(item.event.data.get("evidence"))
             if found is not None:
-                out.append(found)
+                out.append((item.event.at, found))
     results = state.get("stage_results")
     if isinstance(results, list):
         for result in results:
@@ -190,8 +192,8 @@ def evaluations(
                 continue
             found = _evaluation_in(result.get("evidence"))
             if found is not None:
-                out.append(found)
-    return out
+                out.append((_time(result.get("left_at")), found))
+    return _by_time(out)
 
 
 def last_checks(
@@ -200,25 +202,33 @@ def last_checks(
     """Criterion label → the last check result recorded for this stage.
 
     A check result is `engine.evaluation.CheckResult.to_json()`: the harm events
-    carry one under `decision`, evaluations a list under `checks`.
+    carry one under `decision`, evaluations a list under `checks`. The latest in
+    time wins (a stage that was rolled back and passed later is healthy).
     """
     items = list(located)
-    found: dict[str, Mapping[str, Json]] = {}
-    for evaluation in evaluations(items, state, phase, stage):
-        checks = evaluation.get("checks")
-        for check in checks if isinstance(checks, list) else []:
-            if isinstance(check, dict) and isinstance(check.get("criterion"), str):
-                found[str(check["criterion"])] = check
+    recorded: list[tuple[dt.datetime | None, list[Mapping[str, Json]]]] = []
+    for at, evaluation in evaluations(items, state, phase, stage):
+        listed = evaluation.get("checks")
+        found: list[Mapping[str, Json]] = []
+        for entry in listed if isinstance(listed, list) else []:
+            if isinstance(entry, dict):
+                found.append(entry)
+        recorded.append((at, found))
     for item in items:
-        check = item.event.data.get("decision")
+        one = item.event.data.get("decision")
         if (
             item.event.kind in HARM
             and (item.phase, item.stage) == (phase, stage)
-            and isinstance(check, dict)
-            and isinstance(check.get("criterion"), str)
+            and isinstance(one, dict)
         ):
-            found[str(check["criterion"])] = check
-    return found
+            recorded.append((item.event.at, [one]))
+    out: dict[str, Mapping[str, Json]] = {}
+    for _, checks in _by_time(recorded):
+        for check in checks:
+            label = check.get("criterion")
+            if isinstance(label, str):
+                out[label] = check
+    return out
 
 
 def last_health(
@@ -229,12 +239,33 @@ def last_health(
     "" when it said the data were healthy; None when none is recorded.
     """
     reason: str | None = None
-    for evaluation in evaluations(located, state, phase, stage):
+    for _, evaluation in evaluations(located, state, phase, stage):
         health = evaluation.get("health")
         if isinstance(health, dict):
             said = health.get("reason")
             reason = said if isinstance(said, str) else ""
     return reason
+
+
+_T = TypeVar("_T")
+
+
+def _by_time(
+    items: list[tuple[dt.datetime | None, _T]],
+) -> list[tuple[dt.datetime | None, _T]]:
+    # Stable: records without a time keep their place before the timed ones.
+    floor = dt.datetime.min.replace(tzinfo=dt.UTC)
+    return sorted(items, key=lambda item: item[0] or floor)
+
+
+def _time(value: object) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        at = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
 
 
 def _evaluation_in(evidence: object) -> Mapping[str, Json] | None:
