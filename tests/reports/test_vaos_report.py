@@ -3,6 +3,7 @@ placeholder, nothing remote, user text escaped, missing values in words."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from flagramp.reports import (
     Pending,
+    Scopes,
     collect,
     find_placeholders,
     render_charts,
@@ -274,3 +276,58 @@ def test_every_rollout_stage_of_the_plan_is_in_the_report() -> None:
     ]
     got = [(report().phases[s.phase].name, s.name) for s in report().stages()]
     assert got == names
+
+
+def test_windows_in_one_scope_per_stage_attempt_give_the_same_report() -> None:
+    run = vaos_run()
+    base = report()
+    by_scope: dict[str, dict[str, list[Window]]] = {}
+
+    def put(scope: str, flag: str, windows: list[Window]) -> None:
+        keyed = [
+            dataclasses.replace(w, key=dataclasses.replace(w.key, run=scope))
+            for w in windows
+        ]
+        by_scope.setdefault(scope, {}).setdefault(flag, []).extend(keyed)
+
+    for stage in base.stages():
+        res = stage.results
+        assert isinstance(res, StageResults)
+        flag = base.phases[stage.phase].flags[0]
+        for attempt in range(len(res.periods)):
+            windows = _stage_windows(
+                run, stage.phase, stage.index, slice(attempt, attempt + 1)
+            )
+            put(f"{RUN}/p{stage.phase}/s{stage.index}/a{attempt}", flag, windows)
+    last = base.phases[3].flags[0]
+    live = int(run.live_at.timestamp() // 60)
+    put(
+        f"{RUN}/live",
+        last,
+        [w for w in run.windows.by_flag[last] if w.key.start >= live],
+    )
+
+    class Scoped:
+        def windows(
+            self,
+            scope: str,
+            flag: str,
+            *,
+            lane: Lane | None = None,
+            start: int | None = None,
+            end: int | None = None,
+        ) -> tuple[Window, ...]:
+            return tuple(
+                w
+                for w in by_scope.get(scope, {}).get(flag, [])
+                if (start is None or w.key.start >= start)
+                and (end is None or w.key.end <= end)
+            )
+
+    scopes = Scopes(
+        stage=lambda r, p, s, a: f"{r}/p{p}/s{s}/a{a}", go_live=lambda r: f"{r}/live"
+    )
+    for as_of in (run.ended_at, run.live_at + dt.timedelta(days=8)):
+        scoped = collect(run.record, Scoped(), as_of=as_of, scopes=scopes)
+        plain = collect(run.record, run.windows, as_of=as_of)
+        assert render_markdown(scoped) == render_markdown(plain)

@@ -8,7 +8,7 @@ SVG; `find_placeholders` checks that no template placeholder remains.
 
 from flagramp.reports.charts import render_charts
 from flagramp.reports.collect import collect
-from flagramp.reports.context import WindowSource
+from flagramp.reports.context import Scopes, WindowSource
 from flagramp.reports.html import render_html
 from flagramp.reports.markdown import render_markdown
 from flagramp.reports.model import Pending, ReleaseReport
@@ -21,6 +21,7 @@ __all__ = [
     "ReleaseReport",
     "RunEvent",
     "RunRecord",
+    "Scopes",
     "WindowSource",
     "collect",
     "find_placeholders",

@@ -56,6 +56,7 @@ def chart_data(ctx: ReportContext) -> ChartData:
     bands: list[Band] = []
     latency: dict[str, list[LatencyPoint]] = {}
     per_stage: dict[tuple[int, int], list[Window]] = {}
+    attempts: dict[tuple[int, int], int] = {}
     for period in stage_periods(ctx.events):
         phase = ctx.plan.phases[period.phase]
         stage = ctx.stage_at(period.phase, period.stage)
@@ -71,8 +72,14 @@ def chart_data(ctx: ReportContext) -> ChartData:
                 steps.append(StepPoint(end, flag, 0.0))
         short = phase.name.split(":")[0]
         bands.append(Band(period.start, end, f"{short} · {stage.name}"))
+        where = (period.phase, period.stage)
+        attempt = attempts.get(where, 0)
+        attempts[where] = attempt + 1
         windows = ctx.windows(
-            phase.flags[0], minute_of(period.start), minute_after(end)
+            phase.flags[0],
+            minute_of(period.start),
+            minute_after(end),
+            ctx.scopes.stage(ctx.record.run, *where, attempt),
         )
         per_stage.setdefault((period.phase, period.stage), []).extend(windows)
         for name, points in _latency(ctx, windows).items():

@@ -17,7 +17,7 @@ from flagramp.core.plans import (
     treatment_percentage,
 )
 from flagramp.reports.chart_data import chart_data
-from flagramp.reports.context import ReportContext, WindowSource, read_plan
+from flagramp.reports.context import ReportContext, Scopes, WindowSource, read_plan
 from flagramp.reports.gates import entry_scope, gate_report, stage_scope
 from flagramp.reports.golive import go_live_report
 from flagramp.reports.incidents import incident_reports
@@ -48,12 +48,17 @@ _MINUTES_PER_DAY = 1440
 
 
 def collect(
-    record: RunRecord, windows: WindowSource, *, as_of: dt.datetime
+    record: RunRecord,
+    windows: WindowSource,
+    *,
+    as_of: dt.datetime,
+    scopes: Scopes | None = None,
 ) -> ReleaseReport:
     """The report of `record` as of `as_of`; raises ReportError if the plan
-    the run adopted does not load."""
+    the run adopted does not load. `scopes` names the ingest scopes the run's
+    windows are stored under (default: the run's id)."""
     plan = read_plan(record)
-    ctx = ReportContext(record, plan, windows, as_of)
+    ctx = ReportContext(record, plan, windows, as_of, scopes or Scopes())
     phases = tuple(_phase(ctx, index, phase) for index, phase in plan.rollout_phases())
     return ReleaseReport(
         header=_header(ctx),

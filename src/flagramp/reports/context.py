@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from flagramp.core.errors import ReportError
@@ -42,6 +42,23 @@ class WindowSource(Protocol):
     ) -> tuple[Window, ...]:
         """Stored windows inside [start, end) (epoch minutes), oldest first."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Scopes:
+    """The ingest scopes (window run strings) a run's windows are stored under.
+
+    The default reads every window under the run's own id. The engine opens one
+    scope per stage attempt (`docs/evaluation.md`: a run string such as
+    `R1/p0/s1/a2`) and one at go live: pass its naming here. Windows of several
+    scopes are merged as one run's (their users are a union of distinct
+    actors; first-time counts of share metrics add up per scope).
+    """
+
+    stage: Callable[[str, int, int, int], str] = lambda run, _p, _s, _a: run
+    """(run, phase, stage, attempt from 0) → the scope's run string."""
+    go_live: Callable[[str], str] = lambda run: run
+    """run → the scope opened at go live."""
 
 
 def minute_of(at: dt.datetime) -> int:
@@ -77,6 +94,7 @@ class ReportContext:
     plan: Plan
     source: WindowSource
     as_of: dt.datetime
+    scopes: Scopes = field(default_factory=Scopes)
     _windows: dict[str, list[tuple[int, int, tuple[Window, ...]]]] = field(
         default_factory=dict
     )
@@ -99,23 +117,30 @@ class ReportContext:
         """The run's state JSON."""
         return self.record.state
 
-    def windows(self, flag: str, start: int, end: int) -> list[Window]:
-        """The flag's windows that overlap [start, end) (epoch minutes).
+    def windows(
+        self, flag: str, start: int, end: int, scope: str | None = None
+    ) -> list[Window]:
+        """The flag's windows in `scope` (default: the run's id) that overlap
+        [start, end) (epoch minutes), keyed as the run's.
 
         Minute windows are those that start in the span. A compacted window
         (an hour, a day) that straddles the span's edge cannot be split: it
         counts in every span it overlaps.
         """
+        run = scope or self.record.run
         end = min(end, minute_after(self.as_of))
-        reads = self._windows.setdefault(flag, [])
+        reads = self._windows.setdefault(f"{run}\x1f{flag}", [])
         for lo, hi, found in reads:
             if lo <= start and end <= hi:
                 return [w for w in found if w.key.start < end and w.key.end > start]
         # The store returns windows wholly inside what it is asked for: ask a
         # day wider on each side, the longest span windows compact into.
-        found = self.source.windows(
-            self.record.run, flag, start=start - DAY, end=end + DAY
-        )
+        found = self.source.windows(run, flag, start=start - DAY, end=end + DAY)
+        if run != self.record.run:
+            # Windows merge only within one run string: key them as the run's.
+            found = tuple(
+                replace(w, key=replace(w.key, run=self.record.run)) for w in found
+            )
         reads.append((start, end, found))
         return [w for w in found if w.key.start < end and w.key.end > start]
 

@@ -74,7 +74,12 @@ def checkpoint_report(
     lanes = Lanes.of([])
     if reached and live_at is not None and due is not None:
         lanes = Lanes.of(
-            ctx.windows(_live_flag(ctx), minute_of(live_at), minute_after(due))
+            ctx.windows(
+                _live_flag(ctx),
+                minute_of(live_at),
+                minute_after(due),
+                ctx.scopes.go_live(ctx.record.run),
+            )
         )
     kpis = []
     if checkpoint.kpis:

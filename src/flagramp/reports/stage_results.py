@@ -72,8 +72,13 @@ def stage_results(
     spans = [_span(ctx, p) for p in periods]
     windows = [
         w
-        for start, end, _ in spans
-        for w in ctx.windows(flag, minute_of(start), minute_after(end))
+        for attempt, (start, end, _) in enumerate(spans)
+        for w in ctx.windows(
+            flag,
+            minute_of(start),
+            minute_after(end),
+            ctx.scopes.stage(ctx.record.run, *index, attempt),
+        )
     ]
     lanes = Lanes.of(windows)
     checks = last_checks(ctx.located, ctx.state, *index)
