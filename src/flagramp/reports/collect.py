@@ -17,7 +17,14 @@ from flagramp.core.plans import (
     treatment_percentage,
 )
 from flagramp.reports.chart_data import chart_data
-from flagramp.reports.context import ReportContext, Scopes, WindowSource, read_plan
+from flagramp.reports.context import (
+    ReportContext,
+    Scopes,
+    WindowSource,
+    minute_after,
+    minute_of,
+    read_plan,
+)
 from flagramp.reports.gates import entry_scope, gate_report, stage_scope
 from flagramp.reports.golive import go_live_report
 from flagramp.reports.incidents import incident_reports
@@ -37,6 +44,7 @@ from flagramp.reports.model import (
 from flagramp.reports.run_log import (
     MILESTONE_MET,
     PREREQUISITE_SIGNED,
+    WENT_LIVE,
     of_kind,
     stage_periods,
     text_of,
@@ -59,6 +67,7 @@ def collect(
     windows are stored under (default: the run's id)."""
     plan = read_plan(record)
     ctx = ReportContext(record, plan, windows, as_of, scopes or Scopes())
+    _plan_reads(ctx)
     phases = tuple(_phase(ctx, index, phase) for index, phase in plan.rollout_phases())
     return ReleaseReport(
         header=_header(ctx),
@@ -80,6 +89,36 @@ def collect(
         risks=plan.risks,
         charts=chart_data(ctx),
     )
+
+
+def _plan_reads(ctx: ReportContext) -> None:
+    """Tell the context every span it will read, so each flag is read once."""
+    attempts: dict[tuple[int, int], int] = {}
+    for period in stage_periods(ctx.events):
+        phase = ctx.plan.phases[period.phase]
+        if not isinstance(phase, RolloutPhase):
+            continue
+        where = (period.phase, period.stage)
+        attempt = attempts.get(where, 0)
+        attempts[where] = attempt + 1
+        end = period.end or ctx.as_of
+        ctx.will_read(
+            phase.flags[0],
+            minute_of(period.start),
+            minute_after(end),
+            ctx.scopes.stage(ctx.record.run, *where, attempt),
+        )
+    went = of_kind(ctx.events, WENT_LIVE)
+    go_live = ctx.plan.go_live
+    rollouts = [p for _, p in ctx.plan.rollout_phases()]
+    if went and go_live is not None and go_live.checkpoints and rollouts:
+        longest = max(c.after.delta for c in go_live.checkpoints)
+        ctx.will_read(
+            rollouts[-1].flags[0],
+            minute_of(went[0].at),
+            minute_after(went[0].at + longest),
+            ctx.scopes.go_live(ctx.record.run),
+        )
 
 
 def _header(ctx: ReportContext) -> Header:

@@ -99,6 +99,7 @@ class ReportContext:
         default_factory=dict
     )
     _located: tuple[Located, ...] | None = None
+    _hulls: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def events(self) -> tuple[RunEvent, ...]:
@@ -129,20 +130,36 @@ class ReportContext:
         """
         run = scope or self.record.run
         end = min(end, minute_after(self.as_of))
-        reads = self._windows.setdefault(f"{run}\x1f{flag}", [])
+        name = f"{run}\x1f{flag}"
+        reads = self._windows.setdefault(name, [])
         for lo, hi, found in reads:
             if lo <= start and end <= hi:
                 return [w for w in found if w.key.start < end and w.key.end > start]
+        lo, hi = self._hulls.get(name, (start, end))
+        if not (lo <= start and end <= hi):
+            lo, hi = start, end
         # The store returns windows wholly inside what it is asked for: ask a
         # day wider on each side, the longest span windows compact into.
-        found = self.source.windows(run, flag, start=start - DAY, end=end + DAY)
+        found = self.source.windows(run, flag, start=lo - DAY, end=hi + DAY)
         if run != self.record.run:
             # Windows merge only within one run string: key them as the run's.
             found = tuple(
                 replace(w, key=replace(w.key, run=self.record.run)) for w in found
             )
-        reads.append((start, end, found))
+        reads.append((lo, hi, found))
         return [w for w in found if w.key.start < end and w.key.end > start]
+
+    def will_read(
+        self, flag: str, start: int, end: int, scope: str | None = None
+    ) -> None:
+        """Say that `windows` will be asked for this span: the first read of the
+        scope's flag then covers every span said, in one query."""
+        name = f"{scope or self.record.run}\x1f{flag}"
+        lo, hi = self._hulls.get(name, (start, end))
+        self._hulls[name] = (
+            min(lo, start),
+            max(hi, min(end, minute_after(self.as_of))),
+        )
 
     def stage_at(self, phase: int, stage: int) -> Stage | None:
         """The stage at these indexes of a rollout phase, if there is one."""
