@@ -6,10 +6,11 @@
 The run is the report tests' (`tests/reports/vaos_run.py`): every stage of the
 four phases, `--stage-minutes` each, one rollback and re-enable, then go live.
 `--live-hours` hours of go-live traffic are simulated, compacted into hour
-windows and repeated to fill a month (720 hours), as the store keeps a long
-run (minute rows compacted into hours). Every window is written to a SQLite
-`WindowStore`; the report is made as of 31 days after go live, so both
-checkpoints (1 week, 1 month) are reached. Figures, median of `--repeat`:
+(`--span day`: day) windows and repeated to fill a month (720 hours), as the
+store keeps a long run (minute rows compacted into hours or days). Every
+window is written to a SQLite `WindowStore`; the report is made as of 31 days
+after go live, so both checkpoints (1 week, 1 month) are reached. Figures,
+median of `--repeat`:
 
   collect   `reports.collect` from the store: read every row, merge, numbers
   charts    `render_charts` (matplotlib, Agg, SVG)
@@ -40,29 +41,32 @@ from flagramp.reports import (
     render_html,
     render_markdown,
 )
-from flagramp.stats.windows import HOUR, Window, compact
+from flagramp.stats.windows import DAY, HOUR, Window, compact
 from flagramp.store.windows import WindowStore
 
 _T = TypeVar("_T")
 MONTH_HOURS = 720
+SPANS = {"hour": HOUR, "day": DAY}
 
 
-def month_of(windows: tuple[Window, ...], live_minute: int) -> list[Window]:
-    """The rollout's windows as they are, go live's compacted into hours and
-    repeated to fill a month."""
+def month_of(
+    windows: tuple[Window, ...], live_minute: int, span: int = HOUR
+) -> list[Window]:
+    """The rollout's windows as they are, go live's compacted into `span`
+    windows (an hour or a day) and repeated to fill a month."""
     rollout = [w for w in windows if w.key.start < live_minute]
-    live = compact([w for w in windows if w.key.start >= live_minute], HOUR)
+    live = compact([w for w in windows if w.key.start >= live_minute], span)
     if not live:
         return rollout
     first = live[0].key.start
-    hours = sorted({w.key.start for w in live})
+    starts = sorted({w.key.start for w in live})
     out = list(rollout)
-    for h in range(MONTH_HOURS):
-        template = hours[h % len(hours)]
-        start = first + h * HOUR
+    for n in range(MONTH_HOURS * HOUR // span):
+        template = starts[n % len(starts)]
+        start = first + n * span
         for w in live:
             if w.key.start == template:
-                key = dataclasses.replace(w.key, start=start, end=start + HOUR)
+                key = dataclasses.replace(w.key, start=start, end=start + span)
                 out.append(dataclasses.replace(w, key=key))
     return out
 
@@ -85,6 +89,9 @@ def main() -> None:
     parser.add_argument("--stage-minutes", type=int, default=30)
     parser.add_argument("--live-hours", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--span", choices=("hour", "day"), default="hour", help="go-live rows"
+    )
     args = parser.parse_args()
     rpm = args.rpm or (40.0 if args.quick else 400.0)
     users = 20_000 if args.quick else 200_000
@@ -101,7 +108,7 @@ def main() -> None:
         store = WindowStore.open(f"sqlite:///{Path(folder) / 'windows.db'}")
         rows = 0
         for flag, windows in run.windows.by_flag.items():
-            month = month_of(windows, live_minute)
+            month = month_of(windows, live_minute, SPANS[args.span])
             rows += len(month)
             store.add_batch(RUN, f"bench-{flag}", month)
         size = (Path(folder) / "windows.db").stat().st_size
@@ -117,7 +124,7 @@ def main() -> None:
     week, month_checkpoint = report.go_live.checkpoints
     print(f"traffic: {rpm:g} requests/min, {users:,} users; stages of "
           f"{args.stage_minutes} min; {args.live_hours} h of go-live traffic "
-          f"repeated to {MONTH_HOURS} h")  # fmt: skip
+          f"repeated to {MONTH_HOURS} h as {args.span} rows")  # fmt: skip
     print(f"simulated in {simulated:.1f} s; {rows:,} window rows, "
           f"{size / 2**20:.1f} MiB of SQLite")  # fmt: skip
     print(f"checkpoints reached: 1w {week.reached}, 1mo {month_checkpoint.reached}")
