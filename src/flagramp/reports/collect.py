@@ -41,6 +41,7 @@ from flagramp.reports.model import (
     StagePlanning,
     StageReport,
 )
+from flagramp.reports.promotion import promotion_report
 from flagramp.reports.run_log import (
     MILESTONE_MET,
     PREREQUISITE_SIGNED,
@@ -88,6 +89,7 @@ def collect(
         go_live=go_live_report(ctx, plan.go_live) if plan.go_live else None,
         risks=plan.risks,
         charts=chart_data(ctx),
+        promotion=promotion_report(ctx, plan.promotion) if plan.promotion else None,
     )
 
 

@@ -373,6 +373,50 @@ class GoLiveReport:
 
 
 @dataclass(frozen=True, slots=True)
+class EnvironmentRow:
+    """An environment the release passes through (seed 004's table)."""
+
+    name: str
+    use: str
+    parties: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistRow:
+    """A deployment checklist task: who, when, and who did it."""
+
+    text: str
+    role: str
+    when: str
+    expected: str
+    done_by: Given
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionStepReport:
+    """One promotion step: its plan and what the run's log says happened."""
+
+    environment: str
+    date: dt.date | Pending
+    backup: str
+    checklist: tuple[ChecklistRow, ...]
+    verification: tuple[str, ...]
+    go_no_go: tuple[str, ...]
+    on_no_go: str
+    outcome: Given
+    """`go`, `no-go, restored`…, from the log; what is awaited otherwise."""
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionReport:
+    """A promotion run's layout (seed 004): environments and steps."""
+
+    environments: tuple[EnvironmentRow, ...]
+    window: str
+    steps: tuple[PromotionStepReport, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class StepPoint:
     """A flag's percentage from `at` on."""
 
@@ -467,6 +511,7 @@ class ReleaseReport:
     go_live: GoLiveReport | None
     risks: tuple[str, ...]
     charts: ChartData = field(default_factory=ChartData)
+    promotion: PromotionReport | None = None
 
     def stages(self) -> tuple[StageReport, ...]:
         """Every stage of every phase, in order."""
