@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from flagramp.store import SqlFlagStore
+from flagramp.core.flags import operations as ops
+from flagramp.store import Author, SqlFlagStore
 from flagramp.store.database import head_revision
 from tests.cli.conftest import Invoke
 
@@ -261,3 +263,18 @@ def test_tour_runs_on_a_fresh_store_and_again(cli: Invoke, store: SqlFlagStore) 
     assert again.exit_code == 0
     assert "(0 changed)" in again.stdout
     assert len(store.list_flags()) == 4
+
+
+def test_show_and_list_name_a_shared_bucket_key(
+    cli: Invoke, with_flag: None, store: SqlFlagStore
+) -> None:
+    assert cli("flags", "create", "other").exit_code == 0
+    assert cli("flags", "percent", "other", "5").exit_code == 0
+    share = partial(ops.set_bucket_key, bucket_key=KEY)
+    store.change_flag("other", share, Author("alice@va.gov", "launch together"))
+    shown = cli("flags", "show", "other").stdout
+    assert "bucket key" in shown and KEY in shown
+    assert "bucket key" not in cli("flags", "show", KEY).stdout
+    listed = {f["key"]: f for f in json.loads(cli("flags", "list", "--json").stdout)}
+    assert listed["other"]["bucket_key"] == KEY
+    assert "bucket_key" not in listed[KEY]

@@ -45,7 +45,9 @@ def cli(stored: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> Invoke:
     runner = CliRunner()
 
     def invoke(*args: str) -> Result:
-        return runner.invoke(app, list(args), catch_exceptions=False)
+        # The windows are under the run's own id, as simulated: not in the
+        # engine's per-attempt scopes.
+        return runner.invoke(app, [*args, "--scopes", "run"], catch_exceptions=False)
 
     return invoke
 
@@ -118,9 +120,34 @@ def test_unknown_incident_and_checkpoint_are_one_line_errors(
         "run vaos-1 has incidents: I1",
     )
     assert_one_error(
-        cli("report", "kpi", RUN, "--record", str(record), "--checkpoint", "2w"),
+        cli(
+            "report",
+            "kpi",
+            RUN,
+            "--record",
+            str(record),
+            "--scopes",
+            "run",
+            "--checkpoint",
+            "2w",
+        ),
         "the plan has 1w, 1mo",
     )
+
+
+def test_windows_are_read_in_the_engines_scopes_by_default(
+    stored: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLAGRAMP_DATABASE_URL", stored[0])
+    args = ["report", "kpi", RUN, "--record", str(stored[1]), "-c", "1w", "--json"]
+    later = (vaos_run().live_at + dt.timedelta(days=8)).isoformat()
+    result = CliRunner().invoke(app, [*args, "--as-of", later])
+    # Nothing is stored in the engine's go-live scope: no data, said in words.
+    assert json.loads(result.stdout)["unique_users"] == "no data in the windows"
+
+
+def test_a_run_in_the_run_store_is_read_from_it(cli: Invoke) -> None:
+    assert_one_error(cli("report", "incident", "R404", "I1"), "no run 'R404'")
 
 
 def test_a_record_of_another_run_is_refused(cli: Invoke, record: Path) -> None:

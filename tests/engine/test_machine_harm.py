@@ -81,7 +81,7 @@ def test_re_enable_needs_the_approver_and_a_root_cause_and_resumes_lower() -> No
     assert incident.record["re_enabled_by"] == PO
     assert incident.record["status"] == "closed"
     assert run.state.incidents == ()
-    run.advance(60 * 24 * 30)
+    run.advance(60 * 24 * 30, until=lambda s: s.is_live)
     assert run.status() is RunStatus.GO_LIVE_WATCHING
 
 

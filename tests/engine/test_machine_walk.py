@@ -19,7 +19,7 @@ def test_vaos_walks_healthy_through_every_stage_to_go_live() -> None:
     # No window and no entry gate: the first stage starts on the last signature.
     assert run.status() is RunStatus.STAGE_RUNNING
     assert (run.state.phase, run.state.stage) == (0, 0)
-    run.advance(60 * 24 * 30)
+    run.advance(60 * 24 * 30, until=lambda s: s.is_live)
     assert run.status() is RunStatus.GO_LIVE_WATCHING
     results = run.state.stage_results
     assert len(results) == 12
@@ -56,13 +56,16 @@ def test_secure_messaging_walks_uat_and_the_staged_rollout_to_go_live() -> None:
     plan = example("secure-messaging-oracle-health")
     run = Run(context_of(plan), dt.datetime(2025, 8, 21, 12, tzinfo=dt.UTC))
     run.sign_all()
-    run.advance(60 * 24 * 200, every=60)
+    run.advance(60 * 24 * 200, every=60, until=lambda s: s.is_live)
     assert run.status() is RunStatus.GO_LIVE_WATCHING
     decisions = [r["decision"] for r in run.state.stage_results]
     assert decisions == ["passed"] * 6
-    # 100 % less the 5 % holdback, both flags of the phase together.
-    assert run.flags["mhv_secure_messaging_curated_list_flow"].percentage == 95.0
-    assert run.flags["mhv_secure_messaging_recent_recipients"].percentage == 95.0
+    # 100 % less the 5 % holdback until go live, both flags of the phase
+    # together; the holdback is released at go live.
+    entered = [e for s in run.steps for e in s.events if e.kind == "stage_entered"]
+    assert entered[-1].data["percentage"] == 95.0
+    assert run.flags["mhv_secure_messaging_curated_list_flow"].percentage == 100.0
+    assert run.flags["mhv_secure_messaging_recent_recipients"].percentage == 100.0
     entered = [e for s in run.steps for e in s.events if e.kind == "stage_entered"]
     assert entered[1].data["percentage"] == 4.75
 

@@ -8,6 +8,7 @@ structure, gates, decisions, answers and incident come from the log alone.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from functools import cache
 
@@ -78,7 +79,8 @@ def machine_report() -> tuple[ReleaseReport, RunRecord]:
     run.now += dt.timedelta(minutes=30)
     run.do(ReEnable(approver, "Expired VAOS service credentials"))
     run.advance(60 * 24 * 30)
-    assert run.status() is RunStatus.GO_LIVE_WATCHING
+    # A week after go live the first checkpoint falls due.
+    assert run.status() in (RunStatus.GO_LIVE_WATCHING, RunStatus.CHECKPOINT_DUE)
     record = run.record()
     return collect(record, MemoryWindows(), as_of=run.now), record
 
@@ -138,3 +140,27 @@ def test_the_machines_report_has_no_placeholder() -> None:
     week = report.go_live.checkpoints[0] if report.go_live else None
     assert week is not None and week.reached
     assert str(week.unique_users) == "no data in the windows"
+
+
+def test_a_checkpoint_the_engine_recorded_is_shown_as_recorded() -> None:
+    _, record = machine_report()
+    result: dict[str, Json] = {
+        "checkpoint": "1-week results",
+        "unique_users": 41_234.0,
+        "kpis": [
+            {"name": "errors", "actual": {"value": 0.8}, "status": "met"},
+            {"name": "abandonment", "actual": {"value": None}, "status": "no_data"},
+        ],
+    }
+    state: dict[str, Json] = {**record.state, "checkpoints": [result]}
+    recorded = dataclasses.replace(record, state=state)
+    report = collect(recorded, MemoryWindows(), as_of=record.events[-1].at)
+    assert report.go_live is not None
+    week = report.go_live.checkpoints[0]
+    assert week.unique_users == 41_234.0
+    by_name = {k.name: k for k in week.kpis}
+    assert (by_name["errors"].actual, by_name["errors"].met) == (0.8, True)
+    assert str(by_name["abandonment"].actual) == "no data in the windows"
+    assert str(by_name["contact_center_calls"].actual) == (
+        "not in the recorded checkpoint"
+    )

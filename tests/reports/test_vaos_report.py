@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from flagramp.engine.scopes import attempt_scope
 from flagramp.reports import (
     Pending,
     Scopes,
@@ -294,11 +295,12 @@ def test_windows_in_one_scope_per_stage_attempt_give_the_same_report() -> None:
         res = stage.results
         assert isinstance(res, StageResults)
         flag = base.phases[stage.phase].flags[0]
-        for attempt in range(len(res.periods)):
+        for attempt, period in enumerate(res.periods):
             windows = _stage_windows(
                 run, stage.phase, stage.index, slice(attempt, attempt + 1)
             )
-            put(f"{RUN}/p{stage.phase}/s{stage.index}/a{attempt}", flag, windows)
+            entered = int(period.start.timestamp() // 60)
+            put(f"{RUN}/p{stage.phase}/s{stage.index}/m{entered}", flag, windows)
     last = base.phases[3].flags[0]
     live = int(run.live_at.timestamp() // 60)
     put(
@@ -324,9 +326,7 @@ def test_windows_in_one_scope_per_stage_attempt_give_the_same_report() -> None:
                 and (end is None or w.key.end <= end)
             )
 
-    scopes = Scopes(
-        stage=lambda r, p, s, a: f"{r}/p{p}/s{s}/a{a}", go_live=lambda r: f"{r}/live"
-    )
+    scopes = Scopes(stage=attempt_scope, go_live=lambda r: f"{r}/live")
     for as_of in (run.ended_at, run.live_at + dt.timedelta(days=8)):
         scoped = collect(run.record, Scoped(), as_of=as_of, scopes=scopes)
         plain = collect(run.record, run.windows, as_of=as_of)

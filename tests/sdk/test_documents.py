@@ -142,6 +142,7 @@ def test_every_field_of_a_flag_survives_the_sdks_reading() -> None:
         eligibility="oracle",
         description="all of it",
         actor_type="User",
+        bucket_key="launched_with",
     )
     bare = Flag(key="everything")
     unset = [

@@ -41,6 +41,7 @@ flags = st.builds(
         lambda a: tuple(dict.fromkeys(a))
     ),
     eligibility=st.none() | st.sampled_from([*SEGMENT_NAMES, "undefined"]),
+    bucket_key=st.none() | st.sampled_from(KEYS),
 )
 
 

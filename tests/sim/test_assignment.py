@@ -106,6 +106,13 @@ def test_flags_with_one_bucket_key_share_their_users() -> None:
     assert not np.array_equal(la, lc)
 
 
+def test_a_flags_own_bucket_key_reaches_the_simulator() -> None:
+    flag = Flag("mhv_recent_recipients", bucket_key="mhv_curated_list_flow")
+    assert FlagState.from_flag(flag, SEGMENTS).bucket_key == "mhv_curated_list_flow"
+    assert FlagState.from_flag(Flag("x"), SEGMENTS).bucket_key is None
+    assert FlagState.from_flag(flag, SEGMENTS, bucket_key="k").bucket_key == "k"
+
+
 def test_eligibility_keeps_other_users_unexposed() -> None:
     lanes = flag_lanes(3, POPULATION, 256, FlagState("uae", 20.0, eligibility=ORACLE))
     users = population_users(3, POPULATION, 256)

@@ -11,6 +11,7 @@ import typer
 from flagramp.cli.audit import audit_app
 from flagramp.cli.backup import backup_app
 from flagramp.cli.commands import App
+from flagramp.cli.controller import register_controller
 from flagramp.cli.db import db_app
 from flagramp.cli.evaluate import register_eval
 from flagramp.cli.flags import flags_app
@@ -19,6 +20,7 @@ from flagramp.cli.notifications import notifications_app
 from flagramp.cli.plan import plan_app
 from flagramp.cli.promote import register_promote
 from flagramp.cli.report import report_app
+from flagramp.cli.run import register_plan_start, run_app
 from flagramp.cli.serve import register_serve
 from flagramp.cli.token import token_app
 from flagramp.cli.tour import register_tour
@@ -40,6 +42,9 @@ app.add_typer(flipper_app, name="flipper")
 app.add_typer(token_app, name="token")
 app.add_typer(webhook_app, name="webhook")
 app.add_typer(notifications_app, name="notifications")
+app.add_typer(run_app, name="run")
+register_plan_start(plan_app)
+register_controller(app)
 register_eval(app)
 register_tour(app)
 register_serve(app)

@@ -33,6 +33,8 @@ def flag_summary(flag: Flag) -> str:
         parts.append(f"eligible: {flag.eligibility}")
     if flag.denied_actors:
         parts.append(f"{count(len(flag.denied_actors), 'actor')} denied")
+    if flag.bucket_key is not None and parts:
+        parts.append(f"users shared with {flag.bucket_key}")
     return "; ".join(parts) or "no gates"
 
 
@@ -50,6 +52,8 @@ def flag_table(flag: Flag, environment: str) -> Table:
     table.add_row("groups", ", ".join(flag.groups) or "—")
     table.add_row("denied actors", ", ".join(flag.denied_actors) or "—")
     table.add_row("eligibility", flag.eligibility or "everyone")
+    if flag.bucket_key is not None:
+        table.add_row("bucket key", f"{flag.bucket_key} (shared users)")
     if flag.description:
         table.caption = flag.description
     return table

@@ -1,8 +1,8 @@
 """`flagramp report …`: a run's release report, its KPIs at a checkpoint, an incident.
 
 Thin commands: read the run (from the run store, or `--record FILE`, a run
-record as JSON), read its windows from the store, call `flagramp.reports`,
-write or print.
+record as JSON), read its windows from the store (in the engine's ingest
+scopes: `engine.scopes`), call `flagramp.reports`, write or print.
 """
 
 from __future__ import annotations
@@ -15,14 +15,18 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy import Engine
 
 from flagramp.cli.commands import App
 from flagramp.cli.output import console, emit_json, fail, styled, user_errors
 from flagramp.core.clock import SystemClock
 from flagramp.core.errors import ReportError
+from flagramp.engine.go_live_schedule import go_live_scope
+from flagramp.engine.scopes import attempt_scope
 from flagramp.reports import (
     ReleaseReport,
     RunRecord,
+    Scopes,
     collect,
     find_placeholders,
     render_charts,
@@ -32,6 +36,8 @@ from flagramp.reports import (
 from flagramp.reports.fmt import number, when
 from flagramp.reports.markdown import render_incident_markdown
 from flagramp.reports.model import CheckpointReport
+from flagramp.reports.stored import read_record
+from flagramp.store.runs import RunReader
 from flagramp.store.windows import WindowStore
 
 report_app = App(help="Release reports: the plan filled in with what happened.")
@@ -65,12 +71,21 @@ AsOfOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+ScopesOpt = Annotated[
+    str,
+    typer.Option(
+        "--scopes",
+        metavar="WHERE",
+        help="engine: windows in the engine's ingest scopes (default); "
+        "run: windows under the run's own id (imported or simulated data).",
+    ),
+]
 
 
-def load_record(run: str, record: Path | None) -> RunRecord:
+def load_record(run: str, record: Path | None, engine: Engine) -> RunRecord:
     """The run's record, from `--record FILE` or the run store."""
     if record is None:
-        return _stored_record(run)
+        return read_record(RunReader(engine), run)
     if record.stat().st_size > MAX_RECORD_BYTES:
         raise ReportError(str(record), f"is over {MAX_RECORD_BYTES} bytes")
     try:
@@ -85,26 +100,40 @@ def load_record(run: str, record: Path | None) -> RunRecord:
     return loaded
 
 
-def _stored_record(run: str) -> RunRecord:
-    # INTEGRATION: once `store.runs` is on main, read the run store here:
-    #     from flagramp.reports.stored import read_record
-    #     from flagramp.store.runs import RunReader
-    #     return read_record(RunReader(open_engine()), run)
-    raise ReportError(
-        f"run {run}",
-        "this flagramp reads runs from a run record only: pass --record FILE",
-    )
+#: Where the engine keeps a run's windows: one scope per stage attempt, one
+#: opened at go live.
+ENGINE_SCOPES = Scopes(stage=attempt_scope, go_live=go_live_scope)
 
 
-def make_report(run: str, record: Path | None, as_of: str | None) -> ReleaseReport:
+class ScopeChoice(StrEnum):
+    """Where the run's windows are: the engine's scopes, or the run's own id."""
+
+    ENGINE = "engine"
+    RUN = "run"
+
+
+def make_report(
+    run: str,
+    record: Path | None,
+    as_of: str | None,
+    scopes: ScopeChoice = ScopeChoice.ENGINE,
+) -> ReleaseReport:
     """The run's report from its record and the store's windows."""
-    loaded = load_record(run, record)
     at = _as_of(as_of)
     windows = WindowStore.open()
     try:
-        return collect(loaded, windows, as_of=at)
+        loaded = load_record(run, record, windows.engine)
+        chosen = ENGINE_SCOPES if scopes is ScopeChoice.ENGINE else Scopes()
+        return collect(loaded, windows, as_of=at, scopes=chosen)
     finally:
         windows.engine.dispose()
+
+
+def _scopes(text: str) -> ScopeChoice:
+    try:
+        return ScopeChoice(text)
+    except ValueError:
+        raise ReportError("--scopes", f"{text!r} is not engine or run") from None
 
 
 def _as_of(text: str | None) -> dt.datetime:
@@ -128,11 +157,12 @@ def show(
     ] = Path("."),
     record: RecordOpt = None,
     as_of: AsOfOpt = None,
+    scopes: ScopesOpt = "engine",
 ) -> None:
     """Write the run's release report (Markdown with SVG charts beside it, or
     one self-contained HTML file)."""
     with user_errors():
-        report = make_report(run, record, as_of)
+        report = make_report(run, record, as_of, _scopes(scopes))
         charts = render_charts(report.charts)
         out.mkdir(parents=True, exist_ok=True)
         if fmt is Format.HTML:
@@ -166,10 +196,11 @@ def kpi(
     record: RecordOpt = None,
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
+    scopes: ScopesOpt = "engine",
 ) -> None:
     """The KPIs at a checkpoint after go live: actual against target."""
     with user_errors():
-        report = make_report(run, record, as_of)
+        report = make_report(run, record, as_of, _scopes(scopes))
         found = _checkpoint(report, checkpoint)
     if as_json:
         emit_json(
@@ -222,10 +253,11 @@ def incident(
     incident_id: Annotated[str, typer.Argument(metavar="INCIDENT", help="I1, I2, …")],
     record: RecordOpt = None,
     as_of: AsOfOpt = None,
+    scopes: ScopesOpt = "engine",
 ) -> None:
     """An incident of the run: trigger, timeline, root cause, re-enabling."""
     with user_errors():
-        report = make_report(run, record, as_of)
+        report = make_report(run, record, as_of, _scopes(scopes))
         found = next((i for i in report.incidents if i.id == incident_id), None)
         if found is None:
             known = ", ".join(i.id for i in report.incidents) or "none"

@@ -38,6 +38,10 @@ class AnswerQuestion:
     question: str
     """The question's text, as the plan writes it."""
     text: str
+    checkpoint: str | None = None
+    """A go-live checkpoint's name: the answer goes into that checkpoint's
+    record. None: the current stage's question, or else the latest recorded
+    checkpoint still waiting for it (else the latest that asks it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +124,15 @@ class FinishManualPhase:
 
 
 @dataclass(frozen=True, slots=True)
+class CompleteRun:
+    """The owner or product owner completes a live run once every checkpoint is
+    recorded, with people's questions still open (they stay `awaiting`)."""
+
+    person: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Abort:
     person: str
     note: str = ""
@@ -137,5 +150,6 @@ Command = (
     | ConfirmRevert
     | Revise
     | FinishManualPhase
+    | CompleteRun
     | Abort
 )

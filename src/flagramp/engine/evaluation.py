@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from flagramp.core.plans import Mode
 from flagramp.core.types import Json
+from flagramp.engine.checkpoint_result import CheckpointResult
 from flagramp.stats import GuardDecision
 
 
@@ -127,3 +128,6 @@ class Observation:
     """The treatment share seen since a step back (for its verification)."""
     exposed_users_after: int | None = None
     """Randomised users (treatment and control) behind `treatment_share_seen`."""
+    checkpoint: CheckpointResult | None = None
+    """The due go-live checkpoint, computed by the controller
+    (`machine.due_checkpoint` says which, over which span and scope)."""

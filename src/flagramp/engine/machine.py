@@ -13,10 +13,13 @@ import datetime as dt
 from flagramp.core.plans import WatchedUntil
 from flagramp.engine.commands import Command
 from flagramp.engine.evaluation import Observation
+from flagramp.engine.go_live_schedule import DueCheckpoint
+from flagramp.engine.go_live_schedule import due_checkpoint as _due_checkpoint
 from flagramp.engine.notify import NoticeKind
 from flagramp.engine.run_context import RunContext
 from flagramp.engine.run_state import RunState, RunStatus
 from flagramp.engine.steps import Step
+from flagramp.engine.transitions import golive
 from flagramp.engine.transitions.draft import Draft
 from flagramp.engine.transitions.flow import advance, prepare_phase
 from flagramp.engine.transitions.handlers import handle
@@ -27,7 +30,15 @@ from flagramp.engine.transitions.watching import (
     watch_phases,
 )
 
-__all__ = ["RunContext", "command", "start", "tick", "watched_phases"]
+__all__ = [
+    "DueCheckpoint",
+    "RunContext",
+    "command",
+    "due_checkpoint",
+    "start",
+    "tick",
+    "watched_phases",
+]
 
 
 def start(context: RunContext, now: dt.datetime) -> Step:
@@ -64,7 +75,8 @@ def tick(
     """What the time and the evidence make of the run.
 
     `observation.evaluation` is the evaluation of `state.evaluated_stage`;
-    `observation.watches` those of `watched_phases(context, state)`.
+    `observation.watches` those of `watched_phases(context, state)`;
+    `observation.checkpoint` the result of `due_checkpoint(context, state, now)`.
     """
     if state.status.is_final:
         return Step(state)
@@ -72,13 +84,17 @@ def tick(
     verify(d, observation)
     outside_changes(d, observation)
     watch_phases(d, observation)
-    if observation.evaluation is not None and d.state.live_stage is not None:
-        check_harm(d, d.state.phase, observation.evaluation)
+    live = d.state.is_live
+    evaluated = observation.evaluation
+    if evaluated is not None and d.state.live_stage is not None and not live:
+        check_harm(d, d.state.phase, evaluated)
     status = d.state.status
     if status is RunStatus.WAITING_WINDOW:
         advance(d)
     elif status is RunStatus.STAGE_RUNNING:
         run_stage(d, observation.evaluation)
+    elif live:
+        golive.watch(d, observation)
     if not d.events and not d.moves and not d.incidents:
         # Nothing happened: the state is returned as it was given.
         return Step(state)
@@ -97,10 +113,20 @@ def command(
 def watched_phases(context: RunContext, state: RunState) -> tuple[int, ...]:
     """Earlier rollout phases whose last stage's criteria still watch their flags
     (`watched_until`: until go live, or the end of the run; or the phase's end)."""
-    if state.status.is_final:
+    if state.status.is_final or state.go_live is not None:
         return ()
     return tuple(
         p
         for p, part in context.plan.rollout_phases()
         if p < state.phase and part.watched_until is WatchedUntil.GO_LIVE
     )
+
+
+def due_checkpoint(
+    context: RunContext, state: RunState, now: dt.datetime
+) -> DueCheckpoint | None:
+    """The go-live checkpoint the controller computes for this tick, if any:
+    its span [go live, go live + `after`) in epoch minutes, the ingest scope
+    opened at go live, the flags whose windows to pass and whether it is the
+    last (see docs/engine.md, "Go live and checkpoints")."""
+    return _due_checkpoint(context.run, context.plan, state, now)

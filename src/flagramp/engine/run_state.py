@@ -14,6 +14,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from flagramp.core.types import Json
+from flagramp.engine.checkpoint_result import CheckpointError, CheckpointResult
+from flagramp.engine.go_live_records import (
+    GoLiveDecision,
+    GoLiveRecord,
+    RetireItem,
+    json_list,
+)
 from flagramp.engine.run_records import (
     AnswerRecord,
     GateAsk,
@@ -112,14 +119,29 @@ class RunState:
     stage_results: tuple[dict[str, Json], ...] = ()
     """Every stage left, in order: percentage, times, evidence, decision."""
     waiting: Waiting | None = None
+    go_live_decision: GoLiveDecision | None = None
+    """The go-live go/no-go's answers, kept when it passes (before go live)."""
+    go_live: GoLiveRecord | None = None
+    """Set once, when the plan's last rollout stage completes."""
+    checkpoints: tuple[CheckpointResult, ...] = ()
+    """The go live's checkpoints recorded so far, in the order they fall due;
+    people's answers are written into them as they are typed in."""
+    retirement: tuple[RetireItem, ...] = ()
+    """What the completed run proposes to retire: one checklist item per flag."""
 
     @property
     def evaluated_stage(self) -> tuple[int, int] | None:
         """(phase, stage) whose windows the controller evaluates for `tick`:
-        the stage the current phase's flags are at, if any."""
-        if self.status.is_final or self.live_stage is None:
+        the stage the current phase's flags are at, if any. None after go live:
+        the stages' criteria stop watching then (`watched_until: go_live`)."""
+        if self.status.is_final or self.live_stage is None or self.is_live:
             return None
         return self.phase, self.live_stage
+
+    @property
+    def is_live(self) -> bool:
+        """Whether the run is watching its go live (checkpoints and answers)."""
+        return self.status in (RunStatus.GO_LIVE_WATCHING, RunStatus.CHECKPOINT_DUE)
 
     def counted_minutes(self, now: dt.datetime) -> float:
         """The current stage's counted minutes (data gaps and pauses excluded)."""
@@ -153,6 +175,12 @@ class RunState:
             "window_end_noted": self.window_end_noted,
             "stage_results": list(self.stage_results),
             "waiting": None if self.waiting is None else self.waiting.to_json(),
+            "go_live_decision": None
+            if self.go_live_decision is None
+            else self.go_live_decision.to_json(),
+            "go_live": None if self.go_live is None else self.go_live.to_json(),
+            "checkpoints": [c.to_json() for c in self.checkpoints],
+            "retirement": [r.to_json() for r in self.retirement],
         }
 
     @classmethod
@@ -169,6 +197,15 @@ class RunState:
         gate = document.get("gate")
         rollback = document.get("rollback")
         waiting = document.get("waiting")
+        decision = document.get("go_live_decision")
+        go_live = document.get("go_live")
+        try:
+            checkpoints = tuple(
+                CheckpointResult.from_json(c)
+                for c in json_list(document, "checkpoints")
+            )
+        except CheckpointError as exc:
+            raise RunStateInvalid("checkpoints", exc.reason) from exc
         return cls(
             status=status,
             phase=integer(document, "phase"),
@@ -213,6 +250,17 @@ class RunState:
             waiting=None
             if waiting is None
             else Waiting.from_json(mapping(waiting, "waiting")),
+            # Fields added after format 1 shipped: absent in older states.
+            go_live_decision=None
+            if decision is None
+            else GoLiveDecision.from_json(mapping(decision, "go_live_decision")),
+            go_live=None
+            if go_live is None
+            else GoLiveRecord.from_json(mapping(go_live, "go_live")),
+            checkpoints=checkpoints,
+            retirement=tuple(
+                RetireItem.from_json(r) for r in json_list(document, "retirement")
+            ),
         )
 
     def waiting_for(self) -> str:

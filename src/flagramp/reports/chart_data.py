@@ -56,7 +56,6 @@ def chart_data(ctx: ReportContext) -> ChartData:
     bands: list[Band] = []
     latency: dict[str, list[LatencyPoint]] = {}
     per_stage: dict[tuple[int, int], list[Window]] = {}
-    attempts: dict[tuple[int, int], int] = {}
     for period in stage_periods(ctx.events):
         phase = ctx.plan.phases[period.phase]
         stage = ctx.stage_at(period.phase, period.stage)
@@ -73,13 +72,11 @@ def chart_data(ctx: ReportContext) -> ChartData:
         short = phase.name.split(":")[0]
         bands.append(Band(period.start, end, f"{short} · {stage.name}"))
         where = (period.phase, period.stage)
-        attempt = attempts.get(where, 0)
-        attempts[where] = attempt + 1
         windows = ctx.windows(
             phase.flags[0],
             minute_of(period.start),
             minute_after(end),
-            ctx.scopes.stage(ctx.record.run, *where, attempt),
+            ctx.scopes.stage(ctx.record.run, *where, period.start),
         )
         per_stage.setdefault((period.phase, period.stage), []).extend(windows)
         for name, points in _latency(ctx, windows).items():

@@ -21,6 +21,7 @@ from flagramp.reports.context import (
     ReportContext,
     Scopes,
     WindowSource,
+    json_time,
     minute_after,
     minute_of,
     read_plan,
@@ -95,30 +96,27 @@ def collect(
 
 def _plan_reads(ctx: ReportContext) -> None:
     """Tell the context every span it will read, so each flag is read once."""
-    attempts: dict[tuple[int, int], int] = {}
     for period in stage_periods(ctx.events):
         phase = ctx.plan.phases[period.phase]
         if not isinstance(phase, RolloutPhase):
             continue
-        where = (period.phase, period.stage)
-        attempt = attempts.get(where, 0)
-        attempts[where] = attempt + 1
         end = period.end or ctx.as_of
         ctx.will_read(
             phase.flags[0],
             minute_of(period.start),
             minute_after(end),
-            ctx.scopes.stage(ctx.record.run, *where, attempt),
+            ctx.scopes.stage(ctx.record.run, period.phase, period.stage, period.start),
         )
     went = of_kind(ctx.events, WENT_LIVE)
     go_live = ctx.plan.go_live
     rollouts = [p for _, p in ctx.plan.rollout_phases()]
     if went and go_live is not None and go_live.checkpoints and rollouts:
         longest = max(c.after.delta for c in go_live.checkpoints)
+        live = json_time(went[0].data, "at") or went[0].at
         ctx.will_read(
             rollouts[-1].flags[0],
-            minute_of(went[0].at),
-            minute_after(went[0].at + longest),
+            minute_of(live),
+            minute_after(live + longest),
             ctx.scopes.go_live(ctx.record.run),
         )
 

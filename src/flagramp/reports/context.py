@@ -44,20 +44,29 @@ class WindowSource(Protocol):
         ...
 
 
+def _run_wide_stage(run: str, phase: int, stage: int, entered: dt.datetime) -> str:
+    return run
+
+
+def _run_wide(run: str) -> str:
+    return run
+
+
 @dataclass(frozen=True, slots=True)
 class Scopes:
     """The ingest scopes (window run strings) a run's windows are stored under.
 
     The default reads every window under the run's own id. The engine opens one
-    scope per stage attempt (`docs/evaluation.md`: a run string such as
-    `R1/p0/s1/a2`) and one at go live: pass its naming here. Windows of several
-    scopes are merged as one run's (their users are a union of distinct
+    scope per stage attempt and one at go live (`engine.scopes.attempt_scope`:
+    `R1/p0/s1/m29393280`, the minute the stage was entered;
+    `engine.go_live_schedule.go_live_scope`): the CLI passes those. Windows of
+    several scopes are merged as one run's (their users are a union of distinct
     actors; first-time counts of share metrics add up per scope).
     """
 
-    stage: Callable[[str, int, int, int], str] = lambda run, _p, _s, _a: run
-    """(run, phase, stage, attempt from 0) → the scope's run string."""
-    go_live: Callable[[str], str] = lambda run: run
+    stage: Callable[[str, int, int, dt.datetime], str] = _run_wide_stage
+    """(run, phase, stage, when the attempt was entered) → its scope."""
+    go_live: Callable[[str], str] = _run_wide
     """run → the scope opened at go live."""
 
 

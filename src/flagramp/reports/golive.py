@@ -9,9 +9,17 @@ never added up: a user exposed to four flags is in four scopes.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from flagramp.core.plans import Checkpoint, GoLive, Kpi
-from flagramp.reports.context import ReportContext, minute_after, minute_of
+from flagramp.core.types import Json
+from flagramp.reports.context import (
+    ReportContext,
+    json_float,
+    json_time,
+    minute_after,
+    minute_of,
+)
 from flagramp.reports.gates import GO_LIVE, gate_report
 from flagramp.reports.model import (
     AnswerRow,
@@ -28,7 +36,7 @@ from flagramp.reports.values import Lanes, metric_value, unit_of, users
 def go_live_report(ctx: ReportContext, go_live: GoLive) -> GoLiveReport:
     """The plan's go live with what happened."""
     went = of_kind(ctx.events, WENT_LIVE)
-    live_at = went[0].at if went else None
+    live_at = (json_time(went[0].data, "at") or went[0].at) if went else None
     gate = None
     if go_live.go_no_go is not None:
         gate = gate_report(ctx, go_live.go_no_go, GO_LIVE)
@@ -81,8 +89,11 @@ def checkpoint_report(
                 ctx.scopes.go_live(ctx.record.run),
             )
         )
+    recorded = _recorded(ctx, checkpoint.name)
     kpis = []
-    if checkpoint.kpis:
+    if recorded is not None:
+        kpis = [_recorded_kpi(ctx, kpi, recorded) for kpi in go_live.kpis]
+    elif checkpoint.kpis:
         for kpi in go_live.kpis:
             metric = ctx.plan.metrics.get(kpi.metric)
             if not reached or metric is None:
@@ -104,7 +115,9 @@ def checkpoint_report(
         due_at=due,
         reached=reached,
         unique_users=(
-            reason
+            _recorded_users(recorded)
+            if recorded is not None
+            else reason
             if not reached
             else users(lanes.on)
             if lanes.on is not None
@@ -114,6 +127,35 @@ def checkpoint_report(
         answers=answers,
         fingerprints=fingerprint_rows(lanes.on, lanes.off) if reached else (),
     )
+
+
+def _recorded(ctx: ReportContext, name: str) -> Mapping[str, Json] | None:
+    """The engine's recorded result of the checkpoint (`state.checkpoints`)."""
+    results = ctx.state.get("checkpoints")
+    for result in results if isinstance(results, list) else []:
+        if isinstance(result, dict) and result.get("checkpoint") == name:
+            return result
+    return None
+
+
+def _recorded_users(result: Mapping[str, Json]) -> float | Pending:
+    found = json_float(result, "unique_users")
+    return Pending("no data in the windows") if found is None else found
+
+
+def _recorded_kpi(ctx: ReportContext, kpi: Kpi, result: Mapping[str, Json]) -> KpiRow:
+    rows = result.get("kpis")
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, dict) or row.get("name") != kpi.name:
+            continue
+        actual = row.get("actual")
+        value = json_float(actual, "value") if isinstance(actual, dict) else None
+        status = row.get("status")
+        met = {"met": True, "not_met": False}.get(str(status))
+        if value is None:
+            return _kpi(ctx, kpi, Pending("no data in the windows"))
+        return _kpi(ctx, kpi, value, met)
+    return _kpi(ctx, kpi, Pending("not in the recorded checkpoint"))
 
 
 def _live_flag(ctx: ReportContext) -> str:

@@ -29,6 +29,7 @@ STAGE_LEFT = frozenset(
         "killed",
         "aborted",
         "completed",
+        "went_live",
         "go_live",
     }
 )
@@ -40,7 +41,7 @@ VOTED = frozenset({"voted"})
 #: The gate in force is over.
 GATE_CLOSED = frozenset({"go_no_go_passed", *STAGE_ENTERED, *STAGE_LEFT, "paused"})
 ANSWERED = frozenset({"question_answered"})
-WENT_LIVE = frozenset({"go_live"})
+WENT_LIVE = frozenset({"went_live", "go_live"})
 MILESTONE_MET = frozenset({"milestone_met"})
 #: Events whose data hold one check (`decision`: a `CheckResult`'s JSON).
 HARM = frozenset({"guard_harmful", "would_pause", "would_roll_back"})

@@ -72,12 +72,12 @@ def stage_results(
     spans = [_span(ctx, p) for p in periods]
     windows = [
         w
-        for attempt, (start, end, _) in enumerate(spans)
+        for start, end, _ in spans
         for w in ctx.windows(
             flag,
             minute_of(start),
             minute_after(end),
-            ctx.scopes.stage(ctx.record.run, *index, attempt),
+            ctx.scopes.stage(ctx.record.run, *index, start),
         )
     ]
     lanes = Lanes.of(windows)

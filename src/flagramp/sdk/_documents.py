@@ -145,6 +145,7 @@ def read_flag(document: Mapping[str, Json]) -> Flag:
         eligibility=_optional_text(document.get("eligibility")),
         description=str(document.get("description") or ""),
         actor_type=_optional_text(document.get("actor_type")),
+        bucket_key=_optional_text(document.get("bucket_key")),
     )
     try:
         return flag_from_gates(key, gates, base)

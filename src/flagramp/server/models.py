@@ -23,6 +23,9 @@ class FlagDocument(BaseModel):
     eligibility: str | None
     description: str
     actor_type: str | None
+    bucket_key: str | None = None
+    """The key actors are bucketed on when the flag shares its users with flags
+    launched with it; null: its own key (Flipper's rule)."""
 
 
 class FlagView(FlagDocument):

@@ -38,6 +38,7 @@ from flagramp.core.errors import (
     PlanError,
     SegmentInUse,
     SegmentNotFound,
+    SharedUsersUnsupported,
     StoreError,
     TokenNotFound,
 )
@@ -104,6 +105,7 @@ DOMAIN_ERRORS: tuple[tuple[type[FlagrampError], ProblemType], ...] = (
     (EnvironmentNotFound, NOT_FOUND),
     (SegmentInUse, SEGMENT_IN_USE),
     (RevisionExists, CONFLICT),
+    (SharedUsersUnsupported, CONFLICT),
     (PlanInvalid, PLAN_INVALID),
     (InvalidPercentage, INVALID_PERCENTAGE),
     (InvalidExpression, INVALID_EXPRESSION),

@@ -68,7 +68,8 @@ class FlagState:
         *,
         bucket_key: str | None = None,
     ) -> FlagState:
-        """The state of a `core.flags.Flag` as the store holds it.
+        """The state of a `core.flags.Flag` as the store holds it (`bucket_key`,
+        when given, overrides the flag's own).
 
         Raises InvalidScenario for gates the simulator does not assign by
         (expressions, groups, percentage_of_time) and for a missing segment.
@@ -96,7 +97,7 @@ class FlagState:
             eligibility=eligibility,
             boolean=flag.boolean,
             denied=flag.denied_actors,
-            bucket_key=bucket_key,
+            bucket_key=bucket_key if bucket_key is not None else flag.bucket_key,
         )
 
     def at(self, percentage: float) -> FlagState:

@@ -30,8 +30,14 @@ def canonical(document: Json | dict[str, Any]) -> str:
 
 
 def flag_document(flag: Flag) -> dict[str, Json]:
-    """Everything that describes a flag, as JSON (Flipper gates plus flagramp's)."""
-    return {
+    """Everything that describes a flag, as JSON (Flipper gates plus flagramp's).
+
+    `bucket_key` is there only when set. Rationale: the audit log keeps these
+    documents' text and `audit verify` replays it, so a flag without one must
+    keep the text it had before the field existed (a `"bucket_key": null` would
+    make the first change after an upgrade not follow its history).
+    """
+    document: dict[str, Json] = {
         "key": flag.key,
         "gates": flag_to_gates(flag),
         "denied_actors": list(flag.denied_actors),
@@ -39,6 +45,9 @@ def flag_document(flag: Flag) -> dict[str, Json]:
         "description": flag.description,
         "actor_type": flag.actor_type,
     }
+    if flag.bucket_key is not None:
+        document["bucket_key"] = flag.bucket_key
+    return document
 
 
 def flag_from_document(document: Json) -> Flag:
@@ -56,6 +65,7 @@ def flag_from_document(document: Json) -> Flag:
         eligibility=_opt_str(document.get("eligibility")),
         description=str(document.get("description") or ""),
         actor_type=_opt_str(document.get("actor_type")),
+        bucket_key=_opt_str(document.get("bucket_key")),
     )
     return flag_from_gates(key, gates, base)
 

@@ -27,6 +27,8 @@ def check_flag(flag: Flag) -> Flag:
         check_segment_name(group)
     if flag.eligibility is not None:
         check_segment_name(flag.eligibility)
+    if flag.bucket_key is not None:
+        check_flag_key(flag.bucket_key)  # another flag's key, by the same rules
     check_text("description", flag.description)
     return flag
 

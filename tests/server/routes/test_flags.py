@@ -158,3 +158,37 @@ def test_history_lists_every_change_with_before_and_after(api: Api) -> None:
     ).json()
     assert [e["action"] for e in history["entries"]] == ["create", "enable"]
     assert history["entries"][1]["after"]["gates"]["boolean"] == "true"
+
+
+def test_a_bucket_key_is_set_shown_and_cleared(api: Api) -> None:
+    _create(api, "first_flow")
+    _create(api)
+    plain = api.client.get("/api/v1/flags/new_flow", headers=api.headers("viewer"))
+    assert plain.json()["bucket_key"] is None
+    shared = api.client.put(
+        "/api/v1/flags/new_flow/bucket_key",
+        json={"bucket_key": "first_flow", "why": "launched together"},
+        headers=api.headers("engineer"),
+    )
+    assert shared.status_code == 200, shared.text
+    assert shared.json()["bucket_key"] == "first_flow"
+    assert api.store.require_flag("new_flow").bucket_key == "first_flow"
+    last = api.store.history("new_flow")[-1]
+    assert (last.action, last.reason) == ("bucket_key", "launched together")
+    snapshot = api.client.get(
+        "/api/v1/environments/production/snapshot", headers=api.headers("sdk")
+    )
+    [document] = [f for f in snapshot.json()["flags"] if f["key"] == "new_flow"]
+    assert document["bucket_key"] == "first_flow"
+    cleared = api.client.put(
+        "/api/v1/flags/new_flow/bucket_key",
+        json={"bucket_key": None, "why": "own users again"},
+        headers=api.headers("engineer"),
+    )
+    assert cleared.json()["bucket_key"] is None
+    refused = api.client.put(
+        "/api/v1/flags/new_flow/bucket_key",
+        json={"bucket_key": "", "why": "x"},
+        headers=api.headers("engineer"),
+    )
+    assert (refused.status_code, refused.json()["code"]) == (422, "invalid_identifier")

@@ -24,6 +24,7 @@ from flagramp.core.flags.gates import (
     CompileEnv,
 )
 from flagramp.core.flags.gates.base import Predicate
+from flagramp.core.flags.gates.percentage_of_actors import on_key
 from flagramp.core.flags.model import EMPTY_PROPERTIES, Actor, Flag
 from flagramp.core.flags.segments import Segment
 from flagramp.core.types import Properties
@@ -190,6 +191,7 @@ def _closed_reason(flag: Flag, ctx: CheckContext) -> str:
         return "no actor given, and the enabled gates need one"
     pct = flag.percentage_of_actors
     if pct is not None and not pct.is_zero and ctx.actors:
-        b = bucket(flag.key, ctx.actor_ids)
-        return f"bucket {b} of 100000 is not below {pct} ({pct.threshold:g})"
+        b = bucket(flag.bucketing_key, ctx.actor_ids)
+        where = on_key(flag)
+        return f"bucket {b} of 100000{where} is not below {pct} ({pct.threshold:g})"
     return "no enabled gate is open for these actors"

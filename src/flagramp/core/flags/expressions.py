@@ -26,7 +26,10 @@ Value = str | int | float | bool | None | dt.datetime
 
 @dataclass(frozen=True, slots=True)
 class ExpressionContext:
-    """What an expression sees: the feature, one actor's properties, time, dice."""
+    """What an expression sees: the feature, one actor's properties, time, dice.
+
+    `feature_name` is what `PercentageOfActors` hashes: the flag's bucketing key
+    (its own key unless it shares its users with another flag)."""
 
     feature_name: str
     properties: Mapping[str, object]

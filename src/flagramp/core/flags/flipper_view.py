@@ -97,6 +97,42 @@ def flipper_view(flag: Flag, segments: Mapping[str, Segment]) -> FlipperView:
 
     `segments` are the environment's segments: eligibility and groups name them.
     """
+    view = _view(flag, segments)
+    shared = _shared_users_difference(flag, view.flag)
+    if shared is None:
+        return view
+    return FlipperView(view.flag, (*view.differences, shared))
+
+
+def _shared_users_difference(flag: Flag, served: Flag) -> RubyDifference | None:
+    # Flipper hashes the feature's own name, and no expression can hash another
+    # name (there is no string concatenation), so a shared bucket key cannot be
+    # served exactly; a share that is 0 or 100 % picks nobody by bucket.
+    if flag.bucket_key is None:
+        return None
+    poa = served.percentage_of_actors
+    partial = poa is not None and 0 < poa.value < 100
+    expression: Json = None if served.expression is None else dict(served.expression)
+    if not partial and not _hashes_actors(expression):
+        return None
+    return RubyDifference(
+        "every Flipper version",
+        "buckets actors on the flag's own name, not on its bucket key "
+        f"{flag.bucket_key!r} (shared users), so a Ruby app gives this flag's "
+        "percentage to other actors than flagramp does",
+    )
+
+
+def _hashes_actors(node: Json) -> bool:
+    """True if an expression contains a `PercentageOfActors` function."""
+    if isinstance(node, list):
+        return any(_hashes_actors(n) for n in node)
+    if not isinstance(node, dict):
+        return False
+    return any(k == "PercentageOfActors" or _hashes_actors(v) for k, v in node.items())
+
+
+def _view(flag: Flag, segments: Mapping[str, Segment]) -> FlipperView:
     gates_only = _gates_only(flag)
     if not flag.denied_actors and flag.eligibility is None:
         return FlipperView(gates_only)

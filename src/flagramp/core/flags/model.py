@@ -30,7 +30,12 @@ class Flag:
     "never set", which Flipper exports as null, unlike `"0"`.
 
     flagramp adds `denied_actors` (a deny always wins), `eligibility` (a segment
-    name: the flag only ever applies inside it, seed 003) and a description.
+    name: the flag only ever applies inside it, seed 003), a description, and
+    `bucket_key`: the string actors are bucketed on by `percentage_of_actors` and
+    by expressions' `PercentageOfActors`. None (the default) is the flag's own key,
+    Flipper's rule; flags launched together with shared users all name the first
+    flag's key, so the same actors get all of them. A `bucket_key` equal to the
+    flag's own key is stored as None: one behaviour, one representation.
     """
 
     key: str
@@ -44,6 +49,16 @@ class Flag:
     eligibility: str | None = None
     description: str = ""
     actor_type: str | None = field(default=None, compare=True)
+    bucket_key: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.bucket_key == self.key:
+            object.__setattr__(self, "bucket_key", None)
+
+    @property
+    def bucketing_key(self) -> str:
+        """The string hashed with an actor's id: `bucket_key`, else the key."""
+        return self.key if self.bucket_key is None else self.bucket_key
 
     @property
     def state(self) -> str:

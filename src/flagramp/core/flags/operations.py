@@ -22,7 +22,7 @@ from flagramp.core.types import Json
 
 def enable(flag: Flag) -> Flag:
     """Fully on. Like Flipper, every other gate is cleared; flagramp keeps its own
-    rules (deny list, eligibility, description), which are not gates."""
+    rules (deny list, eligibility, bucket key, description), which are not gates."""
     return clear(flag).with_changes(boolean=True)
 
 
@@ -34,6 +34,8 @@ def clear(flag: Flag) -> Flag:
         eligibility=flag.eligibility,
         description=flag.description,
         actor_type=flag.actor_type,
+        # Kept so that a flag turned off and on again gets the same actors back.
+        bucket_key=flag.bucket_key,
     )
 
 
@@ -92,6 +94,13 @@ def undeny_actor(flag: Flag, flipper_id: str) -> Flag:
 def set_eligibility(flag: Flag, segment: str | None) -> Flag:
     """Limit the flag to a segment (None: everyone is eligible)."""
     return flag.with_changes(eligibility=segment)
+
+
+def set_bucket_key(flag: Flag, bucket_key: str | None) -> Flag:
+    """Bucket actors on `bucket_key` (flags launched together with shared users
+    name the first flag's key); None, or the flag's own key, restores Flipper's
+    rule. Changing it while a partial percentage is on re-buckets who has it."""
+    return flag.with_changes(bucket_key=bucket_key)
 
 
 def set_expression(flag: Flag, expression: Mapping[str, Json]) -> Flag:

@@ -10,9 +10,10 @@ from flagramp.engine.evaluation import StageEvaluation
 from flagramp.engine.notify import NoticeKind
 from flagramp.engine.run_records import GateAsk, StageClock, iso
 from flagramp.engine.run_state import RunStatus
+from flagramp.engine.transitions import golive
 from flagramp.engine.transitions.draft import Draft
 from flagramp.engine.transitions.gates import gates_of, outcome, unanswered
-from flagramp.engine.transitions.people import leads, pause_roles
+from flagramp.engine.transitions.people import pause_roles
 from flagramp.engine.transitions.windows import time_of_day_open, window_opens
 
 #: How long the evidence may be missing before a stage pauses and asks. The
@@ -151,6 +152,7 @@ def close_gate_if_ready(d: Draft) -> None:
     ):
         return
     d.event("go_no_go_passed", kind=ask.kind, index=ask.index)
+    golive.record_decision(d, ask)
     following = gates_of(d.context, ask.kind, d.state.phase, stage)
     if ask.index + 1 < len(following):
         ask_gate(d, ask.kind, ask.index + 1, ask.evidence)
@@ -211,6 +213,8 @@ def leave_stage(d: Draft, decision: str, evidence: dict[str, Json] | None) -> No
             advance(d)
         return
     d.event("phase_completed", phase=state.phase, name=part.name)
+    if golive.is_last_rollout_phase(d, state.phase):
+        golive.record_go_live(d)
     if not revised or state.phase + 1 >= len(d.plan.phases):
         prepare_phase(d, state.phase + 1)
         return
@@ -234,21 +238,11 @@ def adopt_revision(d: Draft) -> None:
 
 
 def complete(d: Draft) -> None:
-    """The plan's last step is done: watch the go live, or finish."""
-    plan = d.plan
-    # TODO(go-live issue): checkpoints (KPIs, post-launch questions) are run
-    # from GO_LIVE_WATCHING by `transitions.golive`, which that issue adds; until
-    # then a run with checkpoints waits there and a person finishes it.
-    watching = plan.go_live is not None and bool(plan.go_live.checkpoints)
-    status = RunStatus.GO_LIVE_WATCHING if watching else RunStatus.COMPLETED
-    d.update(status=status, since=d.now, gate=None, votes=())
-    d.event("go_live" if watching else "completed")
-    d.notice(
-        NoticeKind.COMPLETED,
-        f"{plan.title}: {'live' if watching else 'completed'}",
-        "The plan's last stage is done.",
-        leads(plan),
-    )
+    """The plan's last phase is done: watch the go live, or finish."""
+    if d.plan.go_live is None:
+        golive.finish(d)
+        return
+    golive.enter_watching(d)
 
 
 def pause(d: Draft, reason: str, actor: str | None = None, **data: Json) -> None:

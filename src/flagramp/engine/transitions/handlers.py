@@ -5,7 +5,7 @@ A command the run cannot take raises `CommandRefused` with a stable code:
 `unknown_prerequisite`, `already_signed`, `needs_root_cause`,
 `revert_not_confirmed`, `stage_too_high`, `needs_product_owner`,
 `needs_revision`, `needs_re_enable`, `watch_not_over`, `checklist_incomplete`,
-`answered_by_query`.
+`answered_by_query`, `checkpoints_pending`.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from flagramp.engine.commands import (
     AnswerQuestion,
     Command,
     CommandRefused,
+    CompleteRun,
     ConfirmRevert,
     FinishManualPhase,
     Kill,
@@ -32,6 +33,7 @@ from flagramp.engine.commands import (
 from flagramp.engine.notify import NoticeKind
 from flagramp.engine.run_records import AnswerRecord, SignedItem, VoteRecord, iso
 from flagramp.engine.run_state import RunStatus
+from flagramp.engine.transitions import golive
 from flagramp.engine.transitions.draft import Draft
 from flagramp.engine.transitions.flow import (
     adopt_revision,
@@ -111,6 +113,12 @@ def handle(d: Draft, cmd: Command) -> None:
             revise(d, cmd)
         case FinishManualPhase():
             finish_manual(d, cmd)
+        case CompleteRun():
+            if not holds_any(d.plan, cmd.person, leads(d.plan)):
+                raise refuse("not_your_role", "the owner or product owner completes")
+            if not d.state.is_live:
+                raise refuse("not_waiting_for_that", "the run is not live")
+            golive.close(d, cmd.person, cmd.note)
         case Abort():
             if not holds_any(d.plan, cmd.person, leads(d.plan)):
                 raise refuse("not_your_role", "the owner or product owner aborts")
@@ -145,10 +153,22 @@ def answer(d: Draft, cmd: AnswerQuestion) -> None:
         state.stage if isinstance(d.plan.phases[state.phase], RolloutPhase) else None
     )
     where: int | None = stage
-    found = [
-        q for q in stage_questions(d.plan, state.phase, stage) if q.text == cmd.question
-    ]
-    if not found and state.status is RunStatus.GO_LIVE_WATCHING:
+    # Once live, the stages' results are written: answers go to the go live.
+    asked = () if state.is_live else stage_questions(d.plan, state.phase, stage)
+    found = [q for q in asked if q.text == cmd.question]
+    to_checkpoint = cmd.checkpoint is not None or (
+        bool(state.checkpoints) and not found
+    )
+    # A recorded checkpoint's question: the answer goes into its record.
+    if to_checkpoint and golive.answer_checkpoint(d, cmd):
+        golive.settle(d)
+        return
+    if not found and state.is_live:
+        if golive.asked_at_a_checkpoint(d.plan, cmd.question):
+            raise refuse(
+                "not_waiting_for_that",
+                "a checkpoint asks this question; answer it once it is recorded",
+            )
         found = [q for q in go_live_questions(d.plan) if q.text == cmd.question]
         where = None
     if not found:
@@ -170,6 +190,7 @@ def answer(d: Draft, cmd: AnswerQuestion) -> None:
     )
     if state.status is RunStatus.AWAITING_GO_NO_GO:
         close_gate_if_ready(d)
+    golive.settle(d)
 
 
 def vote(d: Draft, cmd: Vote) -> None:

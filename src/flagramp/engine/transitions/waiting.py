@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flagramp.core.plans import ManualPhase, RolloutPhase
+from flagramp.engine.go_live_schedule import next_checkpoint, open_questions
 from flagramp.engine.run_context import RunContext
 from flagramp.engine.run_records import Waiting
 from flagramp.engine.run_state import RunState, RunStatus
@@ -102,6 +105,30 @@ def describe(context: RunContext, state: RunState) -> Waiting | None:
         if left and part.checklist_required:
             what += f" and checklist items {', '.join(f'#{i}' for i in left)}"
         return asking(what + "; the owner finishes it", (part.owner,))
-    if status is RunStatus.GO_LIVE_WATCHING:
-        return asking("go-live checkpoints", (plan.product_owner,))
+    if status in (RunStatus.GO_LIVE_WATCHING, RunStatus.CHECKPOINT_DUE):
+        return _live(context, state, asking)
     return Waiting(status.value.replace("_", " "))
+
+
+def _live(
+    context: RunContext,
+    state: RunState,
+    asking: Callable[[str, tuple[str, ...]], Waiting],
+) -> Waiting:
+    """A live run waits for its next checkpoint, then for people's answers."""
+    due = next_checkpoint(context.run, context.plan, state)
+    questions = open_questions(context.plan, state)
+    parts: list[str] = []
+    if due is not None and state.status is RunStatus.CHECKPOINT_DUE:
+        parts.append(f"checkpoint {due.checkpoint.name!r} to be computed")
+    elif due is not None:
+        parts.append(f"checkpoint {due.checkpoint.name!r} at {due.due_at.isoformat()}")
+    if questions:
+        parts.append(
+            "answers to: "
+            + "; ".join(f"{q} ({where}, {role})" for where, q, role in questions)
+        )
+    if not parts:
+        return Waiting("go live")
+    roles = tuple(dict.fromkeys(role for _, _, role in questions))
+    return asking("; ".join(parts), roles) if roles else Waiting("; ".join(parts))

@@ -58,6 +58,9 @@ def outside_changes(d: Draft, observation: Observation) -> None:
 
 def watch_phases(d: Draft, observation: Observation) -> None:
     """Earlier phases' last-stage criteria: a failure acts on that phase's flags."""
+    if d.state.go_live is not None:
+        # `watched_until: go_live`: the watches ended at go live.
+        return
     for watch in observation.watches:
         part = d.plan.phases[watch.phase] if watch.phase < len(d.plan.phases) else None
         if watch.phase < d.state.phase and isinstance(part, RolloutPhase):

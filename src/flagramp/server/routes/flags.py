@@ -78,6 +78,13 @@ class EligibilityChange(Reason):
     segment: str | None = Field(description="A segment, or null for everyone")
 
 
+class BucketKeyChange(Reason):
+    bucket_key: str | None = Field(
+        description="The key to bucket actors on (shared users: the first flag's "
+        "key), or null for the flag's own key"
+    )
+
+
 class ActorCheck(BaseModel):
     flipper_id: str
     properties: dict[str, PropertyValue] = {}
@@ -335,6 +342,22 @@ def set_eligibility(
     """Limit a flag to a segment: its percentage then applies inside it only."""
     change: FlagChange = lambda f: ops.set_eligibility(f, body.segment)  # noqa: E731
     return _change(state, who, key, environment, change, "eligibility", body.why)
+
+
+@router.put(
+    "/flags/{key:path}/bucket_key", response_model=FlagView, responses=WRITE_PROBLEMS
+)
+def set_bucket_key(
+    key: str,
+    body: BucketKeyChange,
+    state: State,
+    who: Annotated[Identity, WRITE],
+    environment: Environment = None,
+) -> FlagView:
+    """Bucket a flag's actors on another flag's key, so both give their
+    percentages to the same actors (refused on Flipper's tables)."""
+    change: FlagChange = lambda f: ops.set_bucket_key(f, body.bucket_key)  # noqa: E731
+    return _change(state, who, key, environment, change, "bucket_key", body.why)
 
 
 @router.get(

@@ -7,6 +7,8 @@ the HTTP API serves it. So a Ruby app reading only these rows answers as
 flagramp does (Flipper ≥ 1.1; `Evaluator.explain` says where a client differs).
 
 Refused, with the reason, before anything is written:
+- a flag with a bucket key (shared users): Ruby Flipper buckets every flag on
+  its own name, so the Ruby app would give it other actors (SharedUsersUnsupported);
 - an expression (a flag's own, or its additions') on a varchar `value` column:
   Flipper 0.25's migration; Flipper itself refuses expressions there;
 - a value longer than the column holds (varchar(255), MySQL TEXT's 64 KB);
@@ -18,10 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flagramp.core.errors import FlipperTablesCannotHold
+from flagramp.core.errors import FlipperTablesCannotHold, SharedUsersUnsupported
 from flagramp.core.flags import Flag, Segment, flipper_view
 from flagramp.store.flipper.rows import FeatureRows, rows_for
 from flagramp.store.flipper.schema import FlipperSchema
+
+#: What `rows_to_hold` raises for a flag Flipper's tables cannot hold.
+CANNOT_HOLD = (FlipperTablesCannotHold, SharedUsersUnsupported)
 
 
 def rows_to_hold(
@@ -30,7 +35,11 @@ def rows_to_hold(
     schema: FlipperSchema,
     environment: str,
 ) -> FeatureRows:
-    """The rows for `flag`; raises FlipperTablesCannotHold."""
+    """The rows for `flag`; raises FlipperTablesCannotHold or
+    SharedUsersUnsupported (one of CANNOT_HOLD)."""
+    if flag.bucket_key is not None:
+        # Refused even while the flag is off: its next percentage would differ.
+        raise SharedUsersUnsupported([flag.bucket_key, flag.key], environment)
     view = flipper_view(flag, segments).flag
     # Eligibility and deny lists are refused even while the flag is off (and so
     # needs no expression yet): the first percentage would need one.
@@ -58,7 +67,7 @@ def rows_or_none(
     """`rows_to_hold`, or None for a flag these tables cannot hold."""
     try:
         return rows_to_hold(flag, segments, schema, environment)
-    except FlipperTablesCannotHold:
+    except CANNOT_HOLD:
         return None
 
 

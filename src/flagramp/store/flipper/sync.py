@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from flagramp.core.errors import FlagError, FlipperTablesCannotHold, ImportInvalid
+from flagramp.core.errors import FlagError, ImportInvalid
 from flagramp.store.connections import reading
 from flagramp.store.database import begin_write
 from flagramp.store.flipper.fingerprint import (
@@ -33,7 +33,7 @@ from flagramp.store.flipper.fingerprint import (
     feature_marks,
     fingerprint,
 )
-from flagramp.store.flipper.holding import rows_or_none, rows_to_hold
+from flagramp.store.flipper.holding import CANNOT_HOLD, rows_or_none, rows_to_hold
 from flagramp.store.flipper.outbox import (
     Known,
     is_adopted,
@@ -230,7 +230,7 @@ def _cannot_write(
         rows_to_hold(
             flag, unit.segments(environment), store.flipper.schema, environment
         )
-    except FlipperTablesCannotHold as exc:
+    except CANNOT_HOLD as exc:
         return f"flagramp's flag is not written to Flipper's tables: {exc}"
     return None
 

@@ -30,7 +30,9 @@ class ExpressionGate:
             (a.flipper_id, a.properties) for a in ctx.actors
         ] or [(None, EMPTY_PROPERTIES)]
         for actor_id, props in candidates:
-            if _holds(node, ctx.flag.key, actor_id, props, ctx.now, ctx.random):
+            if _holds(
+                node, ctx.flag.bucketing_key, actor_id, props, ctx.now, ctx.random
+            ):
                 who = actor_id if actor_id is not None else "the check without actor"
                 return f"the expression holds for {who}"
         return None
@@ -39,7 +41,9 @@ class ExpressionGate:
         if not flag.expression:
             return None
         node = compile_expression(dict(flag.expression))
-        key, now, draw = flag.key, env.now, env.random
+        # PercentageOfActors hashes the feature name: the bucket key, so that an
+        # expression's share holds the same actors as the flags it shares with.
+        key, now, draw = flag.bucketing_key, env.now, env.random
 
         def holds(
             actor_id: str | None = None, props: Properties = EMPTY_PROPERTIES

@@ -10,6 +10,11 @@ from flagramp.core.flags.model import EMPTY_PROPERTIES, Flag
 from flagramp.core.types import Properties
 
 
+def on_key(flag: Flag) -> str:
+    """` (on key 'x')` for a flag bucketed on another flag's key, else nothing."""
+    return "" if flag.bucket_key is None else f" (on key {flag.bucket_key!r})"
+
+
 class PercentageOfActorsGate:
     name = "percentage_of_actors"
     key = "percentage_of_actors"
@@ -20,9 +25,12 @@ class PercentageOfActorsGate:
             return None
         if pct.value >= 100:
             return "percentage of actors is 100%"
-        b = bucket(ctx.flag.key, ctx.actor_ids)
+        b = bucket(ctx.flag.bucketing_key, ctx.actor_ids)
         if b < pct.threshold:
-            return f"bucket {b} of 100000 is below {pct} ({pct.threshold:g})"
+            return (
+                f"bucket {b} of 100000{on_key(ctx.flag)} is below {pct} "
+                f"({pct.threshold:g})"
+            )
         return None
 
     def compile(self, flag: Flag, env: CompileEnv) -> Predicate | None:
@@ -38,8 +46,9 @@ class PercentageOfActorsGate:
                 return actor_id is not None
 
             return has_actor
-        # crc32(key + id) == crc32(id, crc32(key)): hash the key once per flag.
-        key_crc = zlib.crc32(flag.key.encode())
+        # crc32(key + id) == crc32(id, crc32(key)): hash the key once per flag, so
+        # a shared bucket key costs nothing per check.
+        key_crc = zlib.crc32(flag.bucketing_key.encode())
         crc32 = zlib.crc32
 
         def in_bucket(

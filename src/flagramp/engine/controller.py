@@ -1,0 +1,231 @@
+"""The controller: every tick, each active run observed, decided and written.
+
+A tick reads each run that is not final, compiles its plan (cached by hash),
+builds the observation (`engine.observe`), asks the pure machine what the time
+and the evidence make of the run, and, when the step changes anything, writes it
+with `runner.apply` (one unit of work). After the runs it dispatches the outbox.
+
+Crash safety comes from the order: the decision is recomputed from the stored
+state on every tick, and a step is written all at once or not at all; a
+controller killed at any instant resumes from the last committed transition,
+with no step repeated (its version check) or skipped (the machine decides again
+from the same state). A store that is unavailable is retried with backoff; the
+transition is then decided afresh, never half written.
+
+The controller never reads the wall clock: its `Clock` is given (real in
+`flagramp controller`, virtual in tests and the demo).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from flagramp.core.clock import Clock
+from flagramp.core.errors import FlagrampError, StoreError
+from flagramp.engine import evaluate as stage_evaluation
+from flagramp.engine import machine
+from flagramp.engine.evaluation import Observation
+from flagramp.engine.lease import Lease, LeaseLost
+from flagramp.engine.machine import RunContext
+from flagramp.engine.notifications.dispatch import DispatchReport, dispatch
+from flagramp.engine.observe import EvaluateStage, Observer
+from flagramp.engine.plan_cache import PlanCache
+from flagramp.engine.run_state import RunState, RunStatus
+from flagramp.engine.runner import Applied, RunConflict, apply
+from flagramp.engine.steps import Step
+from flagramp.store import Author, SqlFlagStore
+from flagramp.store.runs import RunReader, RunRow
+from flagramp.store.windows import WindowStore
+
+log = logging.getLogger(__name__)
+
+#: Who the controller's transitions are by, in the audit log.
+CONTROLLER = "flagramp-controller"
+ACTIVE = tuple(s.value for s in RunStatus if not s.is_final)
+#: Attempts at one run's transition when the store fails, and the first wait.
+STORE_ATTEMPTS = 5
+STORE_BACKOFF_SECONDS = 0.5
+#: Transitions one run may make in one tick before the rest waits for the next.
+MAX_STEPS_PER_TICK = 20
+
+Tick = Callable[[RunContext, RunState, dt.datetime, Observation], Step]
+LoadState = Callable[[Mapping[str, object]], RunState]
+Dispatch = Callable[[SqlFlagStore, Clock], DispatchReport | None]
+
+
+@dataclass
+class TickReport:
+    """What one tick did."""
+
+    at: dt.datetime
+    runs: int = 0
+    applied: dict[str, Applied] = field(default_factory=dict)
+    """Each run's last transition written in this tick."""
+    steps: dict[str, int] = field(default_factory=dict)
+    """How many transitions each run made in this tick."""
+    conflicts: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    """Runs whose transition could not be decided or written, and why."""
+    dispatched: DispatchReport | None = None
+
+
+class Controller:
+    """Drives every active run of a store; one `tick` at a time."""
+
+    def __init__(
+        self,
+        store: SqlFlagStore,
+        windows: WindowStore,
+        clock: Clock,
+        *,
+        name: str = CONTROLLER,
+        tick: Tick | None = None,
+        load_state: LoadState | None = None,
+        evaluate: EvaluateStage | None = None,
+        send: Dispatch | None = dispatch,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.store, self.windows, self.clock = store, windows, clock
+        self.name = name
+        # Looked up now, not at import: tests replace the machine's functions.
+        self._tick = tick or machine.tick
+        self._load_state = load_state or RunState.from_json
+        self._send, self._sleep = send, sleep
+        self.observer = Observer(
+            store, windows, evaluate or stage_evaluation.evaluate_stage
+        )
+        self.plans = PlanCache()
+        self.reader = RunReader(store.engine)
+        #: run -> (run version, store version looked up to): outside changes
+        #: are looked for from there while the run does not move.
+        self._watched: dict[str, tuple[int, int]] = {}
+
+    def tick(self) -> TickReport:
+        """One pass over every active run, then the outbox."""
+        now = self.clock.now()
+        report = TickReport(now)
+        for row in self._active():
+            report.runs += 1
+            self._run_until_settled(row.id, now, report)
+        if self._send is not None:
+            try:
+                report.dispatched = self._send(self.store, self.clock)
+            except FlagrampError as exc:  # sent on the next tick instead
+                log.warning("dispatch failed: %s", exc)
+        return report
+
+    def run(
+        self,
+        lease: Lease,
+        *,
+        interval: float = 60.0,
+        stop: Callable[[], bool] = lambda: False,
+        on_tick: Callable[[TickReport], None] | None = None,
+    ) -> None:
+        """Tick every `interval` seconds while holding `lease` (waiting for it
+        first), until `stop()` says so."""
+        lease.acquire(sleep=self._sleep)
+        try:
+            while not stop():
+                if not lease.is_held():
+                    log.warning("the controller lease was lost; waiting for it")
+                    lease.acquire(sleep=self._sleep)
+                report = self.tick()
+                if on_tick is not None:
+                    on_tick(report)
+                self._sleep(interval)
+        finally:
+            lease.release()
+
+    # --- one run ---------------------------------------------------------------
+
+    def _active(self) -> list[RunRow]:
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            try:
+                return self.reader.runs(statuses=ACTIVE)
+            except StoreError as exc:
+                if attempt == STORE_ATTEMPTS:
+                    log.warning("runs could not be read: %s", exc)
+                    return []
+                self._sleep(STORE_BACKOFF_SECONDS * 2 ** (attempt - 1))
+        return []  # pragma: no cover
+
+    def _run_until_settled(
+        self, run: str, now: dt.datetime, report: TickReport
+    ) -> None:
+        # Rationale: a tick decides until the machine has nothing more to do at
+        # `now` (a stage entered may be left at once, a gate answered...). Then a
+        # tick repeated at the same time is a no-op, which is what makes a
+        # controller killed after a commit and restarted at the same time end
+        # exactly where one that was never killed ends.
+        for _ in range(MAX_STEPS_PER_TICK):
+            before = report.steps.get(run, 0)
+            self._run_once(run, now, report)
+            if report.steps.get(run, 0) == before:
+                return
+        log.warning("run %s still moving after %d steps", run, MAX_STEPS_PER_TICK)
+
+    def _run_once(self, run: str, now: dt.datetime, report: TickReport) -> None:
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            try:
+                applied = self._decide_and_write(run, now)
+            except RunConflict:
+                # A person's command moved the run meanwhile: the next tick
+                # decides again from what they wrote.
+                report.conflicts.append(run)
+                return
+            except StoreError as exc:
+                if attempt == STORE_ATTEMPTS:
+                    report.failed[run] = str(exc)
+                    log.warning("run %s: %s", run, exc)
+                    return
+                self._sleep(STORE_BACKOFF_SECONDS * 2 ** (attempt - 1))
+                continue
+            except FlagrampError as exc:
+                # A plan or state the engine cannot run: the run stays as it is
+                # and says why in the report; other runs go on.
+                report.failed[run] = str(exc)
+                log.warning("run %s: %s", run, exc)
+                return
+            if applied is not None:
+                report.applied[run] = applied
+                report.steps[run] = report.steps.get(run, 0) + 1
+            return
+
+    def _decide_and_write(self, run: str, now: dt.datetime) -> Applied | None:
+        row = self.reader.load(run)
+        if row.status not in ACTIVE:
+            return None
+        context = self.plans.context(row)
+        state = self._load_state(row.state)
+        cached = self._watched.get(run)
+        watched_from = (
+            cached[1]
+            if cached is not None and cached[0] == row.version
+            else row.watched_version
+        )
+        observation, seen = self.observer.observe(
+            context, row, state, now, watched_from=watched_from
+        )
+        step = self._tick(context, state, now, observation)
+        if not step.changed:
+            self._watched[run] = (row.version, seen)
+            return None
+        author = Author(self.name, f"run {run}: {_kinds(step)}")
+        applied = apply(
+            self.store, context, row.version, step, now, author, watched_version=seen
+        )
+        self._watched[run] = (applied.version, seen)
+        return applied
+
+
+def _kinds(step: Step) -> str:
+    kinds = list(dict.fromkeys(e.kind for e in step.events)) or ["transition"]
+    return ", ".join(kinds)[:200]
+
+
+__all__ = ["CONTROLLER", "Controller", "LeaseLost", "TickReport"]

@@ -1,0 +1,302 @@
+"""What people do with runs, once for every shell (the CLI now, the server later).
+
+`RunService` starts runs (the plan validated, compiled, the machine's first step
+and the run's row written in one unit of work), takes people's commands (the
+machine decides, the runner writes), adopts plan revisions, takes pushed events
+into a run's windows, and reads runs back. The CLI and the server's runs
+endpoints are thin layers over it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from flagramp.core.clock import Clock
+from flagramp.core.plans import Plan, diff, load_plan
+from flagramp.core.types import Json
+from flagramp.engine import machine
+from flagramp.engine.commands import Command, Revise
+from flagramp.engine.compile import compile_plan, metric_specs
+from flagramp.engine.machine import RunContext, watched_phases
+from flagramp.engine.plan_cache import PlanCache
+from flagramp.engine.run_state import RunState
+from flagramp.engine.runner import Applied, RunConflict, write_step
+from flagramp.engine.scopes import current_scope, watch_scope
+from flagramp.engine.steps import Step
+from flagramp.sources.pushed import PushedSource, PushResult
+from flagramp.stats.batch_ingest import BatchIngest
+from flagramp.store import Author, SqlFlagStore
+from flagramp.store.runs import (
+    IncidentRow,
+    PlanVersion,
+    RunEvent,
+    RunReader,
+    RunRow,
+    RunVersionMoved,
+    add_plan_version,
+    create_run,
+    next_run_id,
+)
+from flagramp.store.stored_ingest import StoredIngest
+from flagramp.store.windows import WindowStore
+
+#: Times a command is decided again when the controller moved the run meanwhile.
+COMMAND_ATTEMPTS = 3
+
+Start = Callable[[RunContext, dt.datetime], Step]
+Decide = Callable[[RunContext, RunState, dt.datetime, Command], Step]
+LoadState = Callable[[Mapping[str, object]], RunState]
+
+
+@dataclass(frozen=True, slots=True)
+class RunView:
+    """What `run show` tells: where the run is and what it waits for."""
+
+    row: RunRow
+    waiting_for: str | None
+    phase: str | None
+    stage: str | None
+    last_evaluation: dict[str, Json] | None
+    incidents: tuple[IncidentRow, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Json]:
+        """The view as `run show --json` prints it."""
+        row = self.row
+        return {
+            "run": row.id,
+            "plan": row.plan_name,
+            "plan_version": row.plan_version,
+            "plan_hash": row.plan_hash,
+            "environment": row.environment,
+            "status": row.status,
+            "observe": row.observe,
+            "version": row.version,
+            "phase": self.phase,
+            "stage": self.stage,
+            "waiting_for": self.waiting_for,
+            "last_evaluation": self.last_evaluation,
+            "incidents": [i.record | {"incident": i.incident} for i in self.incidents],
+            "state": row.state,
+            "created_at": row.created_at,
+            "updated_at": row.updated_at,
+        }
+
+
+def plan_hash(text: str) -> str:
+    """The SHA-256 of a plan's exact text."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class RunService:
+    """Runs for people: start, command, revise, push events, read."""
+
+    def __init__(
+        self,
+        store: SqlFlagStore,
+        windows: WindowStore,
+        clock: Clock,
+        *,
+        start: Start | None = None,
+        decide: Decide | None = None,
+        load_state: LoadState | None = None,
+    ) -> None:
+        self.store, self.windows, self.clock = store, windows, clock
+        # Looked up now, not at import: tests replace the machine's functions.
+        self._start = start or machine.start
+        self._decide = decide or machine.command
+        self._load_state = load_state or RunState.from_json
+        self.reader = RunReader(store.engine)
+        self.plans = PlanCache()
+
+    # --- writes ------------------------------------------------------------------
+
+    def start(
+        self,
+        text: str,
+        *,
+        person: str,
+        file: str = "plan.yaml",
+        environment: str | None = None,
+        observe: bool = False,
+    ) -> RunRow:
+        """Start a run of the plan `text`; raises PlanInvalid for a plan that
+        does not validate (nothing is written then)."""
+        plan = load_plan(text, file).plan
+        stages = compile_plan(plan)
+        chosen = environment or plan.environment
+        digest = plan_hash(text)
+        now = self.clock.now()
+        with self.store.unit_of_work(Author(person, f"plan start {file}")) as unit:
+            run = next_run_id(unit.connection)
+            context = RunContext(run, plan, stages, chosen, observe)
+            step = self._start(context, now)
+            create_run(
+                unit,
+                run=run,
+                plan_name=plan.name,
+                environment=chosen,
+                plan_text=text,
+                plan_hash=digest,
+                status=step.state.status.value,
+                state=step.state.to_json(),
+                observe=observe,
+                at=now,
+                created_by=person,
+            )
+            write_step(unit, context, 0, step, now)
+        return self.reader.load(run)
+
+    def command(self, run: str, cmd: Command) -> Applied:
+        """Apply a person's command; raises CommandRefused (nothing written)
+        when the machine refuses it."""
+        return self._command(run, lambda _row, _plan: cmd, None)
+
+    def revise(self, run: str, text: str, *, person: str, file: str) -> Applied:
+        """Adopt a new version of the run's plan (the machine decides when it
+        takes effect); the version and its diff are recorded with the step."""
+        new = load_plan(text, file).plan
+        compile_plan(new)  # a plan the engine cannot run is refused here
+        digest = plan_hash(text)
+
+        def revision(row: RunRow, old: Plan) -> Command:
+            changes = diff(old, new)
+            return Revise(
+                person=person,
+                plan_text=text,
+                plan_hash=digest,
+                diff="\n".join(str(c) for c in changes),
+                loosens=tuple(str(c) for c in changes if c.flagged),
+            )
+
+        return self._command(run, revision, (text, digest))
+
+    def push_events(
+        self, run: str, raw_events: Sequence[object], *, batch_key: str | None = None
+    ) -> dict[str, PushResult]:
+        """Take pushed events into the run's windows: the current phase's flags
+        into its current scope (`engine.scopes`), earlier watched phases' flags
+        into their watch scopes. A batch key seen before counts nothing there.
+        Returns each scope and flag's result, keyed `scope flag`."""
+        row = self.reader.load(run)
+        context = self.plans.context(row)
+        state = self._load_state(row.state)
+        specs = metric_specs(context.plan.metrics)
+        targets = [
+            (current_scope(run, state), flag)
+            for flag in _phase_flags(context, state.phase)
+        ]
+        for phase in watched_phases(context, state):
+            targets += [
+                (watch_scope(run, phase), f) for f in _phase_flags(context, phase)
+            ]
+        results: dict[str, PushResult] = {}
+        for scope, flag in targets:
+            pipe = BatchIngest(scope, flag, specs, environment=row.environment)
+            source = PushedSource(StoredIngest(self.windows, pipe, self.clock))
+            results[f"{scope} {flag}"] = source.push_raw(raw_events, key=batch_key)
+        return results
+
+    def _command(
+        self,
+        run: str,
+        make: Callable[[RunRow, Plan], Command],
+        revision: tuple[str, str] | None,
+    ) -> Applied:
+        for attempt in range(1, COMMAND_ATTEMPTS + 1):
+            row = self.reader.load(run)
+            context = self.plans.context(row)
+            cmd = make(row, context.plan)
+            now = self.clock.now()
+            step = self._decide(context, self._load_state(row.state), now, cmd)
+            kind = type(cmd).__name__
+            author = Author(cmd.person, f"run {run}: {kind}")
+            try:
+                with self.store.unit_of_work(author) as unit:
+                    if revision is not None:
+                        # Recorded first: the step may adopt it at once.
+                        text, digest = revision
+                        assert isinstance(cmd, Revise)
+                        add_plan_version(
+                            unit,
+                            run,
+                            text=text,
+                            plan_hash=digest,
+                            diff=cmd.diff,
+                            adopted_by=cmd.person,
+                            at=now,
+                        )
+                    applied = write_step(unit, context, row.version, step, now)
+                return applied
+            except RunVersionMoved as exc:
+                # The controller moved the run while the command was decided:
+                # decide again on what it wrote.
+                if attempt == COMMAND_ATTEMPTS:
+                    raise RunConflict(exc.run, exc.expected, exc.found) from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # --- reads -------------------------------------------------------------------
+
+    def show(self, run: str) -> RunView:
+        """The run, what it waits for, its stage and its last evaluation."""
+        row = self.reader.load(run)
+        context = self.plans.context(row)
+        state = self._load_state(row.state)
+        phase_name = stage_name = None
+        if 0 <= state.phase < len(context.plan.phases):
+            phase = context.plan.phases[state.phase]
+            phase_name = phase.name
+            stages = getattr(phase, "stages", ())
+            if state.stage is not None and 0 <= state.stage < len(stages):
+                stage_name = stages[state.stage].name
+        return RunView(
+            row=row,
+            waiting_for=_waiting_for(state),
+            phase=phase_name,
+            stage=stage_name,
+            last_evaluation=_last_evaluation(self.reader.events(run)),
+            incidents=tuple(self.reader.incidents(run)),
+        )
+
+    def list(self, statuses: Sequence[str] | None = None) -> list[RunRow]:
+        """Every run, oldest first (only those in `statuses` when given)."""
+        return self.reader.runs(statuses=statuses)
+
+    def log(self, run: str, since: int = 0) -> builtins.list[RunEvent]:
+        """The run's events after `since`."""
+        return self.reader.events(run, since=since)
+
+    def incidents(self, run: str) -> builtins.list[IncidentRow]:
+        """The run's incidents."""
+        return self.reader.incidents(run)
+
+    def plan_versions(self, run: str) -> builtins.list[PlanVersion]:
+        """Every version of the run's plan."""
+        return self.reader.plan_versions(run)
+
+
+def _phase_flags(context: RunContext, phase: int) -> tuple[str, ...]:
+    if 0 <= phase < len(context.plan.phases):
+        return tuple(getattr(context.plan.phases[phase], "flags", ()))
+    return ()
+
+
+def _waiting_for(state: RunState) -> str | None:
+    try:
+        return state.waiting_for()
+    except NotImplementedError:  # a state without words for it yet
+        return None
+
+
+def _last_evaluation(log: Sequence[RunEvent]) -> dict[str, Json] | None:
+    """The newest evaluation a run event carries (`evaluation` or `checks`)."""
+    for event in reversed(log):
+        found = event.data.get("evaluation")
+        if isinstance(found, dict):
+            return found
+        if isinstance(event.data.get("checks"), list):
+            return event.data
+    return None
