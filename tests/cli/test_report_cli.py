@@ -155,3 +155,28 @@ def test_a_record_of_another_run_is_refused(cli: Invoke, record: Path) -> None:
         cli("report", "show", "R7", "--record", str(record)),
         "holds run 'vaos-1', not 'R7'",
     )
+
+
+def test_show_reads_a_run_from_the_run_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLAGRAMP_DATABASE_URL", f"sqlite:///{tmp_path / 'runs.db'}")
+    runner = CliRunner()
+    plan = Path(__file__).parents[2] / "examples" / "vaos-service-integration.yaml"
+    started = runner.invoke(
+        app, ["plan", "start", str(plan), "--as", "vaos-eng-lead@va.gov"]
+    )
+    assert started.exit_code == 0, started.output
+    signed = runner.invoke(
+        app, ["run", "sign", "R1", "1", "--as", "hsrm-team@va.gov", "-m", "HSRM live"]
+    )
+    assert signed.exit_code == 0, signed.output
+    shown = runner.invoke(
+        app, ["report", "show", "R1", "--format", "md", "--out", str(tmp_path)]
+    )
+    assert shown.exit_code == 0, shown.output
+    text = (tmp_path / "R1.md").read_text(encoding="utf-8")
+    assert "- [x] HSRM is launched" in text and "“HSRM live”" in text
+    assert "- [ ] VAOS Service is launched and live in Production" in text
+    assert "not signed yet — VAOS Service team (vaos-service-team@va.gov)" in text
+    assert find_placeholders(text) == ()

@@ -267,6 +267,8 @@ def test_a_run_that_just_started_says_what_is_awaited() -> None:
     page = render_html(fresh, render_charts(fresh.charts))
     assert find_placeholders(text) == () and find_placeholders(page, html=True) == ()
     assert text.count("- not reached yet") == 12
+    assert "- [x] HSRM is launched" in text
+    assert "- [ ] VAOS Service is launched" in text
 
 
 def test_every_rollout_stage_of_the_plan_is_in_the_report() -> None:
