@@ -244,9 +244,18 @@ def answer(
     question: Annotated[str, typer.Argument(metavar="QUESTION")],
     text: Annotated[str, typer.Argument(metavar="TEXT")],
     person: PersonOption = None,
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--checkpoint",
+            metavar="NAME",
+            help="A go-live checkpoint's name (default: the latest one waiting "
+            "for this question).",
+        ),
+    ] = None,
 ) -> None:
-    """Answer a question the stage records."""
-    _command(run, cmds.AnswerQuestion(person_of(person), question, text))
+    """Answer a question the stage or a go-live checkpoint records."""
+    _command(run, cmds.AnswerQuestion(person_of(person), question, text, checkpoint))
 
 
 @run_app.command()
@@ -355,6 +364,13 @@ def finish(
     if any(i < 0 for i in items):
         fail("checklist items are numbered from 1")
     _command(run, cmds.FinishManualPhase(person_of(person), items, note))
+
+
+@run_app.command()
+def complete(run: RunArg, person: PersonOption = None, note: NoteOption = "") -> None:
+    """Complete a live run after its last checkpoint, with people's questions
+    still open (the owner or product owner)."""
+    _command(run, cmds.CompleteRun(person_of(person), note))
 
 
 @run_app.command()

@@ -12,12 +12,20 @@ with no step repeated (its version check) or skipped (the machine decides again
 from the same state). A store that is unavailable is retried with backoff; the
 transition is then decided afresh, never half written.
 
+Go live (`engine.go_live_windows`): at the step with `went_live` the
+controller opens the go-live scope of every flag of the run; while the run is
+live it compacts that scope's windows once an hour, and when
+`machine.due_checkpoint` names a checkpoint it computes it from the scope
+(`engine.checkpoint_inputs`) and passes it in `Observation.checkpoint`. When
+the run completes its go-live scopes are compacted whole and closed.
+
 The controller never reads the wall clock: its `Clock` is given (real in
 `flagramp controller`, virtual in tests and the demo).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -28,7 +36,10 @@ from flagramp.core.clock import Clock
 from flagramp.core.errors import FlagrampError, StoreError
 from flagramp.engine import evaluate as stage_evaluation
 from flagramp.engine import machine
+from flagramp.engine.checkpoint_inputs import checkpoint_for
 from flagramp.engine.evaluation import Observation
+from flagramp.engine.go_live_schedule import go_live_scope
+from flagramp.engine.go_live_windows import after_step, compact_scope, scope_flags
 from flagramp.engine.lease import Lease, LeaseLost
 from flagramp.engine.machine import RunContext
 from flagramp.engine.notifications.dispatch import DispatchReport, dispatch
@@ -36,6 +47,7 @@ from flagramp.engine.observe import EvaluateStage, Observer
 from flagramp.engine.plan_cache import PlanCache
 from flagramp.engine.run_state import RunState, RunStatus
 from flagramp.engine.runner import Applied, RunConflict, apply
+from flagramp.engine.scopes import epoch_minute
 from flagramp.engine.steps import Step
 from flagramp.store import Author, SqlFlagStore
 from flagramp.store.runs import RunReader, RunRow
@@ -51,6 +63,8 @@ STORE_ATTEMPTS = 5
 STORE_BACKOFF_SECONDS = 0.5
 #: Transitions one run may make in one tick before the rest waits for the next.
 MAX_STEPS_PER_TICK = 20
+#: Minutes between two compactions of a live run's go-live scope.
+COMPACT_EVERY = 60
 
 Tick = Callable[[RunContext, RunState, dt.datetime, Observation], Step]
 LoadState = Callable[[Mapping[str, object]], RunState]
@@ -103,6 +117,8 @@ class Controller:
         #: run -> (run version, store version looked up to): outside changes
         #: are looked for from there while the run does not move.
         self._watched: dict[str, tuple[int, int]] = {}
+        #: run -> epoch minute of its go-live scope's last compaction.
+        self._compacted: dict[str, int] = {}
 
     def tick(self) -> TickReport:
         """One pass over every active run, then the outbox."""
@@ -211,6 +227,14 @@ class Controller:
         observation, seen = self.observer.observe(
             context, row, state, now, watched_from=watched_from
         )
+        if state.go_live is not None:
+            self._compact(context, now)
+        due = machine.due_checkpoint(context, state, now)
+        if due is not None:
+            # Computed in the tick it falls due; after the step that records
+            # it, `due_checkpoint` names the next one.
+            result = checkpoint_for(self.windows, context, due)
+            observation = dataclasses.replace(observation, checkpoint=result)
         step = self._tick(context, state, now, observation)
         if not step.changed:
             self._watched[run] = (row.version, seen)
@@ -220,7 +244,34 @@ class Controller:
             self.store, context, row.version, step, now, author, watched_version=seen
         )
         self._watched[run] = (applied.version, seen)
+        try:
+            after_step(self.windows, context, step, epoch_minute(now))
+        except StoreError as exc:
+            # Ingest opens a scope on first use; compaction is retried while
+            # live. What is lost is a completed run's last compaction.
+            log.warning("run %s: its go-live scope: %s", run, exc)
+        if step.state.status.is_final:
+            self._compacted.pop(run, None)
         return applied
+
+    # --- the go-live scope -----------------------------------------------------
+
+    def _compact(self, context: RunContext, now: dt.datetime) -> None:
+        minute = epoch_minute(now)
+        last = self._compacted.get(context.run)
+        if last is not None and minute - last < COMPACT_EVERY:
+            return
+        try:
+            compact_scope(
+                self.windows,
+                go_live_scope(context.run),
+                scope_flags(context.plan),
+                minute,
+            )
+        except StoreError as exc:  # compacted on a later tick instead
+            log.warning("run %s: compaction failed: %s", context.run, exc)
+            return
+        self._compacted[context.run] = minute
 
 
 def _kinds(step: Step) -> str:
