@@ -19,6 +19,11 @@ live it compacts that scope's windows once an hour, and when
 (`engine.checkpoint_inputs`) and passes it in `Observation.checkpoint`. When
 the run completes its go-live scopes are compacted whole and closed.
 
+Promotion runs (a plan with a promotion and no phases) are not the rollout
+machine's: `engine.promotion_driver` does their next action (backup hook,
+snapshot and copy, probes, restore) with the hooks the controller's process
+registered (`engine.hook_loading`), and writes its result.
+
 The controller never reads the wall clock: its `Clock` is given (real in
 `flagramp controller`, virtual in tests and the demo).
 """
@@ -45,6 +50,9 @@ from flagramp.engine.machine import RunContext
 from flagramp.engine.notifications.dispatch import DispatchReport, dispatch
 from flagramp.engine.observe import EvaluateStage, Observer
 from flagramp.engine.plan_cache import PlanCache
+from flagramp.engine.probes import HookRegistry
+from flagramp.engine.promotion_driver import PromotionDriver
+from flagramp.engine.promotion_state import PromotionState, load_run_state
 from flagramp.engine.run_state import RunState, RunStatus
 from flagramp.engine.runner import Applied, RunConflict, apply
 from flagramp.engine.scopes import epoch_minute
@@ -102,13 +110,15 @@ class Controller:
         evaluate: EvaluateStage | None = None,
         send: Dispatch | None = dispatch,
         sleep: Callable[[float], None] = time.sleep,
+        hooks: HookRegistry | None = None,
     ) -> None:
         self.store, self.windows, self.clock = store, windows, clock
         self.name = name
         # Looked up now, not at import: tests replace the machine's functions.
         self._tick = tick or machine.tick
-        self._load_state = load_state or RunState.from_json
+        self._load_state = load_state or load_run_state
         self._send, self._sleep = send, sleep
+        self.promotions = PromotionDriver(store, hooks or HookRegistry())
         self.observer = Observer(
             store, windows, evaluate or stage_evaluation.evaluate_stage
         )
@@ -218,6 +228,9 @@ class Controller:
             return None
         context = self.plans.context(row)
         state = self._load_state(row.state)
+        if isinstance(state, PromotionState):
+            author = Author(self.name, f"run {run}: promotion")
+            return self.promotions.advance(context, row.version, state, now, author)
         cached = self._watched.get(run)
         watched_from = (
             cached[1]
