@@ -265,7 +265,10 @@ def approve(
     launch: Annotated[bool, typer.Option("--launch", help="Go on.")] = False,
     pause: Annotated[bool, typer.Option("--pause", help="Pause the run.")] = False,
     pivot: Annotated[
-        bool, typer.Option("--pivot", help="Step back; a revision follows.")
+        bool,
+        typer.Option(
+            "--pivot", help="Step back; a revision follows (a promotion: No-Go)."
+        ),
     ] = False,
     comment: Annotated[str, typer.Option(metavar="TEXT")] = "",
     person: PersonOption = None,
@@ -359,7 +362,8 @@ def finish(
     person: PersonOption = None,
     note: NoteOption = "",
 ) -> None:
-    """End the manual phase (its checklist done)."""
+    """End the manual phase (its checklist done), or record a promotion
+    step's checklist items done (who, day and time are recorded)."""
     items = tuple(i - 1 for i in (done or ()))
     if any(i < 0 for i in items):
         fail("checklist items are numbered from 1")
