@@ -198,7 +198,7 @@ def roll_back(
         revert_required=bool(policy and policy.revert_required),
     )
     moved = {m.flag for m in d.moves}
-    overridden = [f for f in state.outside_changed if f in moved]
+    overridden: list[Json] = [f for f in state.outside_changed if f in moved]
     if overridden:
         d.event("outside_change_overridden", actor, flags=overridden, action=action)
     d.update(
