@@ -18,7 +18,7 @@ from tests.server.conftest import Api
 from tests.server.live_server import serving
 
 PARAMS = {"env": "production", "key": "flag-x", "name": "seg-x", "actor": "u1"}
-PARAMS |= {"group": "g1", "token_id": "000000000000"}
+PARAMS |= {"group": "g1", "token_id": "000000000000", "run": "R1"}
 CALLERS = ("none", "revoked", *(p.value for p in LADDER), "sdk", "sdk_staging")
 
 
