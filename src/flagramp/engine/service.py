@@ -295,11 +295,17 @@ def _waiting_for(state: RunState) -> str | None:
 
 
 def _last_evaluation(log: Sequence[RunEvent]) -> dict[str, Json] | None:
-    """The newest evaluation a run event carries (`evaluation` or `checks`)."""
+    """The newest evaluation a run event carries (`evaluation`, the evidence a
+    go/no-go froze, or `checks`)."""
     for event in reversed(log):
         found = event.data.get("evaluation")
         if isinstance(found, dict):
             return found
+        evidence = event.data.get("evidence")
+        if isinstance(evidence, dict) and isinstance(evidence.get("evaluation"), dict):
+            frozen = evidence["evaluation"]
+            assert isinstance(frozen, dict)
+            return frozen
         if isinstance(event.data.get("checks"), list):
             return event.data
     return None
