@@ -53,6 +53,12 @@ def test_a_run_starts_from_an_uploaded_plan_by_name(runs: Runs) -> None:
     _problem(missing, 404, "not_found")
     both = runs.call("POST", "/runs", json={"plan": "small", "text": PLAN})
     _problem(both, 422, "invalid_request")
+    elsewhere = {"plan": "small", "environment": "nowhere"}
+    _problem(runs.call("POST", "/runs", json=elsewhere), 404, "not_found")
+    staged = runs.call(
+        "POST", "/runs", json={"plan": "small", "environment": "staging"}
+    )
+    assert staged.json()["environment"] == "staging"
 
 
 def test_an_invalid_plan_starts_nothing_and_names_its_problems(runs: Runs) -> None:

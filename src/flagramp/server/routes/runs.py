@@ -15,6 +15,7 @@ import anyio.to_thread
 from fastapi import Query, Request
 from pydantic import ValidationError
 
+from flagramp.core.identifiers import check_environment
 from flagramp.core.plans.compose import MAX_BYTES
 from flagramp.server.bodies import load_json
 from flagramp.server.identity import Identity, allow
@@ -135,6 +136,10 @@ async def start_run(
 
     def start() -> RunSummary:
         text, file = plan_text_of(state, source)
+        if source.environment is not None:
+            check_environment(source.environment)
+            if source.environment not in state.store.environments():
+                raise ProblemError(NOT_FOUND, f"no environment {source.environment!r}")
         row = state.runs.start(
             text,
             person=who.who,
