@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/propagation.py
 	$(BIN)/python bench/notify.py
 	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache flagramp.db

@@ -105,7 +105,7 @@ def test_a_sample_ratio_mismatch_pauses_at_once() -> None:
     assert run.status() is RunStatus.PAUSED
 
 
-def test_an_outside_change_pauses_and_is_never_overwritten() -> None:
+def test_an_outside_change_pauses_and_only_a_rollback_overrides_it() -> None:
     run = Run(vaos())
     run.sign_all()
     run.now += dt.timedelta(minutes=1)
@@ -114,9 +114,15 @@ def test_an_outside_change_pauses_and_is_never_overwritten() -> None:
     assert run.status() is RunStatus.PAUSED
     assert [e.kind for e in step.events] == ["outside_change", "paused"]
     assert step.events[0].data["flags"] == [FIRST_FLAG]
+    # Taking users off the feature is never withheld: the flag goes off for all,
+    # and the log says whose change it overrode.
     step = run.do(RaiseIncident(ENG, Severity.CRITICAL, "errors on the dashboard"))
-    assert step.flag_moves == ()
-    assert "move_withheld" in [e.kind for e in step.events]
+    assert [(m.flag, m.percentage, m.allow_list) for m in step.flag_moves] == [
+        (FIRST_FLAG, 0.0, ())
+    ]
+    overridden = [e for e in step.events if e.kind == "outside_change_overridden"]
+    assert overridden and overridden[0].data["flags"] == [FIRST_FLAG]
+    assert FIRST_FLAG not in run.state.outside_changed
 
 
 def test_an_outside_change_is_cleared_when_a_person_resumes() -> None:

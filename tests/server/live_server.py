@@ -55,6 +55,16 @@ def serving(app: FastAPI) -> Iterator[str]:
 @contextmanager
 def server_process(database_url: str, workdir: Path) -> Iterator[str]:
     """`flagramp serve` in a process of its own; yields its base URL."""
+    with serve_process(database_url, workdir) as (url, _):
+        yield url
+
+
+@contextmanager
+def serve_process(
+    database_url: str, workdir: Path
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`flagramp serve` in a process of its own; yields its base URL and the
+    process (for its pid)."""
     port = free_port()
     env = {**os.environ, "FLAGRAMP_DATABASE_URL": database_url}
     log = (workdir / f"serve-{port}.log").open("wb")
@@ -81,7 +91,7 @@ def server_process(database_url: str, workdir: Path) -> Iterator[str]:
                     f"flagramp serve did not start: {_tail(workdir, port)}"
                 )
             time.sleep(0.1)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         try:

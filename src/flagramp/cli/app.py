@@ -19,6 +19,7 @@ from flagramp.cli.flipper import flipper_app
 from flagramp.cli.notifications import notifications_app
 from flagramp.cli.plan import plan_app
 from flagramp.cli.promote import register_promote
+from flagramp.cli.report import report_app
 from flagramp.cli.run import register_plan_start, run_app
 from flagramp.cli.serve import register_serve
 from flagramp.cli.token import token_app
@@ -33,6 +34,7 @@ app = App(
 )
 app.add_typer(flags_app, name="flags")
 app.add_typer(plan_app, name="plan")
+app.add_typer(report_app, name="report")
 app.add_typer(audit_app, name="audit")
 app.add_typer(db_app, name="db")
 app.add_typer(backup_app, name="backup")

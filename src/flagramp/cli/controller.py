@@ -25,6 +25,7 @@ from flagramp.cli.run import service
 from flagramp.cli.text import count
 from flagramp.core.clock import SystemClock
 from flagramp.engine.controller import Controller, TickReport
+from flagramp.engine.hook_loading import load_hooks
 from flagramp.engine.lease import Lease
 from flagramp.store.windows import WindowStore
 
@@ -50,7 +51,11 @@ def controller(
     """Run the controller: every active run observed, decided, written."""
     with user_errors():
         store = open_store()
-        driver = Controller(store, WindowStore(store.engine), SystemClock())
+        # Promotion hooks: the modules FLAGRAMP_HOOKS names (never a plan's).
+        hooks = load_hooks()
+        driver = Controller(
+            store, WindowStore(store.engine), SystemClock(), hooks=hooks
+        )
         lease = Lease(store.engine)
         if once:
             with lease:

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from flagramp.cli.commands import App
+from flagramp.cli.flags_stale import stale_rows
 from flagramp.cli.options import (
     EnvOption,
     JsonOption,
@@ -36,7 +37,6 @@ from flagramp.store import (
     read_import_file,
 )
 from flagramp.store.documents import flag_document, segment_document
-from flagramp.store.stale_flags import stale_flags
 
 flags_app = App(help="Flags: show and change them.")
 actor_app = App(help="The actor allow list of a flag.")
@@ -342,33 +342,11 @@ def stale(
     except ValueError as exc:
         fail(f"--older-than: {exc}")
     with user_errors():
-        store = open_store()
-        flags = store.list_flags(env)
-        histories = {f.key: store.history(f.key, env) for f in flags}
-    # Runs are not in the store yet: once they are, pass the flags of every run
-    # that is not final as `running`.
-    found = stale_flags(
-        flags,
-        histories,
-        environment=env,
-        now=dt.datetime.now(dt.UTC),
-        older_than=age,
-    )
-    if as_json:
-        emit_json(
-            [
-                {
-                    "flag": s.key,
-                    "environment": s.environment,
-                    "fully_on_since": s.since.isoformat(),
-                    "by": s.by,
-                    "days": round(s.days, 1),
-                    "denied_actors": s.denied_actors,
-                    "eligibility": s.eligibility,
-                }
-                for s in found
-            ]
+        rows = stale_rows(
+            open_store(), env, now=dt.datetime.now(dt.UTC), older_than=age
         )
+    if as_json:
+        emit_json([r.to_json() for r in rows])
         return
     table = Table(
         "flag",
@@ -376,19 +354,27 @@ def stale(
         "by",
         "days",
         "notes",
-        title=f"flags in {env} fully on for over {older_than}, no plan running",
+        title=f"flags in {env} fully on for over {older_than} or retired by a run, "
+        "no plan running",
     )
-    for s in found:
+    for row in rows:
+        s, mark = row.stale, row.mark
         notes = []
-        if s.eligibility:
+        if mark is not None:
+            notes.append(f"ready to remove (run {mark.run}, {mark.at:%Y-%m-%d})")
+        if s is not None and s.eligibility:
             notes.append(f"eligible: {s.eligibility}")
-        if s.denied_actors:
+        if s is not None and s.denied_actors:
             notes.append(f"{count(s.denied_actors, 'denied actor')}")
         table.add_row(
-            s.key, s.since.isoformat(), s.by, f"{s.days:.0f}", "; ".join(notes)
+            row.key,
+            "" if s is None else s.since.isoformat(),
+            "" if s is None else s.by,
+            "" if s is None else f"{s.days:.0f}",
+            "; ".join(notes),
         )
     console.print(table)
-    console.print(f"{count(len(found), 'flag')} ready to remove")
+    console.print(f"{count(len(rows), 'flag')} ready to remove")
 
 
 @flags_app.command("export")

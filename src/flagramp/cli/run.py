@@ -244,9 +244,18 @@ def answer(
     question: Annotated[str, typer.Argument(metavar="QUESTION")],
     text: Annotated[str, typer.Argument(metavar="TEXT")],
     person: PersonOption = None,
+    checkpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--checkpoint",
+            metavar="NAME",
+            help="A go-live checkpoint's name (default: the latest one waiting "
+            "for this question).",
+        ),
+    ] = None,
 ) -> None:
-    """Answer a question the stage records."""
-    _command(run, cmds.AnswerQuestion(person_of(person), question, text))
+    """Answer a question the stage or a go-live checkpoint records."""
+    _command(run, cmds.AnswerQuestion(person_of(person), question, text, checkpoint))
 
 
 @run_app.command()
@@ -256,7 +265,10 @@ def approve(
     launch: Annotated[bool, typer.Option("--launch", help="Go on.")] = False,
     pause: Annotated[bool, typer.Option("--pause", help="Pause the run.")] = False,
     pivot: Annotated[
-        bool, typer.Option("--pivot", help="Step back; a revision follows.")
+        bool,
+        typer.Option(
+            "--pivot", help="Step back; a revision follows (a promotion: No-Go)."
+        ),
     ] = False,
     comment: Annotated[str, typer.Option(metavar="TEXT")] = "",
     person: PersonOption = None,
@@ -350,11 +362,19 @@ def finish(
     person: PersonOption = None,
     note: NoteOption = "",
 ) -> None:
-    """End the manual phase (its checklist done)."""
+    """End the manual phase (its checklist done), or record a promotion
+    step's checklist items done (who, day and time are recorded)."""
     items = tuple(i - 1 for i in (done or ()))
     if any(i < 0 for i in items):
         fail("checklist items are numbered from 1")
     _command(run, cmds.FinishManualPhase(person_of(person), items, note))
+
+
+@run_app.command()
+def complete(run: RunArg, person: PersonOption = None, note: NoteOption = "") -> None:
+    """Complete a live run after its last checkpoint, with people's questions
+    still open (the owner or product owner)."""
+    _command(run, cmds.CompleteRun(person_of(person), note))
 
 
 @run_app.command()

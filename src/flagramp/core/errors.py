@@ -38,6 +38,7 @@
     │       ├── WebhookInvalid    (ValueError)
     │       ├── WebhookNotFound   (KeyError)
     │       └── DeliveryNotFound  (KeyError)
+    ├── ReportError          reports: a run record or report cannot be made
     ├── SimError             sim: the traffic simulator
     │   └── InvalidScenario   (ValueError)
     └── SdkError             sdk: the client library
@@ -480,6 +481,17 @@ class DeliveryNotFound(NotificationError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class ReportError(FlagrampError):
+    """A report cannot be made: a run record is malformed, a plan unreadable."""
+
+    code = "report_error"
+
+    def __init__(self, what: str, reason: str) -> None:
+        self.what = what
+        self.reason = reason
+        super().__init__(f"{what}: {reason}")
 
 
 class SimError(FlagrampError):

@@ -12,12 +12,25 @@ with no step repeated (its version check) or skipped (the machine decides again
 from the same state). A store that is unavailable is retried with backoff; the
 transition is then decided afresh, never half written.
 
+Go live (`engine.go_live_windows`): at the step with `went_live` the
+controller opens the go-live scope of every flag of the run; while the run is
+live it compacts that scope's windows once an hour, and when
+`machine.due_checkpoint` names a checkpoint it computes it from the scope
+(`engine.checkpoint_inputs`) and passes it in `Observation.checkpoint`. When
+the run completes its go-live scopes are compacted whole and closed.
+
+Promotion runs (a plan with a promotion and no phases) are not the rollout
+machine's: `engine.promotion_driver` does their next action (backup hook,
+snapshot and copy, probes, restore) with the hooks the controller's process
+registered (`engine.hook_loading`), and writes its result.
+
 The controller never reads the wall clock: its `Clock` is given (real in
 `flagramp controller`, virtual in tests and the demo).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import time
@@ -28,14 +41,21 @@ from flagramp.core.clock import Clock
 from flagramp.core.errors import FlagrampError, StoreError
 from flagramp.engine import evaluate as stage_evaluation
 from flagramp.engine import machine
+from flagramp.engine.checkpoint_inputs import checkpoint_for
 from flagramp.engine.evaluation import Observation
+from flagramp.engine.go_live_schedule import go_live_scope
+from flagramp.engine.go_live_windows import after_step, compact_scope, scope_flags
 from flagramp.engine.lease import Lease, LeaseLost
 from flagramp.engine.machine import RunContext
 from flagramp.engine.notifications.dispatch import DispatchReport, dispatch
 from flagramp.engine.observe import EvaluateStage, Observer
 from flagramp.engine.plan_cache import PlanCache
+from flagramp.engine.probes import HookRegistry
+from flagramp.engine.promotion_driver import PromotionDriver
+from flagramp.engine.promotion_state import PromotionState, load_run_state
 from flagramp.engine.run_state import RunState, RunStatus
 from flagramp.engine.runner import Applied, RunConflict, apply
+from flagramp.engine.scopes import epoch_minute
 from flagramp.engine.steps import Step
 from flagramp.store import Author, SqlFlagStore
 from flagramp.store.runs import RunReader, RunRow
@@ -51,6 +71,8 @@ STORE_ATTEMPTS = 5
 STORE_BACKOFF_SECONDS = 0.5
 #: Transitions one run may make in one tick before the rest waits for the next.
 MAX_STEPS_PER_TICK = 20
+#: Minutes between two compactions of a live run's go-live scope.
+COMPACT_EVERY = 60
 
 Tick = Callable[[RunContext, RunState, dt.datetime, Observation], Step]
 LoadState = Callable[[Mapping[str, object]], RunState]
@@ -88,13 +110,15 @@ class Controller:
         evaluate: EvaluateStage | None = None,
         send: Dispatch | None = dispatch,
         sleep: Callable[[float], None] = time.sleep,
+        hooks: HookRegistry | None = None,
     ) -> None:
         self.store, self.windows, self.clock = store, windows, clock
         self.name = name
         # Looked up now, not at import: tests replace the machine's functions.
         self._tick = tick or machine.tick
-        self._load_state = load_state or RunState.from_json
+        self._load_state = load_state or load_run_state
         self._send, self._sleep = send, sleep
+        self.promotions = PromotionDriver(store, hooks or HookRegistry())
         self.observer = Observer(
             store, windows, evaluate or stage_evaluation.evaluate_stage
         )
@@ -103,6 +127,8 @@ class Controller:
         #: run -> (run version, store version looked up to): outside changes
         #: are looked for from there while the run does not move.
         self._watched: dict[str, tuple[int, int]] = {}
+        #: run -> epoch minute of its go-live scope's last compaction.
+        self._compacted: dict[str, int] = {}
 
     def tick(self) -> TickReport:
         """One pass over every active run, then the outbox."""
@@ -202,6 +228,9 @@ class Controller:
             return None
         context = self.plans.context(row)
         state = self._load_state(row.state)
+        if isinstance(state, PromotionState):
+            author = Author(self.name, f"run {run}: promotion")
+            return self.promotions.advance(context, row.version, state, now, author)
         cached = self._watched.get(run)
         watched_from = (
             cached[1]
@@ -211,6 +240,14 @@ class Controller:
         observation, seen = self.observer.observe(
             context, row, state, now, watched_from=watched_from
         )
+        if state.go_live is not None:
+            self._compact(context, now)
+        due = machine.due_checkpoint(context, state, now)
+        if due is not None:
+            # Computed in the tick it falls due; after the step that records
+            # it, `due_checkpoint` names the next one.
+            result = checkpoint_for(self.windows, context, due)
+            observation = dataclasses.replace(observation, checkpoint=result)
         step = self._tick(context, state, now, observation)
         if not step.changed:
             self._watched[run] = (row.version, seen)
@@ -220,7 +257,34 @@ class Controller:
             self.store, context, row.version, step, now, author, watched_version=seen
         )
         self._watched[run] = (applied.version, seen)
+        try:
+            after_step(self.windows, context, step, epoch_minute(now))
+        except StoreError as exc:
+            # Ingest opens a scope on first use; compaction is retried while
+            # live. What is lost is a completed run's last compaction.
+            log.warning("run %s: its go-live scope: %s", run, exc)
+        if step.state.status.is_final:
+            self._compacted.pop(run, None)
         return applied
+
+    # --- the go-live scope -----------------------------------------------------
+
+    def _compact(self, context: RunContext, now: dt.datetime) -> None:
+        minute = epoch_minute(now)
+        last = self._compacted.get(context.run)
+        if last is not None and minute - last < COMPACT_EVERY:
+            return
+        try:
+            compact_scope(
+                self.windows,
+                go_live_scope(context.run),
+                scope_flags(context.plan),
+                minute,
+            )
+        except StoreError as exc:  # compacted on a later tick instead
+            log.warning("run %s: compaction failed: %s", context.run, exc)
+            return
+        self._compacted[context.run] = minute
 
 
 def _kinds(step: Step) -> str:

@@ -2,7 +2,8 @@
 
 The current phase's flags go to its current scope (`scopes.current_scope`),
 and earlier phases whose last stage still watches them go to their watch
-scopes. `RunService.push_events` (the CLI) and the server's event sink
+scopes; while the run is live, every flag of the run goes to the go-live scope
+its checkpoints read. `RunService.push_events` (the CLI) and the server's event sink
 (`RunService.event_routes`) both route by `event_targets`, so events pushed
 either way land where the controller reads them.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flagramp.engine.go_live_schedule import run_flags
 from flagramp.engine.machine import RunContext, watched_phases
 from flagramp.engine.run_state import RunState
 from flagramp.engine.scopes import current_scope, watch_scope
@@ -40,9 +42,10 @@ def phase_flags(context: RunContext, phase: int) -> tuple[str, ...]:
 def event_targets(context: RunContext, state: RunState) -> list[tuple[str, str]]:
     """Every (scope, flag) the run's events go to now."""
     run = context.run
-    targets = [
-        (current_scope(run, state), flag) for flag in phase_flags(context, state.phase)
-    ]
+    flags = (
+        run_flags(context.plan) if state.is_live else phase_flags(context, state.phase)
+    )
+    targets = [(current_scope(run, state), flag) for flag in flags]
     for phase in watched_phases(context, state):
         targets += [(watch_scope(run, phase), f) for f in phase_flags(context, phase)]
     return targets

@@ -26,7 +26,7 @@ from flagramp.core.flags import Flag
 from flagramp.core.plans import Answer, PromotionStep
 from flagramp.engine.probes import HookRegistry, ProbeResult, run_probes
 from flagramp.engine.promotion import CopyWrites, StepOutcome, copy_writes, step_outcome
-from flagramp.store import Author, SqlFlagStore
+from flagramp.store import Author, SqlFlagStore, SqlUnitOfWork
 from flagramp.store.backup_refs import BackupRef
 from flagramp.store.environment_snapshots import (
     EnvironmentRestore,
@@ -73,21 +73,8 @@ def run_step(
     backup = None
     if step.takes_backup and BACKUP_HOOK in hooks:
         backup = hooks.run(BACKUP_HOOK, {"environment": target}, clock())
-    label = f"before promoting {source} to {target}"
     with store.unit_of_work(author) as unit:
-        snapshot = snapshot_environment(unit, target, label, now=clock())
-        writes = copy_writes(
-            unit.list_flags(source),
-            unit.segments(source),
-            unit.list_flags(target),
-            unit.segments(target),
-        )
-        for segment in writes.segments:
-            unit.put_segment(segment, target)
-        for flag in writes.created:
-            unit.create_flag(flag, target)
-        for flag in writes.changed:
-            unit.change_flag(flag.key, _becomes(flag), target, "promote")
+        snapshot, writes = snapshot_and_copy(unit, source, target, clock())
     probes = run_probes(step.verify, hooks, client, clock)
     given = tuple(answers(probes))
     outcome = step_outcome(step, probes, given)
@@ -116,6 +103,28 @@ def run_step(
         hook,
         again,
     )
+
+
+def snapshot_and_copy(
+    unit: SqlUnitOfWork, source: str, target: str, now: dt.datetime
+) -> tuple[BackupRef, CopyWrites]:
+    """In `unit`: a snapshot of `target`, then `source`'s flag configuration
+    (and the segments its flags use) copied into it, each change audited."""
+    label = f"before promoting {source} to {target}"
+    snapshot = snapshot_environment(unit, target, label, now=now)
+    writes = copy_writes(
+        unit.list_flags(source),
+        unit.segments(source),
+        unit.list_flags(target),
+        unit.segments(target),
+    )
+    for segment in writes.segments:
+        unit.put_segment(segment, target)
+    for flag in writes.created:
+        unit.create_flag(flag, target)
+    for flag in writes.changed:
+        unit.change_flag(flag.key, _becomes(flag), target, "promote")
+    return snapshot, writes
 
 
 def _becomes(flag: Flag) -> Callable[[Flag], Flag]:

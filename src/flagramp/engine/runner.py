@@ -3,7 +3,8 @@
 `apply` checks the run's version, writes its new state, appends the step's
 events, moves its flags (each change audited by the store and logged as a
 `flag_set` event of the run), audits the transition itself, upserts incidents
-and enqueues the notices' outbox rows, all in one transaction: a failure
+enqueues the notices' outbox rows and marks the flags of a `retire_proposed`
+event "ready to remove" (`store.flag_retirements`), all in one transaction: a failure
 anywhere (a version that moved, a flag that is missing, the database) leaves
 nothing written. Sending the notices is for `engine.dispatch`, after commit.
 """
@@ -27,6 +28,7 @@ from flagramp.engine.notify import Notice, enqueue
 from flagramp.engine.steps import FlagMove, Step
 from flagramp.store import Author, SqlFlagStore, SqlUnitOfWork
 from flagramp.store.documents import flag_document
+from flagramp.store.flag_retirements import mark_ready_to_remove
 from flagramp.store.runs import (
     EventDraft,
     RunVersionMoved,
@@ -41,6 +43,8 @@ from flagramp.store.runs import (
 FLAG_SET = "flag_set"
 #: The audit entity kind of a run's transitions.
 RUN_KIND = "run"
+#: The machine's event proposing to retire the run's flags.
+RETIRE_PROPOSED = "retire_proposed"
 
 
 class RunConflict(EngineError):
@@ -145,6 +149,9 @@ def write_step(
             "flags": list(changed),
         },
     )
+    for event in step.events:
+        if event.kind == RETIRE_PROPOSED:
+            _mark_retired(unit, run, event.data)
     for incident in step.incidents:
         put_incident(unit, run.run, incident.incident, incident.record, now)
     for index, draft in enumerate(step.notices):
@@ -194,6 +201,21 @@ def _move_flag(
         "before": _gates(existing),
         "after": _gates(after),
     }
+
+
+def _mark_retired(unit: SqlUnitOfWork, run: RunContext, data: dict[str, Json]) -> None:
+    flags = data.get("flags")
+    items = data.get("checklist")
+    for flag in flags if isinstance(flags, list) else []:
+        if not isinstance(flag, str):
+            continue
+        checklist: Json = [
+            i for i in (items if isinstance(items, list) else [])
+            if isinstance(i, dict) and i.get("flag") == flag
+        ]  # fmt: skip
+        mark_ready_to_remove(
+            unit, run.environment, flag, run=run.run, checklist=checklist
+        )
 
 
 def _gates(flag: Flag | None) -> Json:

@@ -11,13 +11,16 @@ the run's state. Besides attempts:
 - `R1/p0/off/m…`: after a rollback that turned the phase's flags off, until a
   re-enable (what the rollback's verification reads);
 - `R1/p0/watch`: an earlier phase's flags, watched by its last stage's
-  criteria while later phases run.
+  criteria while later phases run;
+- `R1/go-live`: every flag of the run from go live on, while the run is live
+  (what its checkpoints read; `go_live_schedule.go_live_scope`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from flagramp.engine.go_live_schedule import go_live_scope
 from flagramp.engine.run_state import RunState
 
 
@@ -42,7 +45,9 @@ def watch_scope(run: str, phase: int) -> str:
 
 
 def current_scope(run: str, state: RunState) -> str:
-    """Where the current phase's events go now."""
+    """Where the current phase's events go now (every flag's, while live)."""
+    if state.is_live:
+        return go_live_scope(run)
     if state.live_stage is not None and state.stage_entered_at is not None:
         return attempt_scope(run, state.phase, state.live_stage, state.stage_entered_at)
     rollback = state.rollback

@@ -18,14 +18,18 @@ from dataclasses import dataclass, field
 from flagramp.core.clock import Clock
 from flagramp.core.plans import Plan, diff, load_plan
 from flagramp.core.types import Json
-from flagramp.engine import machine
+from flagramp.engine import machine, promotion_machine
 from flagramp.engine.commands import Command, Revise
 from flagramp.engine.compile import compile_plan, metric_specs
 from flagramp.engine.event_targets import EventRoute, event_targets
+from flagramp.engine.go_live_windows import after_step
 from flagramp.engine.machine import RunContext
 from flagramp.engine.plan_cache import PlanCache
+from flagramp.engine.promotion_machine import is_promotion
+from flagramp.engine.promotion_state import PromotionState, load_run_state
 from flagramp.engine.run_state import RunState, RunStatus
 from flagramp.engine.runner import Applied, RunConflict, write_step
+from flagramp.engine.scopes import epoch_minute
 from flagramp.engine.steps import Step
 from flagramp.sources.pushed import PushedSource, PushResult
 from flagramp.stats.batch_ingest import BatchIngest
@@ -110,7 +114,7 @@ class RunService:
         # Looked up now, not at import: tests replace the machine's functions.
         self._start = start or machine.start
         self._decide = decide or machine.command
-        self._load_state = load_state or RunState.from_json
+        self._load_state = load_state or load_run_state
         self.reader = RunReader(store.engine)
         self.plans = PlanCache()
 
@@ -135,7 +139,8 @@ class RunService:
         with self.store.unit_of_work(Author(person, f"plan start {file}")) as unit:
             run = next_run_id(unit.connection)
             context = RunContext(run, plan, stages, chosen, observe)
-            step = self._start(context, now)
+            begin = promotion_machine.start if is_promotion(context) else self._start
+            step = begin(context, now)
             create_run(
                 unit,
                 run=run,
@@ -181,8 +186,10 @@ class RunService:
     ) -> dict[str, PushResult]:
         """Take pushed events into the run's windows: the current phase's flags
         into its current scope (`engine.scopes`), earlier watched phases' flags
-        into their watch scopes. A batch key seen before counts nothing there.
-        Returns each scope and flag's result, keyed `scope flag`."""
+        into their watch scopes; while the run is live, every flag of the run
+        into the go-live scope its checkpoints read. A batch key seen before
+        counts nothing there. Returns each scope and flag's result, keyed
+        `scope flag`."""
         row = self.reader.load(run)
         context = self.plans.context(row)
         specs = metric_specs(context.plan.metrics)
@@ -220,7 +227,11 @@ class RunService:
             context = self.plans.context(row)
             cmd = make(row, context.plan)
             now = self.clock.now()
-            step = self._decide(context, self._load_state(row.state), now, cmd)
+            state = self._load_state(row.state)
+            if isinstance(state, PromotionState):
+                step = promotion_machine.command(context, state, now, cmd)
+            else:
+                step = self._decide(context, state, now, cmd)
             kind = type(cmd).__name__
             author = Author(cmd.person, f"run {run}: {kind}")
             try:
@@ -239,6 +250,7 @@ class RunService:
                             at=now,
                         )
                     applied = write_step(unit, context, row.version, step, now)
+                after_step(self.windows, context, step, epoch_minute(now))
                 return applied
             except RunVersionMoved as exc:
                 # The controller moved the run while the command was decided:

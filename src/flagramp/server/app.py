@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from importlib import metadata
@@ -30,7 +31,7 @@ from flagramp.core.identifiers import check_environment
 from flagramp.engine.controller import Controller
 from flagramp.engine.lease import Lease
 from flagramp.engine.service import RunService
-from flagramp.server import problems
+from flagramp.server import openapi, problems
 from flagramp.server.alert_sinks import AuditAlertSink
 from flagramp.server.auth_failures import FailureLimiter
 from flagramp.server.controller_loop import ControllerLoop
@@ -38,6 +39,7 @@ from flagramp.server.dashboard import RunsPort
 from flagramp.server.dashboard import install as install_dashboard
 from flagramp.server.event_sinks import ScopeSink
 from flagramp.server.flipper_api import Caller, flipper_api, token_from_headers
+from flagramp.server.flipper_failures import FlipperFailureLimit
 from flagramp.server.identity import Identity
 from flagramp.server.metrics import ServerMetrics
 from flagramp.server.middleware.body_limit import BodyLimit
@@ -173,6 +175,7 @@ def create_app(
     )
     app.state.flagramp = state
     problems.install(app)
+    openapi.install(app)
     for prefix, router in ROUTE_TABLE:
         app.include_router(router, prefix=prefix)
     _mount_flipper(app, state)
@@ -255,18 +258,33 @@ class FlipperByEnvironment:
 
 
 def _flipper_app(state: ServerState, environment: str) -> ASGIApp:
-    return flipper_api(
+    api = flipper_api(
         state.store,
         authorize=flipper_authorize(state, environment),
         clock=state.clock,
         environment=environment,
     )
+    return FlipperFailureLimit(api, state)
+
+
+class FlipperMount(Mount):
+    """A mount whose rest of the path may hold any character.
+
+    Starlette's pattern ends in `.*`, which stops at a newline: a feature name
+    with `%0A` in it would miss the mount and get the server's 404 problem
+    instead of Flipper's answer. Flipper's own routes match with `.*` on the
+    still-escaped path, so anything below the mount is theirs.
+    """
+
+    def __init__(self, path: str, app: ASGIApp) -> None:
+        super().__init__(path, app=app)
+        self.path_regex = re.compile(self.path_regex.pattern, re.DOTALL)
 
 
 def _mount_flipper(app: FastAPI, state: ServerState) -> None:
     app.router.routes.append(
-        Mount("/flipper/api", app=_flipper_app(state, DEFAULT_ENVIRONMENT))
+        FlipperMount("/flipper/api", _flipper_app(state, DEFAULT_ENVIRONMENT))
     )
     app.router.routes.append(
-        Mount("/flipper/{env}/api", app=FlipperByEnvironment(state))
+        FlipperMount("/flipper/{env}/api", FlipperByEnvironment(state))
     )

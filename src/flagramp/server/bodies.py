@@ -9,8 +9,9 @@ body of ten thousand `[` is a 422 problem, not a stack overflow.
 from __future__ import annotations
 
 import json
+import urllib.parse
 import zlib
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from fastapi.routing import APIRoute
@@ -25,6 +26,7 @@ from flagramp.server.problems import (
     ProblemError,
 )
 from flagramp.server.settings import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_JSON_DEPTH
+from flagramp.server.surrogates import has_unpaired_surrogate, may_hold_surrogates
 
 #: Where the app keeps its limits for requests to read (`scope["flagramp.limits"]`).
 LIMITS_KEY = "flagramp.limits"
@@ -57,9 +59,12 @@ def decode_body(raw: bytes, encoding: str | None, limit: int) -> bytes:
     return out
 
 
-def load_json(body: bytes, max_depth: int = DEFAULT_MAX_JSON_DEPTH) -> Any:
-    """Parse a JSON body; raises ProblemError (422) for text that is not JSON or
-    nests deeper than `max_depth`."""
+def load_json(
+    body: bytes, max_depth: int = DEFAULT_MAX_JSON_DEPTH, *, text_only: bool = True
+) -> Any:
+    """Parse a JSON body; raises ProblemError (422) for text that is not JSON,
+    nests deeper than `max_depth` or (with `text_only`) holds an unpaired
+    surrogate."""
     try:
         value = json.loads(body)
     except RecursionError:
@@ -73,6 +78,11 @@ def load_json(body: bytes, max_depth: int = DEFAULT_MAX_JSON_DEPTH) -> Any:
         raise ProblemError(INVALID_REQUEST, "the body is not UTF-8 JSON") from None
     if not within_depth(value, max_depth):
         raise _too_deep(max_depth)
+    if text_only and may_hold_surrogates(body) and has_unpaired_surrogate(value):
+        raise ProblemError(
+            INVALID_REQUEST,
+            "the JSON body holds an unpaired surrogate (\\ud800-\\udfff)",
+        )
     return value
 
 
@@ -122,6 +132,22 @@ class ApiRequest(Request):
 _DEFAULT_LIMITS = (DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_JSON_DEPTH)
 
 
+def check_path_is_utf8(scope: Mapping[str, Any]) -> None:
+    """Raise ProblemError (422) when the path's %-escapes are not UTF-8.
+
+    The server decodes them with replacement characters, so `/segments/s%ED%A0`
+    would otherwise name (and store) a segment called `s\ufffd`."""
+    raw = scope.get("raw_path")
+    if not raw or b"%" not in raw:
+        return
+    try:
+        urllib.parse.unquote_to_bytes(bytes(raw)).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProblemError(
+            INVALID_REQUEST, "the path's %-escapes are not UTF-8"
+        ) from None
+
+
 class ApiRoute(APIRoute):
     """FastAPI's route, reading its request through `ApiRequest`.
 
@@ -138,6 +164,7 @@ class ApiRoute(APIRoute):
             api_request = ApiRequest(request.scope, request.receive)
             if guard is not None:
                 await guard.authenticate(api_request)
+            check_path_is_utf8(request.scope)
             return await handler(api_request)
 
         return route_handler

@@ -198,6 +198,9 @@ def roll_back(
         revert_required=bool(policy and policy.revert_required),
     )
     moved = {m.flag for m in d.moves}
+    overridden: list[Json] = [f for f in state.outside_changed if f in moved]
+    if overridden:
+        d.event("outside_change_overridden", actor, flags=overridden, action=action)
     d.update(
         rollback=info,
         reported=(),

@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from flagramp.core.clock import Clock, SystemClock
-from flagramp.core.errors import StoreError
+from flagramp.core.errors import InvalidIdentifier, StoreError
 from flagramp.server.flipper_api import imports, reads, writes
 from flagramp.server.flipper_api.auth import Authorize, allow_everyone
 from flagramp.server.flipper_api.context import (
@@ -35,6 +35,7 @@ from flagramp.server.flipper_api.errors import (
     BODY_TOO_LARGE,
     IMPORT_INVALID,
     INTERNAL_ERROR,
+    INVALID_NAME,
     METHOD_NOT_ALLOWED,
     READ_ONLY,
     STORE_UNAVAILABLE,
@@ -153,6 +154,11 @@ class FlipperApi:
             return _error(exc)
         except StoreError as exc:
             return _error(FlipperApiError(STORE_UNAVAILABLE, str(exc)))
+        except InvalidIdentifier as exc:
+            # A key, actor id or group the store refuses (white space at an end,
+            # a control character, an unpaired surrogate): Flipper would store
+            # it; flagramp cannot, and says so instead of answering 500.
+            return _error(FlipperApiError(INVALID_NAME, str(exc)))
 
     def _dispatch(
         self, request: Request, match: RouteMatch | None, body: bytes, too_large: bool

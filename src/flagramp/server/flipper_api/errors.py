@@ -56,6 +56,12 @@ BODY_TOO_LARGE = ErrorEntry("body_too_large", 413, "The request body is over 50 
 NAME_TOO_LONG = ErrorEntry(
     "name_too_long", 422, "A feature name may have at most 255 characters."
 )
+TOO_MANY_FAILURES = ErrorEntry(
+    "too_many_failures", 429, "Too many failed authentications from this address."
+)
+INVALID_NAME = ErrorEntry(
+    "invalid_name", 422, "A name or actor id holds what the store cannot keep."
+)
 STORE_UNAVAILABLE = ErrorEntry(
     "store_unavailable", 503, "The flag store cannot be reached; nothing was changed."
 )
@@ -79,6 +85,8 @@ FLAGRAMP_ERRORS = (
     METHOD_NOT_ALLOWED,
     BODY_TOO_LARGE,
     NAME_TOO_LONG,
+    INVALID_NAME,
+    TOO_MANY_FAILURES,
     STORE_UNAVAILABLE,
     INTERNAL_ERROR,
 )

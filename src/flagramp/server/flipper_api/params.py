@@ -16,6 +16,7 @@ from flagramp.core.types import Json
 from flagramp.server.flipper_api import rack
 from flagramp.server.flipper_api.errors import INVALID_REQUEST, FlipperApiError
 from flagramp.server.flipper_api.rack import ParamValue, RackParseError
+from flagramp.server.surrogates import has_unpaired_surrogate, may_hold_surrogates
 
 JSON_CONTENT_TYPE = "application/json"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -124,16 +125,25 @@ def requested_feature_names(
 
 
 def loads_json(body: bytes) -> Json:
-    """JSON as Ruby's `JSON.parse` reads it (no NaN or Infinity); raises ValueError."""
+    """JSON as Ruby's `JSON.parse` reads it (no NaN or Infinity), holding only
+    text that UTF-8 can write; raises ValueError."""
     loaded: Json = json.loads(body, parse_constant=_no_constant)
+    if may_hold_surrogates(body) and has_unpaired_surrogate(loaded):
+        # `"\ud800"` is valid JSON but no text: nothing downstream (the params'
+        # escaping, the store, the answer) could write it out again.
+        raise ValueError("the JSON body holds an unpaired surrogate")
     return loaded
 
 
 def _json_object(body: bytes) -> dict[str, Json]:
     try:
         parsed = loads_json(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise FlipperApiError(INVALID_REQUEST, "the JSON body does not parse") from exc
+    except ValueError as exc:
+        raise FlipperApiError(
+            INVALID_REQUEST, f"the JSON body does not parse: {exc}"
+        ) from exc
     if not isinstance(parsed, dict):
         raise FlipperApiError(INVALID_REQUEST, "the JSON body is not an object")
     return parsed

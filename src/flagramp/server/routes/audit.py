@@ -9,7 +9,12 @@ from pydantic import BaseModel
 
 from flagramp.server.identity import EnvironmentIn, Identity, allow
 from flagramp.server.problems import responses
-from flagramp.server.routes.common import AUTH_PROBLEMS, State, api_router
+from flagramp.server.routes.common import (
+    AUTH_PROBLEMS,
+    STORE_INT_MAX,
+    State,
+    api_router,
+)
 from flagramp.store.tokens import Permission
 
 router = api_router("audit")
@@ -61,7 +66,7 @@ class AuditVerification(BaseModel):
 def audit_log(
     state: State,
     who: Annotated[Identity, allow(Permission.VIEWER, environment=EnvironmentIn.QUERY)],
-    after_version: Annotated[int, Query(ge=0)] = 0,
+    after_version: Annotated[int, Query(ge=0, le=STORE_INT_MAX)] = 0,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 100,
     environment: Annotated[str | None, Query(max_length=64)] = None,
 ) -> AuditPage:

@@ -11,6 +11,11 @@ from flagramp.server.state import ServerState, server_state
 
 State = Annotated[ServerState, Depends(server_state)]
 
+#: The largest integer a query may name: a store version, row id or revision is
+#: a 64-bit signed integer in every backend, and a larger one cannot even be
+#: sent to the database (it would answer 500, not 422).
+STORE_INT_MAX = 2**63 - 1
+
 #: Problem answers every authenticated route may give.
 AUTH_PROBLEMS = (401, 403, 429, 503)
 

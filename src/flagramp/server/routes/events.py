@@ -80,8 +80,14 @@ def read_batch(body: bytes, content_type: str, max_depth: int) -> RawBatch:
     media = content_type.split(";")[0].strip().lower()
     if media in JSON_LINES:
         lines = [line for line in body.splitlines() if line.strip()]
-        return RawBatch(None, None, [load_json(line, max_depth) for line in lines])
-    document = load_json(body, max_depth)
+        return RawBatch(
+            None,
+            None,
+            [load_json(line, max_depth, text_only=False) for line in lines],
+        )
+    # Each event's text is checked alone (core.event_parsing): one bad event
+    # costs itself, not the batch.
+    document = load_json(body, max_depth, text_only=False)
     if isinstance(document, list):
         return RawBatch(None, None, document)
     if not isinstance(document, dict) or not isinstance(document.get("events"), list):

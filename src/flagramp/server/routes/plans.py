@@ -7,7 +7,7 @@ import math
 from typing import Annotated, Any
 
 import anyio.to_thread
-from fastapi import Request
+from fastapi import Query, Request
 from pydantic import BaseModel, Field
 
 from flagramp.core.plans import (
@@ -30,7 +30,12 @@ from flagramp.server.problems import (
     ProblemError,
     responses,
 )
-from flagramp.server.routes.common import AUTH_PROBLEMS, State, api_router
+from flagramp.server.routes.common import (
+    AUTH_PROBLEMS,
+    STORE_INT_MAX,
+    State,
+    api_router,
+)
 from flagramp.server.state import ServerState
 from flagramp.store.plan_documents import PlanDocuments, StoredPlan
 from flagramp.store.tokens import Permission
@@ -300,7 +305,7 @@ def get_plan(
     name: str,
     state: State,
     who: Annotated[Identity, allow(Permission.VIEWER)],
-    revision: int | None = None,
+    revision: Annotated[int | None, Query(ge=0, le=STORE_INT_MAX)] = None,
 ) -> PlanText:
     """A plan's text as uploaded (the newest revision unless one is asked)."""
     stored = PlanDocuments(state.store).get(name, revision)
