@@ -21,7 +21,7 @@ from tests.server.flipper_api.test_fuzz import template as flipper_template
 from tests.server.live_server import serving
 
 PARAMS = {"env": "production", "key": "flag-x", "name": "seg-x", "actor": "u1"}
-PARAMS |= {"group": "g1", "token_id": "000000000000"}
+PARAMS |= {"group": "g1", "token_id": "000000000000", "run": "R1"}
 #: Authorization headers that name no valid token: each must be a 401.
 UNAUTHENTICATED: dict[str, bytes | None] = {
     "none": None,

@@ -1,7 +1,10 @@
-"""`flagramp serve`: the HTTP server (uvicorn), on FLAGRAMP_DATABASE_URL."""
+"""`flagramp serve`: the HTTP server (uvicorn), on FLAGRAMP_DATABASE_URL; with
+`--controller`, the plan controller too (in a thread of the same process,
+ticking while it holds the store's lease: run it on every replica, one acts)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 
 import typer
@@ -9,7 +12,7 @@ import uvicorn
 
 from flagramp.cli.commands import App
 from flagramp.cli.connect import open_store
-from flagramp.cli.output import fail, user_errors
+from flagramp.cli.output import user_errors
 from flagramp.server.app import create_app
 from flagramp.server.settings import ServerSettings
 
@@ -27,15 +30,19 @@ def serve(
             "--controller", help="Run the plan controller inside the server too."
         ),
     ] = False,
+    interval: Annotated[
+        float,
+        typer.Option(
+            metavar="SECONDS", min=0.1, help="With --controller: between ticks."
+        ),
+    ] = 60.0,
 ) -> None:
-    """Serve /api/v1, /flipper/api and /metrics."""
-    if controller:
-        fail(
-            "--controller needs the engine's controller, which this build does not "
-            "have yet; run the server without it"
-        )
+    """Serve /api/v1, /flipper/api, /dashboard and /metrics."""
+    settings = dataclasses.replace(
+        ServerSettings.from_env(), controller=controller, controller_interval=interval
+    )
     with user_errors():
-        app = create_app(ServerSettings.from_env(), store=open_store())
+        app = create_app(settings, store=open_store())
     # Rationale: uvicorn's access log shows method, path and status, never
     # headers, so tokens (sent only as headers) are never logged.
     uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)

@@ -21,15 +21,15 @@ from flagramp.core.types import Json
 from flagramp.engine import machine, promotion_machine
 from flagramp.engine.commands import Command, Revise
 from flagramp.engine.compile import compile_plan, metric_specs
-from flagramp.engine.go_live_schedule import run_flags
+from flagramp.engine.event_targets import EventRoute, event_targets
 from flagramp.engine.go_live_windows import after_step
-from flagramp.engine.machine import RunContext, watched_phases
+from flagramp.engine.machine import RunContext
 from flagramp.engine.plan_cache import PlanCache
 from flagramp.engine.promotion_machine import is_promotion
 from flagramp.engine.promotion_state import PromotionState, load_run_state
-from flagramp.engine.run_state import RunState
+from flagramp.engine.run_state import RunState, RunStatus
 from flagramp.engine.runner import Applied, RunConflict, write_step
-from flagramp.engine.scopes import current_scope, epoch_minute, watch_scope
+from flagramp.engine.scopes import epoch_minute
 from flagramp.engine.steps import Step
 from flagramp.sources.pushed import PushedSource, PushResult
 from flagramp.stats.batch_ingest import BatchIngest
@@ -50,6 +50,8 @@ from flagramp.store.windows import WindowStore
 
 #: Times a command is decided again when the controller moved the run meanwhile.
 COMMAND_ATTEMPTS = 3
+#: Statuses of runs that are not over.
+ACTIVE = tuple(s.value for s in RunStatus if not s.is_final)
 
 Start = Callable[[RunContext, dt.datetime], Step]
 Decide = Callable[[RunContext, RunState, dt.datetime, Command], Step]
@@ -190,24 +192,29 @@ class RunService:
         `scope flag`."""
         row = self.reader.load(run)
         context = self.plans.context(row)
-        state = self._load_state(row.state)
         specs = metric_specs(context.plan.metrics)
-        flags = (
-            run_flags(context.plan)
-            if state.is_live
-            else _phase_flags(context, state.phase)
-        )
-        targets = [(current_scope(run, state), flag) for flag in flags]
-        for phase in watched_phases(context, state):
-            targets += [
-                (watch_scope(run, phase), f) for f in _phase_flags(context, phase)
-            ]
+        targets = event_targets(context, self._load_state(row.state))
         results: dict[str, PushResult] = {}
         for scope, flag in targets:
             pipe = BatchIngest(scope, flag, specs, environment=row.environment)
             source = PushedSource(StoredIngest(self.windows, pipe, self.clock))
             results[f"{scope} {flag}"] = source.push_raw(raw_events, key=batch_key)
         return results
+
+    def event_routes(self, environment: str) -> builtins.list[EventRoute]:
+        """Where pushed events of `environment` go now: every scope of every
+        active run there (the server's event sink routes batches by this)."""
+        routes: builtins.list[EventRoute] = []
+        for row in self.reader.runs(statuses=ACTIVE):
+            if row.environment != environment:
+                continue
+            context = self.plans.context(row)
+            specs = tuple(metric_specs(context.plan.metrics))
+            for scope, flag in event_targets(context, self._load_state(row.state)):
+                routes.append(
+                    EventRoute(row.id, scope, flag, environment, specs, row.plan_hash)
+                )
+        return routes
 
     def _command(
         self,
@@ -292,12 +299,6 @@ class RunService:
         return self.reader.plan_versions(run)
 
 
-def _phase_flags(context: RunContext, phase: int) -> tuple[str, ...]:
-    if 0 <= phase < len(context.plan.phases):
-        return tuple(getattr(context.plan.phases[phase], "flags", ()))
-    return ()
-
-
 def _waiting_for(state: RunState) -> str | None:
     try:
         return state.waiting_for()
@@ -306,11 +307,17 @@ def _waiting_for(state: RunState) -> str | None:
 
 
 def _last_evaluation(log: Sequence[RunEvent]) -> dict[str, Json] | None:
-    """The newest evaluation a run event carries (`evaluation` or `checks`)."""
+    """The newest evaluation a run event carries (`evaluation`, the evidence a
+    go/no-go froze, or `checks`)."""
     for event in reversed(log):
         found = event.data.get("evaluation")
         if isinstance(found, dict):
             return found
+        evidence = event.data.get("evidence")
+        if isinstance(evidence, dict) and isinstance(evidence.get("evaluation"), dict):
+            frozen = evidence["evaluation"]
+            assert isinstance(frozen, dict)
+            return frozen
         if isinstance(event.data.get("checks"), list):
             return event.data
     return None

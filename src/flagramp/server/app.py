@@ -2,7 +2,10 @@
 
 `create_app(settings)` opens the store (migrating it on first use) unless one
 is given, and wires the parts: tokens, the change hub (with LISTEN/NOTIFY on
-PostgreSQL), the event and alert sinks, metrics and middleware. Middleware,
+PostgreSQL), the engine's `RunService` (the runs routes and the dashboard's
+run pages), the event sink routing to the runs' scopes, the alert sink,
+metrics (run states among them), the controller loop when
+`settings.controller` says so, and middleware. Middleware,
 outermost first: request metrics, security headers, CORS (only when origins
 are configured), body limits for `/api/v1`.
 """
@@ -25,9 +28,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from flagramp.core.clock import Clock, SystemClock
 from flagramp.core.errors import InvalidIdentifier
 from flagramp.core.identifiers import check_environment
+from flagramp.engine.controller import Controller
+from flagramp.engine.lease import Lease
+from flagramp.engine.service import RunService
 from flagramp.server import openapi, problems
 from flagramp.server.alert_sinks import AuditAlertSink
 from flagramp.server.auth_failures import FailureLimiter
+from flagramp.server.controller_loop import ControllerLoop
 from flagramp.server.dashboard import RunsPort
 from flagramp.server.dashboard import install as install_dashboard
 from flagramp.server.event_sinks import ScopeSink
@@ -48,10 +55,13 @@ from flagramp.server.routes import (
     health,
     metrics,
     plans,
+    run_commands,
     segments,
     stream,
     tokens,
 )
+from flagramp.server.routes import runs as run_routes
+from flagramp.server.run_metrics import ControllerMetrics, RunTotalsCollector
 from flagramp.server.settings import ServerSettings
 from flagramp.server.snapshots import SnapshotCache
 from flagramp.server.state import ServerState
@@ -69,6 +79,8 @@ API_ROUTERS = (
     segments.router,
     environments.router,
     plans.router,
+    run_routes.router,
+    run_commands.router,
     events.router,
     stream.router,
     audit.router,
@@ -93,20 +105,32 @@ def create_app(
     auth_clock: Callable[[], float] | None = None,
     runs: RunsPort | None = None,
 ) -> FastAPI:
-    """The flagramp server as a FastAPI app; `runs` (the engine's RunService)
-    gives the dashboard its run pages."""
+    """The flagramp server as a FastAPI app. The dashboard's run pages read the
+    engine's `RunService` on the store, unless `runs` gives another one."""
     settings = settings or ServerSettings.from_env()
     store = store or SqlFlagStore.open(settings.database_url)
     clock = clock or SystemClock()
     metrics = ServerMetrics()
     hub = ChangeHub(store, poll_seconds=_poll_seconds(store, settings))
+    windows = WindowStore(store.engine)
+    service = RunService(store, windows, clock)
+    metrics.registry.register(RunTotalsCollector(store.engine))
+    controller_metrics = ControllerMetrics(metrics.registry)
+    loop = None
+    if settings.controller:
+        loop = ControllerLoop(
+            lambda sleep: Controller(store, windows, clock, sleep=sleep),
+            Lease(store.engine),
+            controller_metrics,
+            interval=settings.controller_interval,
+        )
     state = ServerState(
         settings=settings,
         store=store,
         clock=clock,
         tokens=TokenStore(store),
         batch_keys=EventBatchKeys(store.engine),
-        events=events_sink or ScopeSink(WindowStore(store.engine)),
+        events=events_sink or ScopeSink(windows, routes=service.event_routes),
         alerts=alerts_sink or AuditAlertSink(store),
         hub=hub,
         snapshots=SnapshotCache(store),
@@ -116,6 +140,7 @@ def create_app(
             settings.auth_window_seconds,
             clock=auth_clock or time.monotonic,
         ),
+        runs=service,
     )
 
     @contextlib.asynccontextmanager
@@ -125,9 +150,13 @@ def create_app(
         if store.engine.dialect.name == "postgresql":
             url = store.engine.url.render_as_string(hide_password=False)
             tasks.append(asyncio.create_task(listen(url, hub.wake), name="LISTEN"))
+        if loop is not None:
+            loop.start()
         try:
             yield
         finally:
+            if loop is not None:
+                await asyncio.to_thread(loop.stop)
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -150,7 +179,8 @@ def create_app(
     for prefix, router in ROUTE_TABLE:
         app.include_router(router, prefix=prefix)
     _mount_flipper(app, state)
-    install_dashboard(app, settings, runs)
+    app.state.controller = loop
+    install_dashboard(app, settings, runs if runs is not None else service)
     return app
 
 

@@ -43,7 +43,10 @@ from flagramp.core.errors import (
     TokenNotFound,
 )
 from flagramp.core.plans import PlanInvalid
+from flagramp.engine.commands import CommandRefused
+from flagramp.engine.runner import RunConflict
 from flagramp.store.plan_documents import RevisionExists
+from flagramp.store.runs import RunNotFound
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +89,12 @@ INVALID_TOKEN = ProblemType("invalid_token", 422, "The token cannot be issued")
 IMPORT_INVALID = ProblemType("import_invalid", 422, "The import document is invalid")
 INVALID_EVENT = ProblemType("invalid_event", 422, "The event batch is not valid")
 ENGINE_REFUSED = ProblemType("engine_error", 409, "The run cannot do that now")
+RUN_CONFLICT = ProblemType(
+    "run_conflict", 409, "The run kept moving while the command was decided"
+)
+NOT_A_PERSON = ProblemType(
+    "not_a_person", 403, "Run commands come from a person's token"
+)
 TOO_MANY_FAILURES = ProblemType(
     "too_many_failures", 429, "Too many failed authentications from this address"
 )
@@ -100,12 +109,14 @@ SERVER_MISCONFIGURED = ProblemType(
 #: Domain errors → problem types, the most specific first (the first match wins).
 DOMAIN_ERRORS: tuple[tuple[type[FlagrampError], ProblemType], ...] = (
     (FlagNotFound, NOT_FOUND),
+    (RunNotFound, NOT_FOUND),
     (SegmentNotFound, NOT_FOUND),
     (TokenNotFound, NOT_FOUND),
     (EnvironmentNotFound, NOT_FOUND),
     (SegmentInUse, SEGMENT_IN_USE),
     (RevisionExists, CONFLICT),
     (SharedUsersUnsupported, CONFLICT),
+    (RunConflict, RUN_CONFLICT),
     (PlanInvalid, PLAN_INVALID),
     (InvalidPercentage, INVALID_PERCENTAGE),
     (InvalidExpression, INVALID_EXPRESSION),
@@ -120,6 +131,42 @@ DOMAIN_ERRORS: tuple[tuple[type[FlagrampError], ProblemType], ...] = (
     (EventError, INVALID_EVENT),
     (EngineError, ENGINE_REFUSED),
 )
+
+#: A run command the machine refuses answers its own stable code
+#: (`CommandRefused.code`): 403 when the person lacks the plan role it needs,
+#: 409 when the run cannot take it now. Every code the machine gives:
+COMMAND_REFUSALS: tuple[ProblemType, ...] = (
+    ProblemType("not_your_role", 403, "You do not hold the plan role this needs"),
+    ProblemType(
+        "needs_product_owner", 403, "The revision loosens the plan: the product owner"
+    ),
+    ProblemType("run_finished", 409, "The run is over"),
+    ProblemType("not_waiting_for_that", 409, "The run is not waiting for that"),
+    ProblemType("unknown_question", 409, "The plan asks no such question here"),
+    ProblemType("unknown_prerequisite", 409, "The plan has no such prerequisite"),
+    ProblemType("already_signed", 409, "The prerequisite is signed already"),
+    ProblemType("needs_root_cause", 409, "Re-enabling needs a root cause"),
+    ProblemType("revert_not_confirmed", 409, "The revert is not confirmed yet"),
+    ProblemType("stage_too_high", 409, "The plan does not resume that far"),
+    ProblemType("needs_revision", 409, "A pivot waits for a plan revision"),
+    ProblemType("needs_re_enable", 409, "The run waits for a re-enable"),
+    ProblemType("watch_not_over", 409, "The watch is not over yet"),
+    ProblemType("checklist_incomplete", 409, "The checklist is not done"),
+    ProblemType("answered_by_query", 409, "A query answers this question"),
+    ProblemType("checkpoints_pending", 409, "Checkpoints are still due"),
+    ProblemType("command_refused", 409, "The run does not take that command"),
+)
+_REFUSALS = {kind.code: kind for kind in COMMAND_REFUSALS}
+
+
+def command_problem(exc: CommandRefused) -> ProblemType:
+    """The problem a refused command answers: its own code, 403 for a role
+    the person lacks, else 409."""
+    known = _REFUSALS.get(exc.code)
+    if known is not None:
+        return known
+    return ProblemType(exc.code, 409, "The run does not take that command")
+
 
 #: Every problem type, for the documentation's table.
 ALL_TYPES: tuple[ProblemType, ...] = (
@@ -143,6 +190,8 @@ ALL_TYPES: tuple[ProblemType, ...] = (
     IMPORT_INVALID,
     INVALID_EVENT,
     ENGINE_REFUSED,
+    RUN_CONFLICT,
+    NOT_A_PERSON,
     TOO_MANY_FAILURES,
     INTERNAL_ERROR,
     STORE_UNAVAILABLE,
@@ -215,6 +264,8 @@ def problem_response(
 
 def problem_for(exc: FlagrampError) -> ProblemError:
     """The problem a domain error answers as (the table's first match)."""
+    if isinstance(exc, CommandRefused):
+        return ProblemError(command_problem(exc), exc.reason)
     for kind, problem in DOMAIN_ERRORS:
         if isinstance(exc, kind):
             errors = None

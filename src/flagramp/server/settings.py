@@ -25,6 +25,9 @@ class ServerSettings:
     then 429 until the window has passed. `session_key` signs the dashboard's
     session cookies: every replica behind one address needs the same one (None:
     a random key per process, so sessions end when it restarts).
+    `controller` runs the engine's controller in the process (`flagramp serve
+    --controller`), ticking every `controller_interval` seconds while it holds
+    the store's lease.
     """
 
     database_url: str | None = None
@@ -38,6 +41,8 @@ class ServerSettings:
     auth_window_seconds: float = 60.0
     flipper_environments: tuple[str, ...] = field(default_factory=tuple)
     session_key: str | None = None
+    controller: bool = False
+    controller_interval: float = 60.0
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:

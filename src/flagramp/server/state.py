@@ -1,4 +1,5 @@
-"""What one app holds (store, tokens, hub, sinks, metrics), for routes to reach."""
+"""What one app holds (store, tokens, hub, sinks, metrics, runs), for routes to
+reach."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from starlette.requests import HTTPConnection
 
 from flagramp.core.clock import Clock
+from flagramp.engine.service import RunService
 from flagramp.server.auth_failures import FailureLimiter
 from flagramp.server.metrics import ServerMetrics
 from flagramp.server.ports import AlertSink, EventSink
@@ -33,6 +35,7 @@ class ServerState:
     snapshots: SnapshotCache
     metrics: ServerMetrics
     auth_limiter: FailureLimiter
+    runs: RunService
 
 
 def server_state(connection: HTTPConnection) -> ServerState:

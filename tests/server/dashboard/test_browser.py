@@ -11,20 +11,36 @@ under FLAGRAMP_REQUIRE_SERVICES=1).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from flagramp.core.clock import VirtualClock
 from flagramp.core.flags import Flag
-from flagramp.store import Author
-from tests.server.dashboard.conftest import Dashboard
+from flagramp.core.plans import Answer
+from flagramp.engine.commands import SignPrerequisite, Vote
+from flagramp.engine.controller import Controller
+from flagramp.engine.service import RunService
+from flagramp.server.app import create_app
+from flagramp.server.settings import ServerSettings
+from flagramp.store import Author, SqlFlagStore
+from flagramp.store.tokens import Permission
+from flagramp.store.windows import WindowStore
+from tests.engine.run_support import healthy
+from tests.server.conftest import Template, copy_store
+from tests.server.dashboard.conftest import Dashboard, person_token
 from tests.server.dashboard.fake_runs import RUN
 from tests.server.live_server import serving
+from tests.server.routes.run_plan import ENG, PLAN, PO
+from tests.server.routes.run_plan import FLAG as RUN_FLAG
 from tests.services import absent
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -158,3 +174,71 @@ def test_a_viewer_on_a_narrow_screen_is_offered_no_change(
     assert _serious_violations(page) == []
     _shoot(page, "flag-narrow")
     page.context.close()
+
+
+@dataclass
+class RealRuns:
+    """The app on the engine's own RunService, one run at its go/no-go."""
+
+    app: FastAPI
+    store: SqlFlagStore
+    service: RunService
+    controller: Controller
+    clock: VirtualClock
+    tokens: dict[str, str]
+
+
+@pytest.fixture
+def real_runs(server_template: Template, tmp_path: Path) -> RealRuns:
+    store = copy_store(server_template.path, tmp_path)
+    tokens = dict(server_template.tokens)
+    tokens["eng"] = person_token(store, ENG, Permission.ENGINEER)
+    tokens["po"] = person_token(store, PO, Permission.ENGINEER)
+    clock = VirtualClock()
+    app = create_app(
+        ServerSettings(session_key="a test key of enough length"),
+        store=store,
+        clock=clock,
+    )
+    service = app.state.flagramp.runs
+    assert isinstance(service, RunService)
+    controller = Controller(
+        store, WindowStore(store.engine), clock, evaluate=healthy, send=None
+    )
+    run = service.start(PLAN, person=ENG).id
+    service.command(run, SignPrerequisite(ENG, 0))
+    controller.tick()
+    clock.advance(dt.timedelta(hours=1, minutes=5))
+    controller.tick()
+    service.command(run, Vote(ENG, "eng", Answer.LAUNCH, "fine by engineering"))
+    return RealRuns(app, store, service, controller, clock, tokens)
+
+
+def test_a_go_no_go_signed_in_the_page_advances_the_stage(
+    chromium: Browser, real_runs: RealRuns
+) -> None:
+    with serving(real_runs.app) as url:
+        page = _page(chromium)
+        _log_in(page, url, real_runs.tokens["po"])
+        page.get_by_role("link", name="R1").click()
+        expect(page.get_by_test_id("run-status")).to_have_text("awaiting go no go")
+        expect(page.get_by_test_id("run-stage")).to_contain_text("Canary")
+        assert _serious_violations(page) == []
+        page.get_by_label("Launch").check()
+        page.get_by_label("Comment").fill("the product owner agrees")
+        page.get_by_role("button", name="Send answer").click()
+        expect(page.get_by_role("status").first).to_contain_text("answer is recorded")
+        real_runs.controller.tick()
+        page.reload()
+        expect(page.get_by_test_id("run-stage")).to_contain_text("All")
+        expect(page.get_by_test_id("run-status")).to_have_text("stage running")
+        _shoot(page, "run-advanced")
+        page.context.close()
+    votes = [e for e in real_runs.service.log("R1") if e.kind == "voted"]
+    assert [(e.actor, e.data.get("comment")) for e in votes][-1] == (
+        PO,
+        "the product owner agrees",
+    )
+    flag = real_runs.store.require_flag(RUN_FLAG)
+    assert flag.percentage_of_actors is not None
+    assert flag.percentage_of_actors.value == 100.0

@@ -6,8 +6,8 @@ do it is that route's own `Access` rule, read from the permission matrix
 refuse, and a change to the matrix changes the pages with it. The action
 handlers check the same rule again (`require`): hiding a form is no defence.
 
-Run commands have no `/api/v1` route yet; until they do they need an engineer
-token here (`RUN_COMMAND`), and the engine checks the person's plan role.
+Run commands stand for their `/api/v1/runs/{run}/…` routes like the rest;
+beyond the token's permission, the engine checks the person's plan role.
 """
 
 from __future__ import annotations
@@ -17,10 +17,6 @@ from enum import StrEnum
 
 from flagramp.server.identity import Access, Identity
 from flagramp.server.matrix import route_table
-from flagramp.store.tokens import Permission
-
-#: Who may send a run command from the dashboard (the engine checks the plan role).
-RUN_COMMAND = Access(Permission.ENGINEER)
 
 
 class Action(StrEnum):
@@ -30,7 +26,10 @@ class Action(StrEnum):
     FLAG_DISABLE = "flag_disable"
     FLAG_PERCENTAGE = "flag_percentage"
     FLAG_EXPLAIN = "flag_explain"
-    RUN_COMMAND = "run_command"
+    RUN_VOTE = "run_vote"
+    RUN_KILL = "run_kill"
+    RUN_PAUSE = "run_pause"
+    RUN_RESUME = "run_resume"
 
 
 #: The API route each action stands for (method, path as the matrix names it).
@@ -39,14 +38,16 @@ ROUTES: dict[Action, tuple[str, str]] = {
     Action.FLAG_DISABLE: ("POST", "/api/v1/flags/{key:path}/disable"),
     Action.FLAG_PERCENTAGE: ("PUT", "/api/v1/flags/{key:path}/percentage"),
     Action.FLAG_EXPLAIN: ("POST", "/api/v1/flags/{key:path}/evaluate"),
+    Action.RUN_VOTE: ("POST", "/api/v1/runs/{run}/vote"),
+    Action.RUN_KILL: ("POST", "/api/v1/runs/{run}/kill"),
+    Action.RUN_PAUSE: ("POST", "/api/v1/runs/{run}/pause"),
+    Action.RUN_RESUME: ("POST", "/api/v1/runs/{run}/resume"),
 }
 
 
 @functools.cache
 def access_of(action: Action) -> Access:
     """The access rule of the route `action` stands for."""
-    if action is Action.RUN_COMMAND:
-        return RUN_COMMAND
     method, path = ROUTES[action]
     for rule in route_table():
         if rule.method == method and rule.path == path:

@@ -39,6 +39,13 @@ from flagramp.server.state import server_state
 router = APIRouter(include_in_schema=False)
 #: How often a run's page asks for its panel and charts again (seconds).
 POLL_SECONDS = 5
+#: The `/api/v1` route each form stands for (the matrix decides who may).
+_ACTIONS = {
+    "vote": Action.RUN_VOTE,
+    "kill": Action.RUN_KILL,
+    "pause": Action.RUN_PAUSE,
+    "resume": Action.RUN_RESUME,
+}
 #: What a command's success says on the page it returns to.
 DONE = {
     "vote": "Your answer is recorded.",
@@ -81,7 +88,7 @@ def _detail_context(
     row = detail.row
     plan = plan_of(row.plan_text)
     what, whom = waiting(row.state)
-    may_command = may(who.identity, Action.RUN_COMMAND)
+    allowed = {a: may(who.identity, a) for a in _ACTIONS.values()}
     gate = pending_gate(plan, row.state, who.who)
     final = row.status in FINAL
     return {
@@ -92,11 +99,15 @@ def _detail_context(
         "who_acts": whom,
         "next_due": next_due(plan, row.state, now),
         "gate": gate,
-        "offer_vote": may_command and gate is not None and bool(gate.my_roles),
-        "offer_kill": may_command and not final and may_kill(plan, who.who),
-        "offer_pause": may_command
+        "offer_vote": allowed[Action.RUN_VOTE]
+        and gate is not None
+        and bool(gate.my_roles),
+        "offer_kill": allowed[Action.RUN_KILL]
+        and not final
+        and may_kill(plan, who.who),
+        "offer_pause": allowed[Action.RUN_PAUSE]
         and row.status in ("stage_running", "waiting_window", "awaiting_go_no_go"),
-        "offer_resume": may_command and row.status == "paused",
+        "offer_resume": allowed[Action.RUN_RESUME] and row.status == "paused",
         "timeline": timeline(log),
         "incidents": [
             {"id": i.incident, "record": dict(i.record)} for i in detail.incidents
@@ -200,7 +211,7 @@ async def _run_command(
     runs = dashboard_state(request).runs
     if runs is None:
         return _no_runs(request, who)
-    if not may(who.identity, Action.RUN_COMMAND):
+    if not may(who.identity, _ACTIONS[action]):
         return dashboard_state(request).pages.render(
             "refused.html",
             {**who.context(), "section": "runs", "what": f"command run {run}"},
