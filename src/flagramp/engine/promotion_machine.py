@@ -48,9 +48,9 @@ from flagramp.engine.commands import (
 from flagramp.engine.notify import NoticeKind
 from flagramp.engine.probes import ProbeResult
 from flagramp.engine.promotion import StepOutcome, source_of, step_outcome
-from flagramp.engine.promotion_state import Mark, PromotionState, StepRecord, VoteMark
+from flagramp.engine.promotion_state import PromotionState, StepRecord
 from flagramp.engine.run_context import RunContext
-from flagramp.engine.run_records import iso
+from flagramp.engine.run_records import SignedItem, VoteRecord, iso
 from flagramp.engine.run_state import RunStatus
 from flagramp.engine.steps import NoticeDraft, RunEventDraft, Step
 from flagramp.engine.transitions.windows import time_of_day_open
@@ -566,7 +566,7 @@ def _sign(d: _Draft, cmd: SignPrerequisite) -> None:
         )
     if any(m.item == cmd.item for m in d.state.prerequisites):
         raise CommandRefused("already signed", code="already_done")
-    signed = (*d.state.prerequisites, Mark(cmd.item, cmd.person, d.now, cmd.note))
+    signed = (*d.state.prerequisites, SignedItem(cmd.item, cmd.person, d.now, cmd.note))
     d.update(prerequisites=signed)
     d.event("prerequisite_signed", cmd.person, item=cmd.item, text=item.text)
     if len(signed) == len(plan.prerequisites):
@@ -592,7 +592,7 @@ def _vote(d: _Draft, cmd: Vote) -> None:
     )
     votes = (
         *votes,
-        VoteMark(cmd.person, cmd.role, cmd.answer.value, d.now, cmd.comment),
+        VoteRecord(cmd.role, cmd.person, cmd.answer.value, cmd.comment, d.now),
     )
     record = dataclasses.replace(record, votes=votes)
     d.record(record)
@@ -658,7 +658,7 @@ def _checklist(d: _Draft, cmd: FinishManualPhase) -> None:
             raise CommandRefused(
                 f"item {item + 1} is already done", code="already_done"
             )
-        marks.append(Mark(item, cmd.person, d.now, cmd.note))
+        marks.append(SignedItem(item, cmd.person, d.now, cmd.note))
         d.event(
             "checklist_done",
             cmd.person,

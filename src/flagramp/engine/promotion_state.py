@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 from flagramp.core.types import Json
 from flagramp.engine.run_records import (
+    SignedItem,
+    VoteRecord,
     integer,
     iso,
     items,
@@ -32,77 +34,17 @@ from flagramp.engine.run_records import (
     opt_text,
     opt_when,
     text,
-    when,
 )
 from flagramp.engine.run_state import RunState, RunStatus
 
 __all__ = [
     "KIND",
-    "Mark",
     "PromotionState",
     "StepRecord",
-    "VoteMark",
     "load_run_state",
 ]
 
 KIND = "promotion"
-
-
-@dataclass(frozen=True, slots=True)
-class Mark:
-    """An item (prerequisite or checklist) done: by whom, when."""
-
-    item: int
-    person: str
-    at: dt.datetime
-    note: str = ""
-
-    def to_json(self) -> dict[str, Json]:
-        return {
-            "item": self.item,
-            "person": self.person,
-            "at": iso(self.at),
-            "note": self.note,
-        }
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, object]) -> Mark:
-        return cls(
-            integer(d, "item"),
-            text(d, "person"),
-            when(d, "at"),
-            opt_text(d, "note") or "",
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class VoteMark:
-    """One go/no-go answer: `launch` (Go), `pivot` (No-Go) or `pause`."""
-
-    person: str
-    role: str
-    answer: str
-    at: dt.datetime
-    comment: str = ""
-
-    def to_json(self) -> dict[str, Json]:
-        return {
-            "person": self.person,
-            "role": self.role,
-            "answer": self.answer,
-            "at": iso(self.at),
-            "comment": self.comment,
-        }
-
-    @classmethod
-    def from_json(cls, d: Mapping[str, object]) -> VoteMark:
-        return cls(
-            text(d, "person"),
-            text(d, "role"),
-            text(d, "answer"),
-            when(d, "at"),
-            opt_text(d, "comment") or "",
-        )
 
 
 def _results(d: Mapping[str, object], name: str) -> tuple[dict[str, Json], ...]:
@@ -130,7 +72,7 @@ class StepRecord:
     """Counts: flags created and changed, segments written."""
     probes: tuple[dict[str, Json], ...] = ()
     verified_at: dt.datetime | None = None
-    votes: tuple[VoteMark, ...] = ()
+    votes: tuple[VoteRecord, ...] = ()
     outcome: str | None = None
     """`go` or `no_go` once decided."""
     decided_at: dt.datetime | None = None
@@ -139,7 +81,7 @@ class StepRecord:
     restore_hook: dict[str, Json] | None = None
     probes_after_restore: tuple[dict[str, Json], ...] = ()
     reverified_at: dt.datetime | None = None
-    checklist: tuple[Mark, ...] = ()
+    checklist: tuple[SignedItem, ...] = ()
     alerted: tuple[int, ...] = ()
     """Checklist items (and -1, the step itself) whose overrun was alerted."""
 
@@ -180,7 +122,7 @@ class StepRecord:
             probes=_results(d, "probes"),
             verified_at=opt_when(d, "verified_at"),
             votes=tuple(
-                VoteMark.from_json(mapping(v, "votes")) for v in items(d, "votes")
+                VoteRecord.from_json(mapping(v, "votes")) for v in items(d, "votes")
             ),
             outcome=opt_text(d, "outcome"),
             decided_at=opt_when(d, "decided_at"),
@@ -189,7 +131,8 @@ class StepRecord:
             probes_after_restore=_results(d, "probes_after_restore"),
             reverified_at=opt_when(d, "reverified_at"),
             checklist=tuple(
-                Mark.from_json(mapping(m, "checklist")) for m in items(d, "checklist")
+                SignedItem.from_json(mapping(m, "checklist"))
+                for m in items(d, "checklist")
             ),
             alerted=tuple(int(str(a)) for a in items(d, "alerted")),
         )
@@ -203,7 +146,7 @@ class StepRecord:
 class PromotionState(RunState):
     """A promotion run's state (see the module doc)."""
 
-    prerequisites: tuple[Mark, ...] = ()
+    prerequisites: tuple[SignedItem, ...] = ()
     steps: tuple[StepRecord, ...] = field(default=())
     """One record per step begun, in order (`steps[i].step == i`)."""
     note: str = ""
@@ -259,7 +202,7 @@ class PromotionState(RunState):
         return cls(
             **values,
             prerequisites=tuple(
-                Mark.from_json(mapping(m, "prerequisites"))
+                SignedItem.from_json(mapping(m, "prerequisites"))
                 for m in items(progress, "prerequisites")
             ),
             steps=tuple(
