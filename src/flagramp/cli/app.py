@@ -12,6 +12,7 @@ from flagramp.cli.audit import audit_app
 from flagramp.cli.backup import backup_app
 from flagramp.cli.commands import App
 from flagramp.cli.db import db_app
+from flagramp.cli.demo import register_demo
 from flagramp.cli.evaluate import register_eval
 from flagramp.cli.flags import flags_app
 from flagramp.cli.flipper import flipper_app
@@ -39,6 +40,7 @@ app.add_typer(webhook_app, name="webhook")
 app.add_typer(notifications_app, name="notifications")
 register_eval(app)
 register_tour(app)
+register_demo(app)
 register_serve(app)
 
 

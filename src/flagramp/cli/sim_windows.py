@@ -36,7 +36,14 @@ from flagramp.core.errors import InvalidScenario
 from flagramp.core.flags import Segment
 from flagramp.core.flags.model import Flag
 from flagramp.core.metric_kinds import MetricKind
-from flagramp.sim import Channel, FlagState, FlagSums, SpanAggregate, World
+from flagramp.sim import (
+    Channel,
+    FlagState,
+    FlagSums,
+    Regression,
+    SpanAggregate,
+    World,
+)
 from flagramp.sim import span_aggregate as simulate_span
 from flagramp.sim.channels import channel_table
 from flagramp.sim.outcomes import Outcomes, realise
@@ -156,6 +163,15 @@ class SimulatedWindows:
         )
         self._marks: dict[tuple[str, Lane, str], BoolArray] = {}
         self._last_end: int | None = None
+
+    def inject(self, *regressions: Regression) -> None:
+        """Traffic from now on comes from the world with exactly these regressions.
+
+        Regressions draw from their own random streams, so traffic they do not
+        reach stays the same; the population (and so every mark) is kept.
+        """
+        self.world = self.world.with_regressions(*regressions)
+        self._fingerprint_names = self.world.fingerprint_names()
 
     def span(
         self,
