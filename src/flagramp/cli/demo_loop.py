@@ -29,6 +29,7 @@ from flagramp.engine.evaluate import evaluate_stage
 from flagramp.engine.evaluation import StageEvaluation
 from flagramp.engine.run_state import RunState, RunStatus
 from flagramp.sim import Regression, RegressionKind, World, epoch_minute
+from flagramp.stats.windows import Window
 from flagramp.store import FlagReader
 from flagramp.store.windows import WindowStore
 
@@ -172,6 +173,10 @@ class _Progress:
     seq: int = 0
     injected: Regression | None = None
     fixed_at: dt.datetime | None = None
+    history: dict[str, list[Window]] = field(default_factory=dict)
+    """Every window written, by flag: the display reads these instead of the
+    store (decoding stored windows again each tick would cost more than the
+    simulation)."""
 
 
 def drive(
@@ -210,6 +215,8 @@ def drive(
         report = _reported(plan, state)
         simulated = traffic.span(start, start + span, current, report=report)
         windows.add_batch(run, f"demo-{start}-{start + span}", simulated.windows)
+        for w in simulated.windows:
+            progress.history.setdefault(w.key.flag, []).append(w)
         clock.advance(dt.timedelta(minutes=span))
         engine.tick()
         state = engine.state(run)
@@ -220,7 +227,7 @@ def drive(
         if events:
             progress.seq = events[-1].seq
         stage = compiled.get((state.phase, state.stage or 0))
-        evaluation = _evaluate(windows, run, stage, state, clock.now())
+        evaluation = _evaluate(progress.history, stage, state, clock.now())
         _record(progress.rows, plan, state, evaluation, clock.now())
         on_update(
             DemoUpdate(
@@ -244,10 +251,10 @@ def _span_minutes(state: RunState, now: dt.datetime, s: DemoSettings) -> int:
         if young or state.status is not RunStatus.STAGE_RUNNING
         else (s.long_span)
     )
-    # End spans on the hour once they are an hour long, so windows stay aligned.
+    # Long spans end on the hour, so that windows stay aligned to hours.
     minute = epoch_minute(now)
-    if span >= 60:
-        span = 60 - minute % 60 or 60
+    if span >= 60 and (minute + span) % 60:
+        span -= (minute + span) % 60
     return span
 
 
@@ -322,8 +329,7 @@ def _act(
 
 
 def _evaluate(
-    windows: WindowStore,
-    run: str,
+    history: Mapping[str, Sequence[Window]],
     stage: CompiledStage | None,
     state: RunState,
     now: dt.datetime,
@@ -334,7 +340,7 @@ def _evaluate(
     started = epoch_minute(state.since)
     minute = epoch_minute(now)
     by_flag = {
-        f.flag: windows.windows(run, f.flag, start=started, end=minute)
+        f.flag: [w for w in history.get(f.flag, ()) if w.key.start >= started]
         for f in stage.flags
     }
     try:
