@@ -103,7 +103,7 @@ def demo(
             seed=seed,
             injection=None if no_inject else INJECTIONS[inject],
             short_span=30 if fast else 10,
-            long_span=240 if fast else 60,
+            long_span=480 if fast else 240,
         )
         _run(plan, text, plan_file, out, database_url, settings, fast=fast)
 

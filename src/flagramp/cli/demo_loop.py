@@ -132,8 +132,10 @@ class DemoSettings:
     injection: Injection | None = field(default_factory=Injection)
     short_span: int = 10
     """Minutes per span while a stage is in its first two hours."""
-    long_span: int = 60
-    """Minutes per span later in a stage."""
+    long_span: int = 240
+    """Minutes per span later in a stage (measured: 60 makes the full-size
+    VAOS run take about 95 s with a scripted engine; 240 keeps the evidence
+    fresh enough for day-long holds)."""
     max_days: int = 40
     """Virtual days after which the demo gives up (the plan is stuck)."""
     person: str = ""
