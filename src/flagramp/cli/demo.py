@@ -23,7 +23,7 @@ from flagramp.cli.demo_display import (
     progress,
     summary_table,
 )
-from flagramp.cli.demo_engine import open_run_engine
+from flagramp.cli.demo_engine import RememberedWindows, open_run_engine
 from flagramp.cli.demo_loop import (
     DEMO_START,
     DemoSettings,
@@ -39,7 +39,6 @@ from flagramp.core.plans import Plan, PlanInvalid, load_plan
 from flagramp.sim import World
 from flagramp.sim.examples import secure_messaging_world, uae_world, vaos_world
 from flagramp.store import Author, SqlFlagStore
-from flagramp.store.windows import WindowStore
 
 __all__ = ["DEFAULT_PLAN", "INJECTIONS", "demo", "register_demo", "world_for"]
 
@@ -122,7 +121,7 @@ def _run(
     url = database_url or _fresh_sqlite(out)
     clock = VirtualClock(DEMO_START)
     store = SqlFlagStore.open(url, clock=clock)
-    windows = WindowStore(store.engine)
+    windows = RememberedWindows(store.engine)
     for key in plan.flags:
         if store.get_flag(key, plan.environment) is None:
             store.create_flag(Flag(key=key), SETUP, plan.environment)

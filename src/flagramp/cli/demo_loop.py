@@ -25,9 +25,11 @@ from flagramp.core.plans import Plan, RolloutPhase
 from flagramp.core.types import Json
 from flagramp.engine import CompiledStage, compile_plan, metric_specs
 from flagramp.engine.commands import Command, CommandRefused
-from flagramp.engine.evaluate import evaluate_stage
 from flagramp.engine.evaluation import StageEvaluation
+from flagramp.engine.go_live_schedule import go_live_scope, run_flags
+from flagramp.engine.machine import RunContext, watched_phases
 from flagramp.engine.run_state import RunState, RunStatus
+from flagramp.engine.scopes import current_scope, watch_scope
 from flagramp.sim import Regression, RegressionKind, World, epoch_minute
 from flagramp.stats.windows import Window
 from flagramp.store import FlagReader
@@ -41,6 +43,7 @@ __all__ = [
     "RunEngine",
     "StageRow",
     "drive",
+    "traffic_scopes",
 ]
 
 #: The demo's virtual start: a Monday, 08:00 UTC (traffic follows a daily curve).
@@ -84,6 +87,10 @@ class RunEngine(Protocol):
         ...
 
     def incidents(self, run: str) -> Sequence[Mapping[str, Json]]: ...
+
+    def evaluation(self, phase: int, stage: int) -> StageEvaluation | None:
+        """The controller's last evaluation of that stage, if any."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,10 +182,6 @@ class _Progress:
     seq: int = 0
     injected: Regression | None = None
     fixed_at: dt.datetime | None = None
-    history: dict[str, list[Window]] = field(default_factory=dict)
-    """Every window written, by flag: the display reads these instead of the
-    store (decoding stored windows again each tick would cost more than the
-    simulation)."""
 
 
 def drive(
@@ -197,7 +200,9 @@ def drive(
     people = DemoPeople(plan)
     person = settings.person or people.person(plan.owner)
     run = engine.start(plan_text, plan_file, person)
-    compiled = {(s.phase_index, s.stage_index): s for s in compile_plan(plan)}
+    stages = compile_plan(plan)
+    compiled = {(s.phase_index, s.stage_index): s for s in stages}
+    context = RunContext(run, plan, stages, plan.environment)
     traffic = SimulatedWindows(settings.seed, world, run, metric_specs(plan.metrics))
     progress = _Progress()
     flags = tuple(plan.flags)
@@ -214,11 +219,15 @@ def drive(
             [store.require_flag(k, plan.environment) for k in flags],
             store.segments(plan.environment),
         )
-        report = _reported(plan, state)
-        simulated = traffic.span(start, start + span, current, report=report)
-        windows.add_batch(run, f"demo-{start}-{start + span}", simulated.windows)
+        scopes = traffic_scopes(context, state)
+        simulated = traffic.span(
+            start, start + span, current, report=list(scopes), scopes=scopes
+        )
+        by_scope: dict[str, list[Window]] = {}
         for w in simulated.windows:
-            progress.history.setdefault(w.key.flag, []).append(w)
+            by_scope.setdefault(w.key.run, []).append(w)
+        for scope, written in by_scope.items():
+            windows.add_batch(scope, f"demo-{start}-{start + span}", written)
         clock.advance(dt.timedelta(minutes=span))
         engine.tick()
         state = engine.state(run)
@@ -229,7 +238,7 @@ def drive(
         if events:
             progress.seq = events[-1].seq
         stage = compiled.get((state.phase, state.stage or 0))
-        evaluation = _evaluate(progress.history, stage, state, clock.now())
+        evaluation = _evaluation(engine, state)
         _record(progress.rows, plan, state, evaluation, clock.now())
         on_update(
             DemoUpdate(
@@ -260,13 +269,32 @@ def _span_minutes(state: RunState, now: dt.datetime, s: DemoSettings) -> int:
     return span
 
 
-def _reported(plan: Plan, state: RunState) -> list[str]:
-    """The flags whose windows the engine reads now: this phase's and earlier."""
-    out: list[str] = []
-    for phase in plan.phases[: state.phase + 1]:
-        if isinstance(phase, RolloutPhase):
-            out.extend(f for f in phase.flags if f not in out)
+def traffic_scopes(context: RunContext, state: RunState) -> dict[str, str]:
+    """Each flag whose traffic the engine reads now, and the ingest scope it
+    reads it from (`engine.scopes`, as `RunService.push_events` routes events):
+    the current phase's flags to its stage attempt (its `pre` scope before the
+    first stage, its `off` scope after a rollback), earlier watched phases'
+    flags to their watch scopes, and every flag to the go-live scope once live.
+    """
+    run = context.run
+    if state.is_live:
+        return dict.fromkeys(run_flags(context.plan), go_live_scope(run))
+    out: dict[str, str] = {}
+    for phase in watched_phases(context, state):
+        out.update(
+            dict.fromkeys(_phase_flags(context.plan, phase), watch_scope(run, phase))
+        )
+    out.update(
+        dict.fromkeys(
+            _phase_flags(context.plan, state.phase), current_scope(run, state)
+        )
+    )
     return out
+
+
+def _phase_flags(plan: Plan, phase: int) -> tuple[str, ...]:
+    part = plan.phases[phase] if 0 <= phase < len(plan.phases) else None
+    return tuple(part.flags) if isinstance(part, RolloutPhase) else ()
 
 
 def _maybe_inject(
@@ -330,25 +358,12 @@ def _act(
     return taken
 
 
-def _evaluate(
-    history: Mapping[str, Sequence[Window]],
-    stage: CompiledStage | None,
-    state: RunState,
-    now: dt.datetime,
-) -> StageEvaluation | None:
-    """The stage's evidence as the controller sees it, for the display."""
-    if stage is None or state.stage is None or state.status in _DONE:
+def _evaluation(engine: RunEngine, state: RunState) -> StageEvaluation | None:
+    """The controller's evaluation of the stage the run is at, for the display."""
+    where = state.evaluated_stage
+    if where is None or state.status in _DONE:
         return None
-    started = epoch_minute(state.since)
-    minute = epoch_minute(now)
-    by_flag = {
-        f.flag: [w for w in history.get(f.flag, ()) if w.key.start >= started]
-        for f in stage.flags
-    }
-    try:
-        return evaluate_stage(stage, by_flag, minute=minute, started=started)
-    except NotImplementedError:
-        return None
+    return engine.evaluation(*where)
 
 
 def _record(
