@@ -75,6 +75,10 @@ class RememberedWindows(WindowStore):
             and (end is None or w.key.end <= end)
         )
 
+    def written(self) -> tuple[tuple[str, str], ...]:
+        """Every (run string, flag) this process wrote windows of and keeps."""
+        return tuple(self._kept)
+
     def compact(self, run: str, flag: str, span: int, before: int) -> int:
         """As `WindowStore.compact`; later reads of the scope go to the store."""
         self._kept.pop((run, flag), None)
