@@ -55,7 +55,7 @@ def world_for(plan: Plan, *, fast: bool) -> World:
     """The simulated world of an example plan (VAOS unless the name says else)."""
     # Fast: a quarter of the users and of the traffic (the plan's limits
     # still catch the injected regressions, with less power).
-    share = 0.25 if fast else 1.0
+    share = 0.25 if fast else 0.5
     if "secure-messaging" in plan.name:
         return secure_messaging_world(int(120_000 * share), 250.0 * share)
     if "uae" in plan.name:
@@ -101,8 +101,8 @@ def demo(
         settings = DemoSettings(
             seed=seed,
             injection=None if no_inject else INJECTIONS[inject],
-            short_span=30 if fast else 10,
-            long_span=480 if fast else 240,
+            short_span=30,
+            long_span=480,
         )
         _run(plan, text, plan_file, out, database_url, settings, fast=fast)
 

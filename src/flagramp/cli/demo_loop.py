@@ -137,7 +137,7 @@ class DemoSettings:
 
     seed: int = 1
     injection: Injection | None = field(default_factory=Injection)
-    short_span: int = 10
+    short_span: int = 20
     """Minutes per span while a stage is in its first two hours."""
     long_span: int = 240
     """Minutes per span later in a stage (measured: 60 makes the full-size
@@ -207,10 +207,8 @@ def drive(
     progress = _Progress()
     flags = tuple(plan.flags)
     end = clock.now() + dt.timedelta(days=settings.max_days)
-    state = engine.state(run)
-    sent = _act(engine, run, people, state, progress, clock.now())
+    sent, state = _act(engine, run, people, engine.state(run), progress, clock.now())
     while clock.now() < end:
-        state = engine.state(run)
         if state.status in _DONE:
             break
         start = epoch_minute(clock.now())
@@ -220,8 +218,15 @@ def drive(
             store.segments(plan.environment),
         )
         scopes = traffic_scopes(context, state)
+        # Incidents quote the evaluated phase's failures: those are realised
+        # exactly; watched and live flags keep the aggregate's fingerprints.
         simulated = traffic.span(
-            start, start + span, current, report=list(scopes), scopes=scopes
+            start,
+            start + span,
+            current,
+            report=list(scopes),
+            scopes=scopes,
+            realised=() if state.is_live else _phase_flags(plan, state.phase),
         )
         by_scope: dict[str, list[Window]] = {}
         for w in simulated.windows:
@@ -232,14 +237,13 @@ def drive(
         engine.tick()
         state = engine.state(run)
         _maybe_inject(plan, traffic, settings, state, progress, clock.now())
-        sent = _act(engine, run, people, state, progress, clock.now())
-        state = engine.state(run)
+        sent, state = _act(engine, run, people, state, progress, clock.now())
         events = tuple(engine.events(run, progress.seq))
         if events:
             progress.seq = events[-1].seq
         stage = compiled.get((state.phase, state.stage or 0))
         evaluation = _evaluation(engine, state)
-        _record(progress.rows, plan, state, evaluation, clock.now())
+        _record(progress.rows, plan, state, evaluation, clock.now(), engine)
         on_update(
             DemoUpdate(
                 clock.now(),
@@ -339,23 +343,24 @@ def _act(
     state: RunState,
     progress: _Progress,
     now: dt.datetime,
-) -> list[Command]:
-    """Let the people act until the run stops changing; the commands taken."""
+) -> tuple[list[Command], RunState]:
+    """Let the people act until the run stops changing; the commands taken and
+    the run's state after them."""
     taken: list[Command] = []
     for _ in range(_PEOPLE_ROUNDS):
         injected = progress.injected
         fixed = injected is None or injected.end_minute is not None
-        before = state
+        before = len(taken)
         for cmd in people.commands(state, fixed=fixed):
             try:
                 engine.command(run, cmd)
             except CommandRefused:
                 continue
             taken.append(cmd)
+        if len(taken) == before:
+            break  # nothing accepted: the run is as it was
         state = engine.state(run)
-        if state == before:
-            break
-    return taken
+    return taken, state
 
 
 def _evaluation(engine: RunEngine, state: RunState) -> StageEvaluation | None:
@@ -372,8 +377,10 @@ def _record(
     state: RunState,
     evaluation: StageEvaluation | None,
     now: dt.datetime,
+    engine: RunEngine,
 ) -> None:
-    """Open a row when a stage attempt starts; close it when the run leaves it."""
+    """Open a row when a stage attempt starts; close it when the run leaves it
+    (with the controller's last evaluation of it: the one it decided on)."""
     row = rows[-1] if rows and rows[-1].left is None else None
     here = (state.phase, state.stage)
     running = state.status is RunStatus.STAGE_RUNNING and state.stage is not None
@@ -381,6 +388,7 @@ def _record(
         stopped = state.status in (RunStatus.ROLLED_BACK, RunStatus.PAUSED)
         if stopped or state.status in _DONE or (row.phase, row.stage) != here:
             row.left = now
+            row.evaluation = engine.evaluation(row.phase, row.stage) or row.evaluation
             row.decision = state.status.value.replace("_", " ") if stopped else "passed"
             row = None
     if running and row is None:

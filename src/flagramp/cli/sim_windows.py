@@ -431,12 +431,16 @@ class SimulatedWindows:
         *,
         report: Sequence[str] | None = None,
         scopes: Mapping[str, str] | None = None,
+        realised: Sequence[str] | None = None,
     ) -> SimulatedSpan:
         """Windows of epoch minutes [start, end) for the `report`ed flags (all).
 
         `flags` are every flag the traffic depends on, in their state for the
         whole span. Each reported flag's windows belong to its scope in
-        `scopes` (default: the run string given at construction). Spans must
+        `scopes` (default: the run string given at construction). The failed
+        requests of the `realised` flags (default: all reported) are realised
+        for exact fingerprint times and samples; the others' fingerprints come
+        from the aggregate (counts and users exact, no samples). Spans must
         follow one another (gaps are allowed; overlaps would count minutes
         twice and raise InvalidScenario).
         """
@@ -454,11 +458,13 @@ class SimulatedWindows:
         )
         if self._hashes is None:
             self._hashes = [actor_hash(a) for a in agg.actors]
-        failures = self._failures(agg, start, end, flags, wanted)
+        exact = wanted if realised is None else tuple(realised)
+        failures = self._failures(agg, start, end, flags, exact) if exact else {}
         windows: list[Window] = []
         for key in wanted:
             scope = (scopes or {}).get(key, self.run)
-            windows += self._scope(scope, key).add(agg, failures.get(key, {}))
+            found = failures.get(key, {}) if key in exact else None
+            windows += self._scope(scope, key).add(agg, found)
         self._last_end = end
         names = [k.name for k in self.world.model.environment]
         totals = agg.environment.sum(axis=1) if names else np.zeros(0)
