@@ -46,6 +46,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/propagation.py
 	$(BIN)/python bench/notify.py
 	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/engine_acceptance.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache flagramp.db

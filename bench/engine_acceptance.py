@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.engine.acceptance_kit import ALPHA, TICK, summarise  # noqa: E402
+from tests.engine.acceptance_kit import ALPHA, TICK, summarise
 
 
 def main() -> int:
