@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 
 from flagramp.cli.demo_loop import LoggedEvent, RunEngine
 from flagramp.core.clock import VirtualClock
+from flagramp.core.errors import EngineError
 from flagramp.core.types import Json
 from flagramp.engine.commands import Command
 from flagramp.engine.compiled import CompiledStage
@@ -30,7 +31,17 @@ from flagramp.stats.windows import Lane, Window
 from flagramp.store import SqlFlagStore
 from flagramp.store.windows import WindowStore
 
-__all__ = ["EngineOnStore", "RememberedWindows", "open_run_engine"]
+__all__ = ["DemoStuck", "EngineOnStore", "RememberedWindows", "open_run_engine"]
+
+
+class DemoStuck(EngineError):
+    """The controller could not move the demo's run (it says why)."""
+
+    code = "demo_stuck"
+
+    def __init__(self, failed: Mapping[str, str]) -> None:
+        self.failed = dict(failed)
+        super().__init__(f"the controller failed: {self.failed}")
 
 
 class RememberedWindows(WindowStore):
@@ -134,7 +145,7 @@ class EngineOnStore:
         report = self.controller.tick()
         if report.failed:
             # The demo cannot go on from a run the engine refuses to move.
-            raise RuntimeError(f"the controller failed: {report.failed}")
+            raise DemoStuck(report.failed)
 
     def state(self, run: str) -> RunState:
         """The run's stored state."""
