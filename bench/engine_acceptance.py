@@ -40,8 +40,8 @@ def main() -> int:
     print(f"runs: {healthy} healthy, {regressed} regressed (seeds from {args.seed})")
     print(
         f"false rollbacks: {got.false_rollbacks}/{got.healthy_runs} = "
-        f"{got.false_rate:.4f} (bound α + 3 SE = {ALPHA} + ... = "
-        f"{got.false_rate_bound:.4f}); healthy runs through every stage: "
+        f"{got.false_rate:.4f} (bound α + 3 SE = {got.false_rate_bound:.4f},"
+        f" α {ALPHA}); healthy runs through every stage: "
         f"{got.healthy_completed}"
     )
     print(
