@@ -1,4 +1,4 @@
-# Two commands: `make run` (a tour of flagramp on SQLite) and `make test` (the whole suite).
+# Two commands: `make run` (a release plan running itself on SQLite: `flagramp demo`) and `make test` (the whole suite).
 # Both create .venv and install what they need on the first run.
 PYTHON ?= python3
 VENV := .venv
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/flagramp tour
+	$(BIN)/flagramp demo
 
 test: lint typecheck layers pytest
 
@@ -47,6 +47,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/notify.py
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/engine_acceptance.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache flagramp.db

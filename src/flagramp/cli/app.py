@@ -13,6 +13,7 @@ from flagramp.cli.backup import backup_app
 from flagramp.cli.commands import App
 from flagramp.cli.controller import register_controller
 from flagramp.cli.db import db_app
+from flagramp.cli.demo import register_demo
 from flagramp.cli.evaluate import register_eval
 from flagramp.cli.flags import flags_app
 from flagramp.cli.flipper import flipper_app
@@ -47,6 +48,7 @@ register_plan_start(plan_app)
 register_controller(app)
 register_eval(app)
 register_tour(app)
+register_demo(app)
 register_serve(app)
 register_promote(app)
 

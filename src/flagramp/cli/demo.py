@@ -1,0 +1,176 @@
+"""`flagramp demo`: a release plan runs itself against simulated traffic.
+
+What `make run` runs: the VAOS example plan in a fresh SQLite store
+(`out/demo.db`), in virtual time against the simulator, with one regression
+injected that the plan's own criteria must catch (by default the treatment's
+error rate rises past the plan's limit in Phase III). The plan's people sign,
+vote and approve re-enabling after the simulated fix; the run ends with a
+summary of every stage and the incident.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.live import Live
+
+from flagramp.cli.demo_display import (
+    event_line,
+    incident_table,
+    progress,
+    summary_table,
+)
+from flagramp.cli.demo_engine import RememberedWindows, open_run_engine
+from flagramp.cli.demo_loop import (
+    DEMO_START,
+    DemoSettings,
+    DemoUpdate,
+    Injection,
+    drive,
+)
+from flagramp.cli.output import console, fail, user_errors
+from flagramp.cli.plan import _print_problems, read_plan_text
+from flagramp.core.clock import VirtualClock
+from flagramp.core.flags import Flag
+from flagramp.core.plans import Plan, PlanInvalid, load_plan
+from flagramp.sim import World
+from flagramp.sim.examples import secure_messaging_world, uae_world, vaos_world
+from flagramp.store import Author, SqlFlagStore
+
+__all__ = ["DEFAULT_PLAN", "INJECTIONS", "demo", "register_demo", "world_for"]
+
+DEFAULT_PLAN = Path("examples/vaos-service-integration.yaml")
+#: What `--inject` may name: the regression and how far it moves.
+INJECTIONS = {
+    "errors": Injection("errors", amount=0.09),
+    "abandonment": Injection("abandonment", amount=0.25),
+}
+SETUP = Author("flagramp-demo", "the demo's flags, as Flipper holds them before a run")
+
+
+def world_for(plan: Plan, *, fast: bool) -> World:
+    """The simulated world of an example plan (VAOS unless the name says else)."""
+    # Fast: a quarter of the users and of the traffic (the plan's limits
+    # still catch the injected regressions, with less power).
+    share = 0.25 if fast else 0.5
+    if "secure-messaging" in plan.name:
+        return secure_messaging_world(int(120_000 * share), 250.0 * share)
+    if "uae" in plan.name:
+        return uae_world(int(60_000 * share), 200.0 * share)
+    return vaos_world(int(200_000 * share), 400.0 * share)
+
+
+def demo(
+    plan_file: Annotated[
+        Path, typer.Option("--plan", help="The release plan to run (YAML).")
+    ] = DEFAULT_PLAN,
+    out: Annotated[
+        Path, typer.Option("--out", help="Where the demo writes demo.db.")
+    ] = Path("out"),
+    database_url: Annotated[
+        str | None,
+        typer.Option("--database-url", help="A database instead of out/demo.db."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="The simulator's seed.")] = 1,
+    inject: Annotated[
+        str,
+        typer.Option(
+            "--inject", help=f"The regression to inject: {', '.join(INJECTIONS)}."
+        ),
+    ] = "errors",
+    no_inject: Annotated[
+        bool, typer.Option("--no-inject", help="Inject nothing: a healthy rollout.")
+    ] = False,
+    fast: Annotated[
+        bool, typer.Option("--fast", help="Fewer users and longer spans (tests).")
+    ] = False,
+) -> None:
+    """Run a release plan in virtual time against simulated traffic."""
+    with user_errors():
+        if inject not in INJECTIONS and not no_inject:
+            fail(f"--inject takes one of {', '.join(INJECTIONS)}, not {inject!r}")
+        try:
+            text = read_plan_text(plan_file)
+            plan = load_plan(text, str(plan_file)).plan
+        except PlanInvalid as exc:
+            _print_problems(exc.problems)
+            raise typer.Exit(1) from None
+        settings = DemoSettings(
+            seed=seed,
+            injection=None if no_inject else INJECTIONS[inject],
+            short_span=30,
+            long_span=480,
+        )
+        _run(plan, text, plan_file, out, database_url, settings, fast=fast)
+
+
+def _run(
+    plan: Plan,
+    text: str,
+    plan_file: Path,
+    out: Path,
+    database_url: str | None,
+    settings: DemoSettings,
+    *,
+    fast: bool,
+) -> None:
+    began = time.perf_counter()
+    url = database_url or _fresh_sqlite(out)
+    clock = VirtualClock(DEMO_START)
+    store = SqlFlagStore.open(url, clock=clock)
+    windows = RememberedWindows(store.engine)
+    for key in plan.flags:
+        if store.get_flag(key, plan.environment) is None:
+            store.create_flag(Flag(key=key), SETUP, plan.environment)
+    engine = open_run_engine(store, windows, clock)
+    log: list[str] = []
+
+    with Live(console=console, refresh_per_second=8, transient=False) as live:
+
+        def show(update: DemoUpdate) -> None:
+            log.extend(event_line(e) for e in update.events)
+            live.update(progress(plan, update, log))
+
+        run, rows = drive(
+            engine,
+            store,
+            windows,
+            clock,
+            plan,
+            text,
+            str(plan_file),
+            world_for(plan, fast=fast),
+            settings,
+            show,
+        )
+    console.print(summary_table(plan, rows))
+    incidents = engine.incidents(run)
+    if incidents:
+        console.print(incident_table(incidents))
+    state = engine.state(run)
+    took = time.perf_counter() - began
+    console.print(
+        f"run {run}: {state.status.value.replace('_', ' ')} after "
+        f"{(clock.now() - DEMO_START).total_seconds() / 86_400:.1f} virtual days "
+        f"in {took:.1f} s"
+    )
+
+
+def _fresh_sqlite(out: Path) -> str:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "demo.db"
+    for stale in (
+        path,
+        path.with_name(path.name + "-wal"),
+        path.with_name(path.name + "-shm"),
+    ):
+        stale.unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+
+
+def register_demo(app: typer.Typer) -> None:
+    """Add `demo` to the app."""
+    app.command("demo")(demo)
