@@ -1,4 +1,4 @@
-# Two commands: `make run` (a release plan running itself on SQLite: `flagramp demo`) and `make test` (the whole suite).
+# Two commands: `make run` (the demo: a release plan run in virtual time on SQLite) and `make test` (the whole suite).
 # Both create .venv and install what they need on the first run.
 PYTHON ?= python3
 VENV := .venv
