@@ -241,8 +241,26 @@ def issue_sdk_token(store: SqlFlagStore, environment: str) -> str:
     return issued.token
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class LiveRun:
+    """A started demo: its run, and the service and windows to read it by."""
+
+    service: RunService
+    windows: WindowStore
+    run: str
+    deadline: float
+    app_url: str
+
+
 def run_live(options: LiveOptions, log_dir: Path) -> Progress:
     """Run the demo; returns what it last saw of the run."""
+    with live_stack(options, log_dir) as live:
+        return watch(live.service, live.run, live.deadline)
+
+
+@contextlib.contextmanager
+def live_stack(options: LiveOptions, log_dir: Path) -> Iterator[LiveRun]:
+    """The run started, and the server, app and load running, until exit."""
     store = SqlFlagStore.open(options.database_url)
     windows = WindowStore(store.engine)
     service = RunService(store, windows, SystemClock())
@@ -311,7 +329,7 @@ def run_live(options: LiveOptions, log_dir: Path) -> Progress:
             str(max(1.0, deadline - time.monotonic())),
         ]
         children.start("load", load, env)
-        return watch(service, row.id, deadline)
+        yield LiveRun(service, windows, row.id, deadline, app_url)
     finally:
         children.stop_all()
         if stack is not None:
