@@ -52,6 +52,8 @@ from flagramp.store.windows import WindowStore
 APP_DIR = Path(__file__).resolve().parents[3] / "examples" / "app"
 #: Who starts the demo's run (a person of the example plan's roles).
 PERSON = "eng@example.com"
+#: Statuses in which the run waits for a person: the demo ends there.
+FOR_PEOPLE = ("paused", "rolled_back", "awaiting_go_no_go")
 #: How long a process gets to stop after SIGTERM before it is killed.
 STOP_SECONDS = 5.0
 
@@ -347,7 +349,9 @@ def watch(service: RunService, run: str, deadline: float) -> Progress:
             waiting = f" (waiting for {view.waiting_for})" if view.waiting_for else ""
             console.print(f"{time.strftime('%H:%M:%S')} {status}{where}{waiting}")
             seen.status, seen.stage = status, stage
-        if status not in ACTIVE or time.monotonic() >= deadline:
+        if status in FOR_PEOPLE or status not in ACTIVE:
+            return seen
+        if time.monotonic() >= deadline:
             return seen
         time.sleep(1.0)
 
@@ -401,6 +405,9 @@ def demo_live(
             raise typer.Exit(130) from None
         except RuntimeError as exc:
             fail(f"{exc}; see the logs in {logs}")
+    if seen.status in FOR_PEOPLE:
+        console.print(f"the run is {seen.status}: it waits for a person now")
+        return
     if seen.status in ACTIVE:
         fail(f"the run is still {seen.status} after {timeout:g} s")
     console.print(f"the run ended {seen.status}")
