@@ -14,6 +14,7 @@ from flagramp.cli.commands import App
 from flagramp.cli.controller import register_controller
 from flagramp.cli.db import db_app
 from flagramp.cli.demo import register_demo
+from flagramp.cli.demo_live import register_demo_live
 from flagramp.cli.evaluate import register_eval
 from flagramp.cli.flags import flags_app
 from flagramp.cli.flipper import flipper_app
@@ -51,6 +52,7 @@ register_tour(app)
 register_demo(app)
 register_serve(app)
 register_promote(app)
+register_demo_live(app)
 
 
 def _print_version(asked: bool) -> None:
