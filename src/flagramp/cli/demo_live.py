@@ -22,7 +22,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -34,16 +33,8 @@ import typer
 from flagramp.cli.commands import App
 from flagramp.cli.output import console, fail, user_errors
 from flagramp.core.clock import SystemClock
-from flagramp.engine.compile import metric_specs
-from flagramp.engine.controller import ACTIVE, Controller
-from flagramp.engine.go_live_schedule import run_flags
-from flagramp.engine.promotion_state import load_run_state
-from flagramp.engine.scopes import current_scope
+from flagramp.engine.controller import ACTIVE
 from flagramp.engine.service import RunService
-from flagramp.server.app import create_app
-from flagramp.server.event_sinks import ScopeSink
-from flagramp.server.settings import ServerSettings
-from flagramp.stats.batch_ingest import BatchIngest
 from flagramp.store import Author, SqlFlagStore
 from flagramp.store.tokens import OwnerKind, Permission, TokenStore
 from flagramp.store.windows import WindowStore
@@ -86,12 +77,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def serve_has_controller() -> bool:
-    """Whether this build's `flagramp serve --controller` runs the controller
-    (its settings then carry `controller`)."""
-    return "controller" in {f.name for f in dataclasses.fields(ServerSettings)}
 
 
 def flagramp_command() -> list[str]:
@@ -154,82 +139,6 @@ class Processes:
         self.started.clear()
 
 
-class InProcessStack:
-    """The server and the controller in this process, for a build whose
-    `serve` has no controller: the run's current scopes are registered with
-    the server's event sink after every tick."""
-
-    def __init__(self, store: SqlFlagStore, port: int, interval: float) -> None:
-        import uvicorn  # the server's own dependency
-
-        self.store, self.interval = store, interval
-        self.windows = WindowStore(store.engine)
-        self.sink = ScopeSink(self.windows)
-        self.service = RunService(store, self.windows, SystemClock())
-        self.controller = Controller(store, self.windows, SystemClock())
-        self._watched: set[tuple[str, str, str]] = set()
-        app = create_app(ServerSettings.from_env(), store=store, events_sink=self.sink)
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-        )
-        self.server = uvicorn.Server(config)
-        self._stop = threading.Event()
-        self._threads = [
-            threading.Thread(target=self.server.run, name="demo server", daemon=True),
-            threading.Thread(target=self._drive, name="demo controller", daemon=True),
-        ]
-
-    def start(self) -> None:
-        """Route the runs' scopes, then start the server and the controller."""
-        self.route()
-        for thread in self._threads:
-            thread.start()
-
-    def stop(self) -> None:
-        """Stop the controller and the server, and wait for both."""
-        self._stop.set()
-        self.server.should_exit = True
-        for thread in self._threads:
-            thread.join(STOP_SECONDS)
-
-    def route(self) -> None:
-        """Register the active runs' current scopes with the sink (and forget
-        those the runs have left)."""
-        wanted: set[tuple[str, str, str]] = set()
-        pipes: dict[tuple[str, str, str], BatchIngest] = {}
-        for row in self.service.list(ACTIVE):
-            context = self.service.plans.context(row)
-            state = load_run_state(row.state)
-            scope = current_scope(row.id, state)
-            specs = metric_specs(context.plan.metrics)
-            phases = context.plan.phases
-            flags = (
-                run_flags(context.plan)
-                if state.is_live
-                else tuple(getattr(phases[state.phase], "flags", ()))
-                if 0 <= state.phase < len(phases)
-                else ()
-            )
-            for flag in flags:
-                key = (row.environment, scope, flag)
-                wanted.add(key)
-                pipes[key] = BatchIngest(scope, flag, specs, environment=key[0])
-        for key in wanted - self._watched:
-            self.sink.watch(pipes[key])
-        for environment, scope, flag in self._watched - wanted:
-            self.sink.unwatch(environment, scope, flag)
-        self._watched = wanted
-
-    def _drive(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.controller.tick()
-                self.route()
-            except Exception as exc:  # the demo goes on; the next tick retries
-                console.print(f"[red]controller: {exc}[/red]")
-            self._stop.wait(self.interval)
-
-
 def issue_sdk_token(store: SqlFlagStore, environment: str) -> str:
     """An SDK token for the example app."""
     issued = TokenStore(store).issue(
@@ -274,25 +183,19 @@ def live_stack(options: LiveOptions, log_dir: Path) -> Iterator[LiveRun]:
     app_url = f"http://127.0.0.1:{app_port}"
     env = {**os.environ, "FLAGRAMP_DATABASE_URL": options.database_url}
     children = Processes(log_dir)
-    stack: InProcessStack | None = None
     deadline = time.monotonic() + options.timeout
     console.print(f"run {row.id} of {row.plan_name} started; logs in {log_dir}")
     try:
-        if serve_has_controller():
-            serve = [
-                *flagramp_command(),
-                "serve",
-                "--port",
-                str(server_port),
-                "--controller",
-                "--interval",
-                str(options.interval),
-            ]
-            server = children.start("server", serve, env)
-        else:
-            stack = InProcessStack(store, server_port, options.interval)
-            stack.start()
-            server = children.start("idle", [sys.executable, "-c", "input()"], env)
+        serve = [
+            *flagramp_command(),
+            "serve",
+            "--port",
+            str(server_port),
+            "--controller",
+            "--interval",
+            str(options.interval),
+        ]
+        server = children.start("server", serve, env)
         wait_until_up(f"{server_url}/healthz", time.monotonic() + 30, server)
         console.print(f"server on {server_url} (dashboard: {server_url}/dashboard)")
         app_env = {
@@ -334,8 +237,6 @@ def live_stack(options: LiveOptions, log_dir: Path) -> Iterator[LiveRun]:
         yield LiveRun(service, windows, row.id, deadline, app_url)
     finally:
         children.stop_all()
-        if stack is not None:
-            stack.stop()
 
 
 def watch(service: RunService, run: str, deadline: float) -> Progress:
