@@ -24,6 +24,13 @@ machine's: `engine.promotion_driver` does their next action (backup hook,
 snapshot and copy, probes, restore) with the hooks the controller's process
 registered (`engine.hook_loading`), and writes its result.
 
+Metric sources (`sources`, an `engine.source_health.SourceHealth` over the
+Prometheus and Datadog sources by plan source kind): each tick the evaluated
+stage's sources are probed with a deadline; one that fails, hangs or answers
+garbage is passed to the evaluation as `source_failures`, a data gap that stops
+the stage's clock and says which source since when. Without it (the default)
+no source is read.
+
 The controller never reads the wall clock: its `Clock` is given (real in
 `flagramp controller`, virtual in tests and the demo).
 """
@@ -56,6 +63,7 @@ from flagramp.engine.promotion_state import PromotionState, load_run_state
 from flagramp.engine.run_state import RunState, RunStatus
 from flagramp.engine.runner import Applied, RunConflict, apply
 from flagramp.engine.scopes import epoch_minute
+from flagramp.engine.source_health import SourceHealth
 from flagramp.engine.steps import Step
 from flagramp.store import Author, SqlFlagStore
 from flagramp.store.runs import RunReader, RunRow
@@ -111,6 +119,7 @@ class Controller:
         send: Dispatch | None = dispatch,
         sleep: Callable[[float], None] = time.sleep,
         hooks: HookRegistry | None = None,
+        sources: SourceHealth | None = None,
     ) -> None:
         self.store, self.windows, self.clock = store, windows, clock
         self.name = name
@@ -120,7 +129,10 @@ class Controller:
         self._send, self._sleep = send, sleep
         self.promotions = PromotionDriver(store, hooks or HookRegistry())
         self.observer = Observer(
-            store, windows, evaluate or stage_evaluation.evaluate_stage
+            store,
+            windows,
+            evaluate or stage_evaluation.evaluate_stage,
+            sources=sources,
         )
         self.plans = PlanCache()
         self.reader = RunReader(store.engine)

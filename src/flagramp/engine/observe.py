@@ -31,6 +31,7 @@ from flagramp.engine.scopes import (
     pre_scope,
     watch_scope,
 )
+from flagramp.engine.source_health import SourceHealth
 from flagramp.stats.windows import Lane, Window
 from flagramp.store import SqlFlagStore
 from flagramp.store.connections import reading
@@ -74,6 +75,9 @@ class Observer:
     store: SqlFlagStore
     windows: WindowStore
     evaluate: EvaluateStage = evaluate_stage
+    sources: SourceHealth | None = None
+    """The metric sources (Prometheus, Datadog) stages read; their failures
+    are passed to `evaluate` as `source_failures` (a data gap)."""
     _baselines: dict[tuple[str, int], tuple[Window, ...]] = field(default_factory=dict)
     _previous: dict[tuple[str, str], StageEvaluation] = field(default_factory=dict)
 
@@ -122,6 +126,9 @@ class Observer:
         # stays shown (docs/evaluation.md). Kept in memory: a restarted
         # controller starts the attempt's looks afresh from its windows.
         key = (context.run, scope)
+        extra: dict[str, object] = {}
+        if self.sources is not None:
+            extra["source_failures"] = self.sources.failures(context, stage, now)
         evaluation = self.evaluate(
             stage,
             self.stage_windows(scope, stage, started, minute),
@@ -131,6 +138,7 @@ class Observer:
             baselines=baseline_arms(stage, before),
             baseline_fingerprints=baseline_fingerprints(before),
             previous=previous_decisions(self._previous.get(key)),
+            **extra,
         )
         for stale in [k for k in self._previous if k[0] == context.run]:
             del self._previous[stale]  # one attempt per run is looked at

@@ -1,0 +1,70 @@
+"""A local Prometheus stand-in that answers well, hangs or answers garbage."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+#: `query_range` answers by mode.
+MODES = ("ok", "hang", "garbage")
+
+
+class PrometheusStub:
+    """Serves `/api/v1/query_range` as `mode` says, on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        self.mode = "ok"
+        self.requests = 0
+        self.released = threading.Event()
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                stub.requests += 1
+                if stub.mode == "hang":
+                    stub.released.wait(10)
+                    return
+                query = parse_qs(urlparse(self.path).query)
+                start = float(query["start"][0])
+                body = stub.garbage() if stub.mode == "garbage" else stub.ok(start)
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *_args: object) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @staticmethod
+    def ok(start: float) -> dict[str, object]:
+        series = [
+            {"metric": {"variant": v}, "values": [[start, "1"]]} for v in ("on", "off")
+        ]
+        return {"status": "success", "data": {"resultType": "matrix", "result": series}}
+
+    @staticmethod
+    def garbage() -> dict[str, object]:
+        series = [{"metric": {"variant": "on"}, "values": [["soon", {"a": []}]]}]
+        return {"status": "success", "data": {"resultType": "matrix", "result": series}}
+
+    @contextmanager
+    def running(self) -> Iterator[PrometheusStub]:
+        thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self.released.set()
+            self._server.shutdown()
+            self._server.server_close()
+            thread.join(5)
