@@ -36,6 +36,18 @@ def database_url() -> str:
     return os.environ.get("FLAGRAMP_DATABASE_URL") or DEFAULT_URL
 
 
+#: libpq settings for PostgreSQL connections unless the URL gives its own:
+#: give up connecting after 10 s; notice a dead peer on an open connection
+#: after about a minute (keepalives).
+POSTGRES_TIMEOUTS: dict[str, int] = {
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
+
+
 def open_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
     """An engine for `url`, migrated to the newest schema unless told not to."""
     target = url or database_url()
@@ -55,6 +67,13 @@ def open_engine(url: str | None = None, *, migrate: bool = True) -> Engine:
         options["isolation_level"] = "READ COMMITTED"
         options["connect_args"] = {"charset": "utf8mb4"}
         options["pool_pre_ping"] = True
+    elif backend == "postgresql":
+        # A server that accepts and never answers must fail, not hang: the
+        # controller and the server retry a store that fails. The URL's own
+        # settings win.
+        options["connect_args"] = {
+            k: v for k, v in POSTGRES_TIMEOUTS.items() if k not in parsed.query
+        }
     # A driver that is not installed raises ImportError or NoSuchModuleError here;
     # the shells put those into words (cli/connect.py).
     engine = create_engine(parsed, **options)
