@@ -296,14 +296,14 @@ def _span_minutes(
 
 
 def _live_span(minute: int, due: int | None, s: DemoSettings) -> int:
-    """Minutes of a span after go live: whole UTC days, `live_days` of them
-    (the first to the next midnight), ending at the first midnight at or after
-    the next checkpoint's end (epoch minute `due`) so that a checkpoint's
-    windows reach less than a day past it."""
+    """Minutes of a span after go live: to the `live_days`-th UTC midnight
+    ahead, or to the next checkpoint's end (epoch minute `due`) if that comes
+    first, so that each checkpoint's windows end where it does (spans of a
+    day or more are never compacted: they stay whole)."""
     end = minute - minute % _DAY + s.live_days * _DAY
     if due is not None and due > minute:
-        end = min(end, due + (-due) % _DAY)
-    return max(end - minute, 1)
+        end = min(end, due)
+    return end - minute
 
 
 def traffic_scopes(context: RunContext, state: RunState) -> dict[str, str]:

@@ -131,6 +131,7 @@ def _answers(checkpoint: CheckpointReport) -> Sequence[str]:
         return []
     lines = ["", "## Questions", ""]
     for a in checkpoint.answers:
-        by = f" ({a.by}, {when(a.at)})" if a.by else ""
+        by = ", ".join(x for x in (a.by, a.at and when(a.at)) if x)
+        by = f" ({by})" if by else ""
         lines.append(f"- **{a.question}** {given(a.answer)}{by}")
     return lines
