@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from flagramp.cli.app import app
@@ -19,18 +21,21 @@ from flagramp.cli.demo_loop import (
     StageRow,
     drive,
 )
+from flagramp.cli.demo_people import DEMO_ANSWER
+from flagramp.cli.demo_reports import write_reports
 from flagramp.core.clock import VirtualClock
 from flagramp.core.flags import Flag
 from flagramp.core.plans import load_plan
+from flagramp.engine.checkpoint_result import QuestionStatus
 from flagramp.engine.commands import ReEnable, Vote
 from flagramp.engine.run_state import RunStatus
+from flagramp.reports import find_placeholders
 from flagramp.stats.windows import Lane
 from flagramp.store import Author, SqlFlagStore
 
 VAOS = Path(__file__).parents[2] / "examples" / "vaos-service-integration.yaml"
-#: Where the rollout is over for the demo until the controller computes
-#: checkpoints (then COMPLETED only).
-_OVER = {RunStatus.COMPLETED, RunStatus.GO_LIVE_WATCHING}
+#: Where the demo ends: through go live and both checkpoints.
+_OVER = {RunStatus.COMPLETED}
 
 
 @dataclasses.dataclass
@@ -40,6 +45,7 @@ class _Demo:
     windows: RememberedWindows
     updates: list[DemoUpdate]
     rows: list[StageRow]
+    clock: VirtualClock
 
 
 def _drive(tmp_path: Path, settings: DemoSettings) -> _Demo:
@@ -65,18 +71,25 @@ def _drive(tmp_path: Path, settings: DemoSettings) -> _Demo:
         updates.append,
     )
     assert run == "R1"
-    return _Demo(engine, store, windows, updates, rows)
+    return _Demo(engine, store, windows, updates, rows, clock)
 
 
 def _fast(injection: Injection | None) -> DemoSettings:
     return DemoSettings(seed=2, injection=injection, short_span=30, long_span=480)
 
 
+@pytest.fixture(scope="module")
+def injected(tmp_path_factory: pytest.TempPathFactory) -> _Demo:
+    """One fast demo run with the default injection, shared by the tests that
+    read it (a run costs about 30 s)."""
+    return _drive(tmp_path_factory.mktemp("demo"), _fast(INJECTIONS["errors"]))
+
+
 def test_the_injected_regression_is_rolled_back_where_it_was_injected(
-    tmp_path: Path,
+    injected: _Demo,
 ) -> None:
     injection = INJECTIONS["errors"]
-    demo = _drive(tmp_path, _fast(injection))
+    demo = injected
     engine = demo.engine
     assert engine.state("R1").status in _OVER
     rolled = [r for r in demo.rows if r.decision == "rolled back"]
@@ -124,6 +137,69 @@ def test_the_injected_regression_is_rolled_back_where_it_was_injected(
     # Each stage attempt read its own scope: users first exposed there.
     scopes = {run for run, _ in demo.windows.written()}
     assert sum("/s1/" in s and "/p2/" in s for s in scopes) == 2
+
+
+def test_the_run_completes_through_both_checkpoints(injected: _Demo) -> None:
+    state = injected.engine.state("R1")
+    assert state.status is RunStatus.COMPLETED
+    assert [c.checkpoint for c in state.checkpoints] == [
+        "1-week results",
+        "1-month results",
+    ]
+    week, month = state.checkpoints
+    # Each checkpoint read the go-live scope up to its own end: a week, a month.
+    assert week.end_minute - week.start_minute == 7 * 24 * 60
+    assert month.data_end is not None and month.data_end <= month.end_minute
+    assert 0 < week.unique_users < month.unique_users
+    for result in state.checkpoints:
+        kpis = {k.name: k for k in result.kpis}
+        assert set(kpis) == {"abandonment", "contact_center_calls", "errors"}
+        # The go-live scope held the environment's calls: a count, not no data.
+        assert kpis["contact_center_calls"].actual.value is not None
+        assert kpis["errors"].actual.value is not None
+        for q in result.questions:
+            if q.query is None:
+                # People's questions: answered by the demo's people, marked so.
+                assert q.status is QuestionStatus.ANSWERED
+                assert q.answer is not None and DEMO_ANSWER in q.answer
+    (completed,) = [e for e in injected.engine.events("R1", 0) if e.kind == "completed"]
+    assert completed.data["unanswered"] == []
+
+
+def test_the_reports_have_numbers_in_every_stage_and_no_placeholders(
+    injected: _Demo, tmp_path: Path
+) -> None:
+    written = write_reports("R1", injected.windows, tmp_path, injected.clock.now())
+    names = sorted(w.path.name for w in written)
+    assert names == [
+        "incident-I1.md",
+        "kpi-1mo.md",
+        "kpi-1w.md",
+        "release-report.html",
+        "release-report.md",
+    ]
+    for w in written:
+        assert w.path.is_file() and w.path.stat().st_size > 0
+        html = w.path.suffix == ".html"
+        assert find_placeholders(w.path.read_text(), html=html) == ()
+        assert w.placeholders == ()
+    markdown = (tmp_path / "release-report.md").read_text()
+    stages = re.split(r"^### Stage ", markdown, flags=re.M)[1:]
+    assert len(stages) == 12
+    for section in stages:
+        results = section.split("#### Results", 1)[1]
+        results = results.split("\n## ", 1)[0]
+        assert re.search(r"Unique users: [\d,]+ in treatment", results), section[:40]
+        assert re.search(r"\| [\d.,]+ % \|", results), section[:40]
+    # The post-launch questions were answered at the last checkpoint.
+    post = markdown.split("## Post-launch Questions", 1)[1]
+    assert "not answered yet" not in post and DEMO_ANSWER in post
+    week = (tmp_path / "kpi-1w.md").read_text()
+    assert re.search(r"Number of unique users: [1-9][\d,]*", week)
+    assert "| VAOS service error rate | below 5 % |" in week
+    assert (
+        "Root cause: Simulated regression" in (tmp_path / "incident-I1.md").read_text()
+    )
 
 
 def _off_scope(demo: _Demo) -> str:

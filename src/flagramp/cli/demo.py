@@ -4,8 +4,13 @@ What `make run` runs: the VAOS example plan in a fresh SQLite store
 (`out/demo.db`), in virtual time against the simulator, with one regression
 injected that the plan's own criteria must catch (by default the treatment's
 error rate rises past the plan's limit in Phase III). The plan's people sign,
-vote and approve re-enabling after the simulated fix; the run ends with a
-summary of every stage and the incident.
+vote and approve re-enabling after the simulated fix; after go live the
+simulated traffic runs on in day spans through both checkpoints, whose
+questions the demo's people answer (marked as the demo's), and the run
+completes. The demo then writes the release report (Markdown and HTML), the
+KPIs at each checkpoint and each incident's report into `--out`
+(`demo_reports`), and ends with a summary of every stage, the incident and
+the files.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ from flagramp.cli.demo_loop import (
     Injection,
     drive,
 )
-from flagramp.cli.output import console, fail, user_errors
+from flagramp.cli.demo_reports import WrittenReport, write_reports
+from flagramp.cli.output import console, fail, styled, user_errors
 from flagramp.cli.plan import _print_problems, read_plan_text
 from flagramp.core.clock import VirtualClock
 from flagramp.core.flags import Flag
@@ -68,7 +74,8 @@ def demo(
         Path, typer.Option("--plan", help="The release plan to run (YAML).")
     ] = DEFAULT_PLAN,
     out: Annotated[
-        Path, typer.Option("--out", help="Where the demo writes demo.db.")
+        Path,
+        typer.Option("--out", help="Where the demo writes demo.db and the reports."),
     ] = Path("out"),
     database_url: Annotated[
         str | None,
@@ -151,12 +158,24 @@ def _run(
     if incidents:
         console.print(incident_table(incidents))
     state = engine.state(run)
+    written = write_reports(run, windows, out, clock.now())
+    _print_files(written)
     took = time.perf_counter() - began
     console.print(
         f"run {run}: {state.status.value.replace('_', ' ')} after "
         f"{(clock.now() - DEMO_START).total_seconds() / 86_400:.1f} virtual days "
         f"in {took:.1f} s"
     )
+    left = [p for w in written for p in w.placeholders]
+    if left:
+        fail(f"{len(left)} placeholders remain in the reports, first: {left[0].text!r}")
+
+
+def _print_files(written: list[WrittenReport]) -> None:
+    console.print(styled("reports", "bold"))
+    for w in written:
+        mark = "" if not w.placeholders else f"  ({len(w.placeholders)} placeholders)"
+        console.print(f"  {w.path}  {w.what}{mark}")
 
 
 def _fresh_sqlite(out: Path) -> str:

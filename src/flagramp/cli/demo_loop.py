@@ -5,7 +5,11 @@ them now, writes the span's windows (one idempotent batch per span), moves the
 virtual clock to the span's end, ticks the controller, and lets the plan's
 people (`demo_people`) do what the run waits for. Spans are short while a stage
 is young (decisions come quickly) and longer in long holds, so that a week of
-simulated traffic costs seconds.
+simulated traffic costs seconds. After go live nothing is decided within a day,
+so spans are whole UTC days (day windows, as the controller's compaction of
+the go-live scope keeps them) until both checkpoints are recorded and the
+people have answered them; the environment-level counts (contact-center
+calls) go into the go-live scope beside the flags' windows.
 
 The engine is reached through `RunEngine` (the run service and the controller
 of `engine`), so this loop knows nothing of how runs are stored.
@@ -19,14 +23,15 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from flagramp.cli.demo_people import DemoPeople
-from flagramp.cli.sim_windows import SimulatedWindows, flag_states
+from flagramp.cli.sim_windows import SimulatedSpan, SimulatedWindows, flag_states
 from flagramp.core.clock import VirtualClock
 from flagramp.core.plans import Plan, RolloutPhase
 from flagramp.core.types import Json
 from flagramp.engine import CompiledStage, compile_plan, metric_specs
 from flagramp.engine.commands import Command, CommandRefused
 from flagramp.engine.evaluation import StageEvaluation
-from flagramp.engine.go_live_schedule import go_live_scope, run_flags
+from flagramp.engine.go_live_schedule import go_live_scope, next_checkpoint, run_flags
+from flagramp.engine.go_live_windows import actorless_metrics, environment_window
 from flagramp.engine.machine import RunContext, watched_phases
 from flagramp.engine.run_state import RunState, RunStatus
 from flagramp.engine.scopes import current_scope, watch_scope
@@ -50,8 +55,10 @@ __all__ = [
 DEMO_START = dt.datetime(2026, 1, 5, 8, 0, tzinfo=dt.UTC)
 #: People act at most this many rounds per tick (a vote may open a question).
 _PEOPLE_ROUNDS = 4
-#: Statuses where the rollout is over for the demo (go-live comes later).
-_DONE = frozenset({RunStatus.COMPLETED, RunStatus.ABORTED, RunStatus.GO_LIVE_WATCHING})
+#: Statuses where the run is over for the demo.
+_DONE = frozenset({RunStatus.COMPLETED, RunStatus.ABORTED})
+#: Minutes in a day: after go live the demo simulates whole UTC days per span.
+_DAY = 24 * 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +150,12 @@ class DemoSettings:
     """Minutes per span later in a stage (measured: 60 makes the full-size
     VAOS run take about 95 s with a scripted engine; 240 keeps the evidence
     fresh enough for day-long holds)."""
-    max_days: int = 40
-    """Virtual days after which the demo gives up (the plan is stuck)."""
+    live_days: int = 7
+    """Virtual days per span after go live (measured: spans of one day make
+    the go-live month cost about as much as the whole rollout)."""
+    max_days: int = 70
+    """Virtual days after which the demo gives up (the plan is stuck); the
+    VAOS run completes after about 41 (its 1-month checkpoint)."""
     person: str = ""
     """Who starts the run (default: the plan owner's first person)."""
 
@@ -212,7 +223,10 @@ def drive(
         if state.status in _DONE:
             break
         start = epoch_minute(clock.now())
-        span = _span_minutes(state, clock.now(), settings)
+        due = next_checkpoint(run, plan, state)
+        span = _span_minutes(
+            state, clock.now(), settings, None if due is None else due.end_minute
+        )
         current = flag_states(
             [store.require_flag(k, plan.environment) for k in flags],
             store.segments(plan.environment),
@@ -231,6 +245,10 @@ def drive(
         by_scope: dict[str, list[Window]] = {}
         for w in simulated.windows:
             by_scope.setdefault(w.key.run, []).append(w)
+        if state.is_live:
+            by_scope.setdefault(go_live_scope(run), []).append(
+                _environment(plan, go_live_scope(run), simulated)
+            )
         for scope, written in by_scope.items():
             windows.add_batch(scope, f"demo-{start}-{start + span}", written)
         clock.advance(dt.timedelta(minutes=span))
@@ -259,7 +277,12 @@ def drive(
     return run, progress.rows
 
 
-def _span_minutes(state: RunState, now: dt.datetime, s: DemoSettings) -> int:
+def _span_minutes(
+    state: RunState, now: dt.datetime, s: DemoSettings, due: int | None
+) -> int:
+    minute = epoch_minute(now)
+    if state.is_live:
+        return _live_span(minute, due, s)
     young = now - state.since < dt.timedelta(hours=2)
     span = (
         s.short_span
@@ -267,10 +290,20 @@ def _span_minutes(state: RunState, now: dt.datetime, s: DemoSettings) -> int:
         else (s.long_span)
     )
     # Long spans end on the hour, so that windows stay aligned to hours.
-    minute = epoch_minute(now)
     if span >= 60 and (minute + span) % 60:
         span -= (minute + span) % 60
     return span
+
+
+def _live_span(minute: int, due: int | None, s: DemoSettings) -> int:
+    """Minutes of a span after go live: to the `live_days`-th UTC midnight
+    ahead, or to the next checkpoint's end (epoch minute `due`) if that comes
+    first, so that each checkpoint's windows end where it does (spans of a
+    day or more are never compacted: they stay whole)."""
+    end = minute - minute % _DAY + s.live_days * _DAY
+    if due is not None and due > minute:
+        end = min(end, due)
+    return end - minute
 
 
 def traffic_scopes(context: RunContext, state: RunState) -> dict[str, str]:
@@ -294,6 +327,21 @@ def traffic_scopes(context: RunContext, state: RunState) -> dict[str, str]:
         )
     )
     return out
+
+
+def _environment(plan: Plan, scope: str, simulated: SimulatedSpan) -> Window:
+    """The span's environment-level counts (events without an actor) as the
+    go-live scope keeps them, one count per actorless metric of the plan."""
+    counts = {
+        name: float(
+            sum(
+                simulated.environment.get(e, 0)
+                for e in plan.metrics[name].event_names()
+            )
+        )
+        for name in actorless_metrics(plan)
+    }
+    return environment_window(scope, simulated.start, simulated.end, counts)
 
 
 def _phase_flags(plan: Plan, phase: int) -> tuple[str, ...]:

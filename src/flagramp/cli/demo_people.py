@@ -3,8 +3,12 @@
 The demo has nobody at a keyboard, so this stands in for the people the plan
 names: they sign the prerequisites, answer each stage's questions, answer
 Launch at every go/no-go with a comment, and, once the simulated fix has
-landed, confirm the revert and approve re-enabling with a root cause. Each
-command is sent as the first person of the role the plan gives for it.
+landed, confirm the revert and approve re-enabling with a root cause. After
+go live they answer each recorded checkpoint's questions for people, every
+answer marked as the demo's (`DEMO_ANSWER`), and the owner completes the run
+once every checkpoint is recorded (`CompleteRun`, refused while any is still
+to come). Each command is sent as the first person of the role the plan gives
+for it.
 
 It reads only the plan and the run's status, never the machine's bookkeeping:
 it offers every command a person of the plan could give in that status, and
@@ -21,6 +25,7 @@ from flagramp.core.plans import Answer, Plan, RolloutPhase
 from flagramp.engine.commands import (
     AnswerQuestion,
     Command,
+    CompleteRun,
     ConfirmRevert,
     FinishManualPhase,
     ReEnable,
@@ -30,13 +35,17 @@ from flagramp.engine.commands import (
 )
 from flagramp.engine.run_state import RunState, RunStatus
 
-__all__ = ["ROOT_CAUSE", "DemoPeople"]
+__all__ = ["DEMO_ANSWER", "ROOT_CAUSE", "DemoPeople"]
 
 #: The root cause the approver records after the simulated fix.
 ROOT_CAUSE = (
     "Simulated regression: the new service's error rate rose past the plan's "
     "limit; the fix was deployed and the error rate is back to normal."
 )
+
+#: How the demo's people mark a post-launch answer: the run is simulated, so
+#: nobody may read it as a real team's finding.
+DEMO_ANSWER = "(Demo answer, simulated run)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +76,8 @@ class DemoPeople:
             return [*self._revert_confirmations(), *self._re_enables()]
         if status is RunStatus.PAUSED and fixed:
             return [*self._revert_confirmations(), *self._re_enables(), self._resume()]
+        if state.is_live:
+            return self._checkpoint_answers(state)
         if status is RunStatus.MANUAL_PHASE:
             phase = self.plan.phases[state.phase]
             if not isinstance(phase, RolloutPhase):
@@ -92,6 +103,29 @@ class DemoPeople:
                         self.person(follow.answered_by), follow.text, "Nothing yet."
                     )
                 )
+        return out
+
+    def _checkpoint_answers(self, state: RunState) -> list[Command]:
+        out: list[Command] = []
+        for result in state.checkpoints:
+            for text, role in result.awaiting():
+                if role is None or role not in self.plan.roles:
+                    continue
+                # "No" to a yes/no question: the simulation has no issues to
+                # report, and a "yes" would open a follow-up nobody can answer.
+                answer = "No" if result.question(text).yes_no else "Nothing to report"
+                out.append(
+                    AnswerQuestion(
+                        self.person(role),
+                        text,
+                        f"{answer}. {DEMO_ANSWER}",
+                        checkpoint=result.checkpoint,
+                    )
+                )
+        go_live = self.plan.go_live
+        if go_live is not None and len(state.checkpoints) == len(go_live.checkpoints):
+            note = "Every checkpoint is recorded. (Demo: the simulated run ends.)"
+            out.append(CompleteRun(self.person(self.plan.owner), note))
         return out
 
     def _votes(self, state: RunState) -> list[Command]:

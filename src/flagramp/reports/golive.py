@@ -210,7 +210,12 @@ def _checkpoint_answers(
 
 
 def _questions(ctx: ReportContext, go_live: GoLive) -> tuple[AnswerRow, ...]:
-    given = ctx.answers()
+    # With checkpoints the engine asks the post-launch questions at the last
+    # one, and answers to them name that checkpoint.
+    given = dict(ctx.answers())
+    if go_live.checkpoints:
+        last = max(go_live.checkpoints, key=lambda c: c.after.delta)
+        given = {**ctx.answers(checkpoint=last.name), **given}
     rows = []
     for question in go_live.questions:
         event = given.get(" ".join(question.text.split()))
