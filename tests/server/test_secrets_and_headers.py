@@ -16,7 +16,7 @@ from flagramp.server.settings import ServerSettings
 from tests.server.conftest import Api, InProcess
 
 PARAMS = {"env": "production", "key": "flag-x", "name": "seg-x", "actor": "u1"}
-PARAMS |= {"group": "g1", "token_id": "000000000000"}
+PARAMS |= {"group": "g1", "token_id": "000000000000", "run": "R1"}
 #: Paths that no route of the table holds, answered all the same.
 OTHER_PATHS = [
     ("GET", "/flipper/api/features"),
