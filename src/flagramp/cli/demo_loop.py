@@ -266,7 +266,7 @@ def drive(
             DemoUpdate(
                 clock.now(),
                 state,
-                _waiting_for(state),
+                state.waiting_for(),
                 evaluation,
                 stage,
                 events,
@@ -447,10 +447,3 @@ def _record(
         rows.append(row)
     if row is not None and running and evaluation is not None:
         row.evaluation = evaluation
-
-
-def _waiting_for(state: RunState) -> str:
-    try:
-        return state.waiting_for()
-    except NotImplementedError:
-        return state.status.value.replace("_", " ")

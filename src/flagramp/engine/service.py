@@ -275,7 +275,7 @@ class RunService:
                 stage_name = stages[state.stage].name
         return RunView(
             row=row,
-            waiting_for=_waiting_for(state),
+            waiting_for=state.waiting_for(),
             phase=phase_name,
             stage=stage_name,
             last_evaluation=_last_evaluation(self.reader.events(run)),
@@ -297,13 +297,6 @@ class RunService:
     def plan_versions(self, run: str) -> builtins.list[PlanVersion]:
         """Every version of the run's plan."""
         return self.reader.plan_versions(run)
-
-
-def _waiting_for(state: RunState) -> str | None:
-    try:
-        return state.waiting_for()
-    except NotImplementedError:  # a state without words for it yet
-        return None
 
 
 def _last_evaluation(log: Sequence[RunEvent]) -> dict[str, Json] | None:
