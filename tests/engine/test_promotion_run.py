@@ -31,10 +31,11 @@ from flagramp.engine.run_state import RunStatus
 from flagramp.engine.service import RunService
 from flagramp.store import Author, SqlFlagStore
 from flagramp.store.backup_refs import SNAPSHOT_KIND
+from flagramp.store.backup_schedules import list_backup_schedules
 from flagramp.store.notification_tables import notification_outbox
 from flagramp.store.tables import audit_log
 from flagramp.store.windows import WindowStore
-from tests.conftest import migrated_database
+from tests.conftest import SQL_BACKENDS, migrated_database
 from tests.engine.run_support import EXAMPLES
 
 TMP = "tmp-deployment.yaml"
@@ -46,7 +47,7 @@ START = dt.datetime(2023, 7, 20, 12, tzinfo=NEW_YORK).astimezone(dt.UTC)
 Calls = list[tuple[str, str, dt.datetime]]
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=SQL_BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlFlagStore]:
     with migrated_database(request, tmp_path) as url:
         sql = SqlFlagStore.open(url, clock=VirtualClock(START))
@@ -128,12 +129,14 @@ class Tmp:
             self.service.command("R1", SignPrerequisite(self.person(item.signed_by), i))
 
     def until(self, *statuses: RunStatus, step: int | None = None) -> None:
-        """Tick every 30 minutes until the run is in one of `statuses`."""
-        for _ in range(24 * 2 * 14):
+        """Tick every 2 hours (from noon: 22:00 is a tick, when the off-hours
+        window opens and production's backup is due) until the run is in one
+        of `statuses`. Two hours, not less: the test runs on three backends."""
+        for _ in range(12 * 14):
             state = self.state()
             if state.status in statuses and (step is None or state.phase == step):
                 return
-            self.clock.advance(dt.timedelta(minutes=30))
+            self.clock.advance(dt.timedelta(hours=2))
             self.controller.tick()
         raise AssertionError(f"never {statuses}: {self.state().status}")
 
@@ -188,6 +191,16 @@ def test_tmp_is_promoted_through_qa_and_pre_prod_to_production(
     assert prod.copied_at is not None and prod.copied_at > backup[2]
     assert prod.copied_at.astimezone(NEW_YORK).date() == dt.date(2023, 7, 26)
     assert qa.backup is None and pre.backup is None  # `backup: false`
+    # The store's backup of production: a one-off schedule written when the
+    # step began, due at 10 pm the evening prior, taken then; its id in the log.
+    assert qa.store_backup is None and pre.store_backup is None
+    assert prod.backup_schedule == "R1-step-3" and prod.backup_due == backup[2]
+    (taken,) = [e for e in tmp.service.log("R1") if e.kind == "promotion_backup"]
+    assert taken.data["backup"] == prod.store_backup is not None
+    assert dt.datetime.fromisoformat(taken.at) == backup[2]
+    (schedule,) = list_backup_schedules(store)
+    assert (schedule.name, schedule.environment) == ("R1-step-3", "production")
+    assert schedule.last_backup == prod.store_backup and schedule.next_due is None
     # Production's probes ran on production; no person has voted yet.
     assert [p["probe"] for p in prod.probes] == ["hook tmp_verification_tests"]
     assert ("tmp_verification_tests", "production") in [c[:2] for c in tmp.calls]
@@ -218,7 +231,9 @@ def test_tmp_is_promoted_through_qa_and_pre_prod_to_production(
         (3, installer),
     ]
     assert marks[3].at == tmp.clock.now() and marks[3].note == "slow import"
-    assert tmp.kinds().count("promotion_overrun") == 1
+    (overrun,) = [e for e in tmp.service.log("R1") if e.kind == "promotion_overrun"]
+    assert str(overrun.data["item"]).startswith("Install:")
+    assert overrun.data["expected"] == "2h" and overrun.data["elapsed_minutes"] > 120
     with store.engine.connect() as conn:
         kinds = list(conn.execute(sa.select(notification_outbox.c.kind)).scalars())
     assert "promotion_step" in kinds

@@ -156,6 +156,20 @@ class Controller:
                 log.warning("dispatch failed: %s", exc)
         return report
 
+    def settle(self, run: str) -> TickReport:
+        """Decide and write the run `run` only, until it has nothing more to do
+        now, then the outbox: `flagramp promote` drives the run it started so
+        (holding the lease, as a tick would)."""
+        now = self.clock.now()
+        report = TickReport(now, runs=1)
+        self._run_until_settled(run, now, report)
+        if self._send is not None:
+            try:
+                report.dispatched = self._send(self.store, self.clock)
+            except FlagrampError as exc:  # sent by a later tick instead
+                log.warning("dispatch failed: %s", exc)
+        return report
+
     def run(
         self,
         lease: Lease,

@@ -1,6 +1,10 @@
 """The controller's hands for promotion runs: each `promotion_machine.Action`
 done against the store, the hooks and the network, and its result written.
 
+A step's backup: its schedule (a one-off `store.backup_schedules` row) is
+written with the transition that records it; when due, the application's
+backup hook runs (if one is registered as `backup`), then the schedule's
+snapshot of the target is taken with the transition that records its id.
 The snapshot and the copy are written in the same unit of work as the
 transition that records them, and so are the restore's changes: a controller
 killed at any point leaves either both or neither. Hooks and probes run before
@@ -30,6 +34,10 @@ from flagramp.engine.run_context import RunContext
 from flagramp.engine.runner import Applied, RunConflict, apply, write_step
 from flagramp.engine.steps import Step
 from flagramp.store import Author, SqlFlagStore
+from flagramp.store.backup_schedules import (
+    put_backup_schedule,
+    take_scheduled_snapshot,
+)
 from flagramp.store.environment_snapshots import write_back_snapshot
 from flagramp.store.runs import RunVersionMoved
 
@@ -59,9 +67,12 @@ class PromotionDriver:
             return self._apply(context, version, step, now, author)
         kind, target = action.kind, action.target
         if kind is pm.ActionKind.BACKUP:
-            result = self.hooks.run(BACKUP_HOOK, {"environment": target}, now)
-            step = pm.record_backup(context, state, now, result)
-            return self._apply(context, version, step, now, author)
+            # The application's backup first (a hook is someone else's code,
+            # run before any write); then the store's, with its transition.
+            result = None
+            if BACKUP_HOOK in self.hooks:
+                result = self.hooks.run(BACKUP_HOOK, {"environment": target}, now)
+            return self._write(context, version, state, now, author, action, result)
         if kind is pm.ActionKind.VERIFY:
             probes = self._probes(action, now)
             step = pm.record_verify(context, state, now, probes)
@@ -101,13 +112,36 @@ class PromotionDriver:
         now: dt.datetime,
         author: Author,
         action: pm.Action,
+        hook: ProbeResult | None = None,
     ) -> Applied:
-        """The copy or the restore, with its transition, in one unit of work."""
+        """The backup's schedule, the store's backup, the copy or the restore,
+        with its transition, in one unit of work."""
         record = state.current
         assert record is not None
         try:
             with self.store.unit_of_work(author) as unit:
-                if action.kind is pm.ActionKind.COPY:
+                if action.kind is pm.ActionKind.SCHEDULE:
+                    name = pm.backup_schedule_name(context, action.step)
+                    due = pm.backup_due(action.spec) or now
+                    put_backup_schedule(
+                        unit,
+                        name,
+                        label=f"run {context.run} step {action.step + 1}: "
+                        f"before promoting {action.source} to {action.target}",
+                        now=now,
+                        once_at=due,
+                        environment=action.target,
+                    )
+                    step = pm.record_backup_scheduled(context, state, now, name, due)
+                elif action.kind is pm.ActionKind.BACKUP:
+                    taken = record.store_backup
+                    if taken is None:
+                        assert record.backup_schedule is not None
+                        taken = take_scheduled_snapshot(
+                            unit, record.backup_schedule, now
+                        )
+                    step = pm.record_backup(context, state, now, hook, taken)
+                elif action.kind is pm.ActionKind.COPY:
                     snapshot, writes = snapshot_and_copy(
                         unit, action.source, action.target, now
                     )

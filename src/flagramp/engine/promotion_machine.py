@@ -13,10 +13,12 @@ who, and the time, are recorded), and `Abort`.
 Rules (`engine.promotion` holds the pure pieces):
 - a step begins inside its time of day (the step's, else the promotion's) and
   not before its `date` (local to that window's time zone);
-- a step that backs up runs the application's backup hook first: at its
-  scheduled time (`backup: {at, days_before}` before the step's date), else
-  just before the step; a failed backup holds the step (retried hourly) and
-  alerts;
+- a step that backs up first schedules the store's backup of its target (a
+  one-off row of `store.backup_schedules`, event `promotion_backup_scheduled`),
+  then at its scheduled time (`backup: {at, days_before}` before the step's
+  date), else just before the step, takes it (a snapshot of the target, its id
+  in the `promotion_backup` event) and runs the application's backup hook when
+  one is registered; a failed hook holds the step (retried hourly) and alerts;
 - the copy comes after a snapshot of the target, in one unit of work;
 - probes, then the go/no-go (`promotion.step_outcome`); Go moves to the next
   step or completes; No-Go with `on_no_go: restore` writes the snapshot back,
@@ -54,15 +56,19 @@ from flagramp.engine.run_records import SignedItem, VoteRecord, iso
 from flagramp.engine.run_state import RunStatus
 from flagramp.engine.steps import NoticeDraft, RunEventDraft, Step
 from flagramp.engine.transitions.windows import time_of_day_open
+from flagramp.store.backup_schedules import before_day
 
 __all__ = [
     "BACKUP_RETRY",
     "Action",
     "ActionKind",
+    "backup_due",
+    "backup_schedule_name",
     "command",
     "is_promotion",
     "pending",
     "record_backup",
+    "record_backup_scheduled",
     "record_copy",
     "record_restore",
     "record_reverify",
@@ -76,6 +82,7 @@ BACKUP_RETRY = dt.timedelta(hours=1)
 
 
 class ActionKind(StrEnum):
+    SCHEDULE = "schedule"
     BACKUP = "backup"
     COPY = "copy"
     VERIFY = "verify"
@@ -213,13 +220,17 @@ def backup_due(spec: PromotionStep) -> dt.datetime | None:
     backup = spec.backup
     if not isinstance(backup, Backup) or backup.at is None or spec.date is None:
         return None
-    hour, minute = (int(p) for p in backup.at.split(":"))
-    local = dt.datetime.combine(
-        spec.date - dt.timedelta(days=backup.days_before),
-        dt.time(hour, minute),
-        ZoneInfo(backup.timezone),
+    return before_day(
+        spec.date,
+        days_before=backup.days_before,
+        at=dt.time.fromisoformat(backup.at),
+        timezone=backup.timezone,
     )
-    return local.astimezone(dt.UTC)
+
+
+def backup_schedule_name(context: RunContext, step: int) -> str:
+    """The `backup_schedules` row of a run's step: `R1-step-3`."""
+    return f"{context.run}-step-{step + 1}"
 
 
 def may_begin(context: RunContext, spec: PromotionStep, now: dt.datetime) -> bool:
@@ -244,6 +255,8 @@ def pending(
     if status is RunStatus.WAITING_WINDOW:
         begins = may_begin(context, spec, now)
         if spec.takes_backup and not record.backup_ok:
+            if record.backup_schedule is None:
+                return act(ActionKind.SCHEDULE)
             retry = record.backup_at is None or now - record.backup_at >= BACKUP_RETRY
             scheduled = backup_due(spec)
             due = now >= scheduled if scheduled is not None else begins
@@ -262,21 +275,58 @@ def pending(
 # --- results of the controller's actions ------------------------------------------
 
 
-def record_backup(
-    context: RunContext, state: PromotionState, now: dt.datetime, result: ProbeResult
+def record_backup_scheduled(
+    context: RunContext,
+    state: PromotionState,
+    now: dt.datetime,
+    schedule: str,
+    due: dt.datetime,
 ) -> Step:
-    """The application's backup hook ran (before any change to the target)."""
+    """The store's backup of the step's target was scheduled (`schedule`, due
+    at `due`; a backup "just before the step" is due as soon as it may begin)."""
     d = _Draft(context, state, now)
     record = state.current
     assert record is not None
-    d.record(dataclasses.replace(record, backup=result.to_json(), backup_at=now))
+    d.record(dataclasses.replace(record, backup_schedule=schedule, backup_due=due))
+    d.event(
+        "promotion_backup_scheduled",
+        step=record.step,
+        target=record.target,
+        schedule=schedule,
+        due=iso(due),
+        scheduled=backup_due(_spec(context, state.phase)) is not None,
+    )
+    return d.step()
+
+
+def record_backup(
+    context: RunContext,
+    state: PromotionState,
+    now: dt.datetime,
+    result: ProbeResult | None,
+    store_backup: str,
+) -> Step:
+    """The store's backup of the target was taken (`store_backup`, its id) and
+    the application's backup hook ran (`result`; None: no hook registered),
+    before any change to the target."""
+    d = _Draft(context, state, now)
+    record = state.current
+    assert record is not None
+    hook = None if result is None else result.to_json()
+    d.record(
+        dataclasses.replace(
+            record, backup=hook, backup_at=now, store_backup=store_backup
+        )
+    )
     d.event(
         "promotion_backup",
         step=record.step,
         target=record.target,
-        result=result.to_json(),
+        backup=store_backup,
+        schedule=record.backup_schedule,
+        result=hook,
     )
-    if not result.ok:
+    if result is not None and not result.ok:
         d.notice(
             NoticeKind.PROMOTION_STEP,
             f"{context.plan.title}: backup of {record.target} failed",

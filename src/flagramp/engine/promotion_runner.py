@@ -1,7 +1,9 @@
 """One promotion step against the store: snapshot, copy, verify, decide, restore.
 
-`run_step` is what `flagramp promote` and, later, the controller's promotion runs
-call. The writes go through units of work, so every change is audited:
+`run_step` runs one step directly, outside any run (a tool or test with no
+run); `flagramp promote` and plan promotions are runs, which the controller's
+`engine.promotion_driver` drives with `snapshot_and_copy` below. The writes
+go through units of work, so every change is audited:
 
 1. the application's backup hook, when the step backs up (`backup`), recorded;
 2. one unit of work: a snapshot of the target's flags and segments

@@ -65,7 +65,13 @@ class StepRecord:
     source: str
     target: str
     backup: dict[str, Json] | None = None
+    """The application's backup hook's result (None: no hook registered)."""
     backup_at: dt.datetime | None = None
+    backup_schedule: str | None = None
+    """The `backup_schedules` row that takes the store's backup of the target."""
+    backup_due: dt.datetime | None = None
+    store_backup: str | None = None
+    """The id of the store's backup (a snapshot of the target) taken for the step."""
     snapshot: str | None = None
     copied_at: dt.datetime | None = None
     copied: dict[str, Json] | None = None
@@ -92,6 +98,9 @@ class StepRecord:
             "target": self.target,
             "backup": self.backup,
             "backup_at": iso(self.backup_at),
+            "backup_schedule": self.backup_schedule,
+            "backup_due": iso(self.backup_due),
+            "store_backup": self.store_backup,
             "snapshot": self.snapshot,
             "copied_at": iso(self.copied_at),
             "copied": self.copied,
@@ -116,6 +125,9 @@ class StepRecord:
             target=text(d, "target"),
             backup=_opt_object(d, "backup"),
             backup_at=opt_when(d, "backup_at"),
+            backup_schedule=opt_text(d, "backup_schedule"),
+            backup_due=opt_when(d, "backup_due"),
+            store_backup=opt_text(d, "store_backup"),
             snapshot=opt_text(d, "snapshot"),
             copied_at=opt_when(d, "copied_at"),
             copied=_opt_object(d, "copied"),
@@ -139,7 +151,10 @@ class StepRecord:
 
     @property
     def backup_ok(self) -> bool:
-        return self.backup is not None and self.backup.get("ok") is True
+        """The store's backup is taken and the application's hook, if one ran,
+        passed."""
+        hook_ok = self.backup is None or self.backup.get("ok") is True
+        return self.store_backup is not None and hook_ok
 
 
 @dataclass(frozen=True, slots=True)

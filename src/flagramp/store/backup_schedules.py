@@ -95,6 +95,32 @@ def schedule_backup(
 ) -> BackupSchedule:
     """Create or replace the schedule `name`: daily at `daily_at` in `timezone`,
     or once at `once_at` (aware). With `environment`, it takes snapshots."""
+    with store.unit_of_work(author) as unit:
+        return put_backup_schedule(
+            unit,
+            name,
+            label=label,
+            now=now,
+            daily_at=daily_at,
+            once_at=once_at,
+            timezone=timezone,
+            environment=environment,
+        )
+
+
+def put_backup_schedule(
+    unit: SqlUnitOfWork,
+    name: str,
+    *,
+    label: str,
+    now: dt.datetime,
+    daily_at: dt.time | None = None,
+    once_at: dt.datetime | None = None,
+    timezone: str = "UTC",
+    environment: str | None = None,
+) -> BackupSchedule:
+    """`schedule_backup` inside `unit` (a promotion step's transition
+    schedules its backup in the same unit of work)."""
     check_entity_key(name)
     check_text("label", label)
     if environment is not None:
@@ -117,21 +143,20 @@ def schedule_backup(
         "next_due": None if next_due is None else iso(next_due),
         "last_backup": None,
         "last_done": None,
-        "created_by": author.who,
+        "created_by": unit.author.who,
     }
-    with store.unit_of_work(author) as unit:
-        old = _row(unit.connection, name)
-        unit.execute(delete(backup_schedules).where(backup_schedules.c.name == name))
-        unit.execute(insert(backup_schedules).values(**row))
-        unit.record(
-            environment or DEFAULT_ENVIRONMENT,
-            SCHEDULE_KIND,
-            name,
-            "create" if old is None else "update",
-            None if old is None else _document(old._mapping),
-            _document(row),
-        )
-        return _schedule(row)
+    old = _row(unit.connection, name)
+    unit.execute(delete(backup_schedules).where(backup_schedules.c.name == name))
+    unit.execute(insert(backup_schedules).values(**row))
+    unit.record(
+        environment or DEFAULT_ENVIRONMENT,
+        SCHEDULE_KIND,
+        name,
+        "create" if old is None else "update",
+        None if old is None else _document(old._mapping),
+        _document(row),
+    )
+    return _schedule(row)
 
 
 def cancel_backup_schedule(store: SqlFlagStore, name: str, *, author: Author) -> None:
@@ -202,6 +227,26 @@ def run_due_backups(
             continue
         made.append(ref)
     return made
+
+
+def take_scheduled_snapshot(unit: SqlUnitOfWork, name: str, now: dt.datetime) -> str:
+    """In `unit`: take the snapshot the environment schedule `name` is for and
+    move the schedule on; returns the backup's id. A schedule that already ran
+    (`run_due_backups` got there first) gives its last backup's id; raises
+    BackupError for a schedule that does not exist or takes full backups."""
+    row = _row(unit.connection, name)
+    if row is None:
+        raise BackupError(f"no backup schedule {name!r}")
+    schedule = _schedule(row._mapping)
+    if schedule.environment is None:
+        raise BackupError(f"backup schedule {name!r} takes full backups")
+    if schedule.next_due is None and schedule.last_backup is not None:
+        return schedule.last_backup
+    if schedule.next_due is None:
+        raise BackupError(f"backup schedule {name!r} is not due")
+    ref = snapshot_environment(unit, schedule.environment, schedule.label, now=now)
+    _move_on(unit, schedule, ref, now)
+    return ref.id
 
 
 class _RanElsewhere(Exception):
