@@ -19,6 +19,7 @@ from flagramp.core.plans import Answer, load_plan
 from flagramp.engine.commands import (
     CommandRefused,
     FinishManualPhase,
+    MeetMilestone,
     SignPrerequisite,
     Vote,
 )
@@ -29,6 +30,8 @@ from flagramp.engine.probes import HookRegistry
 from flagramp.engine.promotion_state import PromotionState
 from flagramp.engine.run_state import RunStatus
 from flagramp.engine.service import RunService
+from flagramp.reports import collect
+from flagramp.reports.stored import read_record
 from flagramp.store import Author, SqlFlagStore
 from flagramp.store.backup_refs import SNAPSHOT_KIND
 from flagramp.store.backup_schedules import list_backup_schedules
@@ -37,6 +40,7 @@ from flagramp.store.tables import audit_log
 from flagramp.store.windows import WindowStore
 from tests.conftest import SQL_BACKENDS, migrated_database
 from tests.engine.run_support import EXAMPLES
+from tests.reports.vaos_run import MemoryWindows
 
 TMP = "tmp-deployment.yaml"
 OPS = Author("ops@va.gov", "set up the environments")
@@ -238,8 +242,37 @@ def test_tmp_is_promoted_through_qa_and_pre_prod_to_production(
         kinds = list(conn.execute(sa.select(notification_outbox.c.kind)).scalars())
     assert "promotion_step" in kinds
 
+    # Milestones: recorded by their owner role (or the plan's owner) with the
+    # day they were met, shown against their target.
+    unit_testing = "Unit Testing Completed"
+    tmp.service.command("R1", MeetMilestone(tmp.person("dev_team"), unit_testing))
+    for refused in (
+        MeetMilestone(tmp.person("dev_team"), unit_testing),  # twice
+        MeetMilestone(tmp.person("training"), "Pre-Production Testing Completed"),
+        MeetMilestone(tmp.person("dev_team"), "No such milestone"),
+    ):
+        with pytest.raises(CommandRefused):
+            tmp.service.command("R1", refused)
+    rows = {m.name: m for m in tmp.service.show("R1").milestones}
+    assert rows[unit_testing].actual == tmp.clock.now().date()
+    assert rows[unit_testing].days_late == 14  # target 7/12, met 7/26
+    assert rows["Pre-Production Testing Completed"].actual is None
+
     tmp.vote(Answer.LAUNCH)
     tmp.until(RunStatus.COMPLETED)
+    # The report's promotion layout: what the engine logged of each step.
+    report = collect(
+        read_record(tmp.service.reader, "R1"),
+        MemoryWindows(),
+        as_of=tmp.clock.now(),
+    )
+    assert report.promotion is not None
+    layout = report.promotion.steps
+    assert [s.outcome for s in layout] == ["go", "go", "go"]
+    assert f"taken: {prod.store_backup} at 2023-07-26 02:00 UTC" in layout[2].backup
+    assert str(layout[2].checklist[3].done_by).startswith(installer)
+    milestones = {m.name: m.actual for m in report.milestones}
+    assert milestones[unit_testing] == rows[unit_testing].actual
     # Production now has the release's flags; its own flag is left alone.
     released = {f.key: f for f in store.list_flags("production")}
     assert released["tmp_scheduler"] == store.require_flag("tmp_scheduler", "int")

@@ -155,6 +155,12 @@ def show(run: RunArg, as_json: JsonOption = False) -> None:
     for incident in view.incidents:
         severity = incident.record.get("severity", "?")
         console.print(f"  incident {incident.incident}: {severity}")
+    for m in view.milestones:
+        actual = "not met yet" if m.actual is None else f"met {m.actual}"
+        late = m.days_late
+        if late:
+            actual += f" ({abs(late)} day(s) {'late' if late > 0 else 'early'})"
+        console.print(f"  milestone {m.name}: target {m.target}, {actual}")
     checks = (view.last_evaluation or {}).get("checks")
     if isinstance(checks, list):
         for check in checks:
@@ -375,6 +381,18 @@ def complete(run: RunArg, person: PersonOption = None, note: NoteOption = "") ->
     """Complete a live run after its last checkpoint, with people's questions
     still open (the owner or product owner)."""
     _command(run, cmds.CompleteRun(person_of(person), note))
+
+
+@run_app.command()
+def milestone(
+    run: RunArg,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="As the plan has it.")],
+    person: PersonOption = None,
+    note: NoteOption = "",
+) -> None:
+    """Record a plan milestone as met today (its owner role or the plan's
+    owner); `run show` and the report give target and actual."""
+    _command(run, cmds.MeetMilestone(person_of(person), name, note))
 
 
 @run_app.command()

@@ -138,6 +138,17 @@ class Abort:
     note: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class MeetMilestone:
+    """A plan milestone reached (`engine.milestones`): recorded with today's
+    date against its target."""
+
+    person: str
+    name: str
+    """The milestone's name, as the plan writes it."""
+    note: str = ""
+
+
 Command = (
     SignPrerequisite
     | AnswerQuestion
@@ -152,4 +163,5 @@ Command = (
     | FinishManualPhase
     | CompleteRun
     | Abort
+    | MeetMilestone
 )

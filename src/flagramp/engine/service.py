@@ -19,11 +19,17 @@ from flagramp.core.clock import Clock
 from flagramp.core.plans import Plan, diff, load_plan
 from flagramp.core.types import Json
 from flagramp.engine import machine, promotion_machine
-from flagramp.engine.commands import Command, Revise
+from flagramp.engine.commands import Command, MeetMilestone, Revise
 from flagramp.engine.compile import compile_plan, metric_specs
 from flagramp.engine.event_targets import EventRoute, event_targets
 from flagramp.engine.go_live_windows import after_step
 from flagramp.engine.machine import RunContext
+from flagramp.engine.milestones import (
+    MilestoneRow,
+    meet_milestone,
+    met_milestones,
+    milestone_rows,
+)
 from flagramp.engine.plan_cache import PlanCache
 from flagramp.engine.promotion_machine import is_promotion
 from flagramp.engine.promotion_state import PromotionState, load_run_state
@@ -68,6 +74,8 @@ class RunView:
     stage: str | None
     last_evaluation: dict[str, Json] | None
     incidents: tuple[IncidentRow, ...] = field(default=())
+    milestones: tuple[MilestoneRow, ...] = field(default=())
+    """The plan's milestones: target, and actual once the run reached each."""
 
     def to_json(self) -> dict[str, Json]:
         """The view as `run show --json` prints it."""
@@ -86,6 +94,7 @@ class RunView:
             "waiting_for": self.waiting_for,
             "last_evaluation": self.last_evaluation,
             "incidents": [i.record | {"incident": i.incident} for i in self.incidents],
+            "milestones": [m.to_json() for m in self.milestones],
             "state": row.state,
             "created_at": row.created_at,
             "updated_at": row.updated_at,
@@ -228,7 +237,13 @@ class RunService:
             cmd = make(row, context.plan)
             now = self.clock.now()
             state = self._load_state(row.state)
-            if isinstance(state, PromotionState):
+            if isinstance(cmd, MeetMilestone):
+                # Not a transition of either machine: an event of the run.
+                met = met_milestones(
+                    (e.kind, e.actor, e.data) for e in self.reader.events(run)
+                )
+                step = meet_milestone(context, state, now, cmd, met)
+            elif isinstance(state, PromotionState):
                 step = promotion_machine.command(context, state, now, cmd)
             else:
                 step = self._decide(context, state, now, cmd)
@@ -273,13 +288,16 @@ class RunService:
             stages = getattr(phase, "stages", ())
             if state.stage is not None and 0 <= state.stage < len(stages):
                 stage_name = stages[state.stage].name
+        events = self.reader.events(run)
+        met = met_milestones((e.kind, e.actor, e.data) for e in events)
         return RunView(
             row=row,
             waiting_for=state.waiting_for(),
             phase=phase_name,
             stage=stage_name,
-            last_evaluation=_last_evaluation(self.reader.events(run)),
+            last_evaluation=_last_evaluation(events),
             incidents=tuple(self.reader.incidents(run)),
+            milestones=milestone_rows(context.plan, met),
         )
 
     def list(self, statuses: Sequence[str] | None = None) -> list[RunRow]:

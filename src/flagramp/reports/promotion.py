@@ -1,10 +1,13 @@
 """A promotion run in a report (seed 004): environments, each step's checklist
 with who and when, backup, verification, go/no-go and what happened.
 
-The steps' outcomes are read from `promotion_step` events (data: `step` index,
-`outcome`, `note`); until the engine logs promotion steps into a run, each step
-says it has not run yet, and its checklist who did each task (`done_by` in the
-plan, or "not done yet" and the role).
+What happened comes from the engine's run events: `promotion_decided` (data:
+`step`, `outcome`), `promotion_restored` (the snapshot written back),
+`promotion_backup` (the store's backup id, when it was taken) and
+`checklist_done` (who did an item, and when); an older `promotion_step` event
+(`step`, `outcome`, `note`) is read too. A step with none says it has not run
+yet, and its checklist who is to do each task (`done_by` in the plan, or "not
+done yet" and the role).
 """
 
 from __future__ import annotations
@@ -19,20 +22,45 @@ from flagramp.reports.model import (
     PromotionStepReport,
 )
 from flagramp.reports.run_log import of_kind, text_of
+from flagramp.reports.run_record import RunEvent
 
-#: A promotion step's result in the log: data {step, outcome, note}.
-PROMOTION_STEP = frozenset({"promotion_step"})
+#: A step's result in the log (data {step, outcome, note}).
+PROMOTION_STEP = frozenset({"promotion_step", "promotion_decided"})
+RESTORED = frozenset({"promotion_restored"})
+BACKUP = frozenset({"promotion_backup"})
+CHECKLIST = frozenset({"checklist_done"})
+
+
+def _index(event: RunEvent, key: str = "step") -> int | None:
+    value = event.data.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def promotion_report(ctx: ReportContext, promotion: Promotion) -> PromotionReport:
     """The plan's promotion with what the log says of each step."""
     outcomes: dict[int, str] = {}
     for event in of_kind(ctx.events, PROMOTION_STEP):
-        step = event.data.get("step")
-        if isinstance(step, int) and not isinstance(step, bool):
+        step = _index(event)
+        if step is not None:
             note = text_of(event.data, "note")
             outcome = text_of(event.data, "outcome") or "recorded"
             outcomes[step] = f"{outcome}{f': {note}' if note else ''}"
+    for event in of_kind(ctx.events, RESTORED):
+        step = _index(event)
+        if step is not None and step in outcomes:
+            snapshot = text_of(event.data, "snapshot")
+            outcomes[step] += f"; restored to snapshot {snapshot}"
+    backups = {
+        step: f"{text_of(e.data, 'backup')} at {e.at:%Y-%m-%d %H:%M} UTC"
+        for e in of_kind(ctx.events, BACKUP)
+        if (step := _index(e)) is not None and text_of(e.data, "backup")
+    }
+    done: dict[tuple[int, int], str] = {}
+    for event in of_kind(ctx.events, CHECKLIST):
+        step, item = _index(event), _index(event, "item")
+        if step is not None and item is not None:
+            who = event.actor or "someone"
+            done[(step, item)] = f"{who}, {event.at:%Y-%m-%d %H:%M} UTC"
     return PromotionReport(
         environments=tuple(
             EnvironmentRow(e.name, e.use or "not described", e.parties)
@@ -40,28 +68,37 @@ def promotion_report(ctx: ReportContext, promotion: Promotion) -> PromotionRepor
         ),
         window=_window(promotion.time_of_day),
         steps=tuple(
-            _step(ctx, step, outcomes.get(i)) for i, step in enumerate(promotion.steps)
+            _step(ctx, i, step, outcomes.get(i), backups.get(i), done)
+            for i, step in enumerate(promotion.steps)
         ),
     )
 
 
 def _step(
-    ctx: ReportContext, step: PromotionStep, outcome: str | None
+    ctx: ReportContext,
+    index: int,
+    step: PromotionStep,
+    outcome: str | None,
+    backup: str | None,
+    done: dict[tuple[int, int], str],
 ) -> PromotionStepReport:
     roles = step.go_no_go.roles if step.go_no_go else ()
+    planned = _backup(step)
     return PromotionStepReport(
         environment=step.environment,
         date=step.date or Pending("no date in the plan"),
-        backup=_backup(step),
+        backup=planned if backup is None else f"{planned}; taken: {backup}",
         checklist=tuple(
             ChecklistRow(
                 item.text,
                 ctx.role_title(item.role) if item.role else "anyone",
                 item.when or "when the step runs",
                 str(item.expected_duration) if item.expected_duration else "not set",
-                item.done_by or ctx.pending("not done yet", item.role),
+                done.get((index, j))
+                or item.done_by
+                or ctx.pending("not done yet", item.role),
             )
-            for item in step.checklist
+            for j, item in enumerate(step.checklist)
         ),
         verification=tuple(
             f"HTTP {p.url} answers {p.expect_status}"
