@@ -96,9 +96,9 @@ class RunTotalsCollector(Collector):
         # Every decision × mode appears, 0 when none, so that a rate() has a
         # series from the first scrape on.
         for outcome in GuardOutcome:
-            for mode in Mode:
-                count = totals.decisions.get((outcome.value, mode.value), 0)
-                decisions.add_metric([outcome.value, mode.value], count)
+            for kind in Mode:
+                count = totals.decisions.get((outcome.value, kind.value), 0)
+                decisions.add_metric([outcome.value, kind.value], count)
         yield decisions
         harmful = CounterMetricFamily(
             "flagramp_guard_harmful", HARMFUL_HELP, labels=["mode", "action", "acted"]

@@ -76,6 +76,7 @@ def test_an_admin_makes_a_backup_operators_list_it_and_admins_download_it(
     )
     assert file.status_code == 200
     assert file.headers["content-type"] == "application/zip"
+    assert file.headers["cache-control"] == "no-store"
     assert f'filename="{made["file"]}"' in file.headers["content-disposition"]
     assert file.content == on_disk.read_bytes()
     assert zipfile.ZipFile(io.BytesIO(file.content)).testzip() is None
