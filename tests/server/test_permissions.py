@@ -22,6 +22,7 @@ from tests.server.live_server import serving
 
 PARAMS = {"env": "production", "key": "flag-x", "name": "seg-x", "actor": "u1"}
 PARAMS |= {"group": "g1", "token_id": "000000000000", "run": "R1"}
+PARAMS |= {"backup": "20260101T000000Z-00000000"}
 #: Authorization headers that name no valid token: each must be a 401.
 UNAUTHENTICATED: dict[str, bytes | None] = {
     "none": None,

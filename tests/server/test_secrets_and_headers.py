@@ -17,6 +17,7 @@ from tests.server.conftest import Api, InProcess
 
 PARAMS = {"env": "production", "key": "flag-x", "name": "seg-x", "actor": "u1"}
 PARAMS |= {"group": "g1", "token_id": "000000000000", "run": "R1"}
+PARAMS |= {"backup": "20260101T000000Z-00000000"}
 #: Paths that no route of the table holds, answered all the same.
 OTHER_PATHS = [
     ("GET", "/flipper/api/features"),

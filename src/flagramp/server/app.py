@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from importlib import metadata
+from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -49,6 +50,7 @@ from flagramp.server.ports import AlertSink, EventSink
 from flagramp.server.routes import (
     alerts,
     audit,
+    backups,
     environments,
     events,
     flags,
@@ -67,7 +69,7 @@ from flagramp.server.snapshots import SnapshotCache
 from flagramp.server.state import ServerState
 from flagramp.server.streaming.hub import ChangeHub
 from flagramp.server.streaming.pg_listener import listen
-from flagramp.store import DEFAULT_ENVIRONMENT, SqlFlagStore
+from flagramp.store import DEFAULT_ENVIRONMENT, SqlFlagStore, backup_directory
 from flagramp.store.event_batches import EventBatchKeys
 from flagramp.store.tokens import Permission, TokenStore
 from flagramp.store.windows import WindowStore
@@ -86,6 +88,7 @@ API_ROUTERS = (
     audit.router,
     alerts.router,
     tokens.router,
+    backups.router,
 )
 #: Every router of the app with its prefix: the route table.
 ROUTE_TABLE: tuple[tuple[str, APIRouter], ...] = (
@@ -141,6 +144,7 @@ def create_app(
             clock=auth_clock or time.monotonic,
         ),
         runs=service,
+        backup_dir=settings.backup_dir or _backup_dir(store),
     )
 
     @contextlib.asynccontextmanager
@@ -182,6 +186,12 @@ def create_app(
     app.state.controller = loop
     install_dashboard(app, settings, runs if runs is not None else service)
     return app
+
+
+def _backup_dir(store: SqlFlagStore) -> Path:
+    # The directory `flagramp backup` uses for the same store, so that the CLI
+    # and the server list and restore the same files.
+    return backup_directory(store.engine.url.render_as_string(hide_password=False))
 
 
 def _poll_seconds(store: SqlFlagStore, settings: ServerSettings) -> float:

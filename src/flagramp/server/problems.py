@@ -23,6 +23,11 @@ from starlette.responses import JSONResponse, Response
 
 from flagramp.core.errors import (
     AuditKeyError,
+    BackupDamaged,
+    BackupError,
+    BackupKeyMissing,
+    BackupRevisionUnknown,
+    BackupUnverified,
     EngineError,
     EnvironmentNotFound,
     EventError,
@@ -39,7 +44,9 @@ from flagramp.core.errors import (
     SegmentInUse,
     SegmentNotFound,
     SharedUsersUnsupported,
+    SnapshotNotFound,
     StoreError,
+    TargetNotEmpty,
     TokenNotFound,
 )
 from flagramp.core.plans import PlanInvalid
@@ -105,6 +112,24 @@ STORE_UNAVAILABLE = ProblemType(
 SERVER_MISCONFIGURED = ProblemType(
     "audit_key_error", 503, "The server cannot sign audit rows"
 )
+TARGET_NOT_EMPTY = ProblemType(
+    "target_not_empty", 409, "The store is not empty: restore with force"
+)
+BACKUP_DAMAGED = ProblemType(
+    "backup_damaged", 422, "The file is not a whole flagramp backup"
+)
+BACKUP_REVISION_UNKNOWN = ProblemType(
+    "backup_revision_unknown", 409, "The backup is from a newer flagramp"
+)
+BACKUP_KEY_MISSING = ProblemType(
+    "backup_key_missing", 409, "The server lacks the audit keys the backup needs"
+)
+BACKUP_UNVERIFIED = ProblemType(
+    "backup_unverified", 422, "The restored audit log does not verify"
+)
+BACKUP_FAILED = ProblemType(
+    "backup_error", 503, "The backup cannot be made or restored here"
+)
 
 #: Domain errors → problem types, the most specific first (the first match wins).
 DOMAIN_ERRORS: tuple[tuple[type[FlagrampError], ProblemType], ...] = (
@@ -113,6 +138,7 @@ DOMAIN_ERRORS: tuple[tuple[type[FlagrampError], ProblemType], ...] = (
     (SegmentNotFound, NOT_FOUND),
     (TokenNotFound, NOT_FOUND),
     (EnvironmentNotFound, NOT_FOUND),
+    (SnapshotNotFound, NOT_FOUND),
     (SegmentInUse, SEGMENT_IN_USE),
     (RevisionExists, CONFLICT),
     (SharedUsersUnsupported, CONFLICT),
@@ -125,6 +151,12 @@ DOMAIN_ERRORS: tuple[tuple[type[FlagrampError], ProblemType], ...] = (
     (InvalidToken, INVALID_TOKEN),
     (ImportInvalid, IMPORT_INVALID),
     (AuditKeyError, SERVER_MISCONFIGURED),
+    (TargetNotEmpty, TARGET_NOT_EMPTY),
+    (BackupDamaged, BACKUP_DAMAGED),
+    (BackupRevisionUnknown, BACKUP_REVISION_UNKNOWN),
+    (BackupKeyMissing, BACKUP_KEY_MISSING),
+    (BackupUnverified, BACKUP_UNVERIFIED),
+    (BackupError, BACKUP_FAILED),
     (StoreError, STORE_UNAVAILABLE),
     (FlagError, INVALID_FLAG),
     (PlanError, PLAN_INVALID),
@@ -196,6 +228,12 @@ ALL_TYPES: tuple[ProblemType, ...] = (
     INTERNAL_ERROR,
     STORE_UNAVAILABLE,
     SERVER_MISCONFIGURED,
+    TARGET_NOT_EMPTY,
+    BACKUP_DAMAGED,
+    BACKUP_REVISION_UNKNOWN,
+    BACKUP_KEY_MISSING,
+    BACKUP_UNVERIFIED,
+    BACKUP_FAILED,
 )
 
 

@@ -1,8 +1,10 @@
 """Run-state metrics on `/metrics`: the store's totals and the controller's ticks.
 
-`flagramp_runs{status}`, `flagramp_run_transitions_total` and
-`flagramp_run_rollbacks_total{kind}` are read from the run tables when
-Prometheus scrapes (`store.run_totals`), so every replica says the same.
+`flagramp_runs{status}`, `flagramp_run_transitions_total`,
+`flagramp_run_rollbacks_total{kind}`, `flagramp_guard_decisions_total{decision,
+mode}` and `flagramp_guard_harmful_total{mode,action,acted}` are read from the
+run tables when Prometheus scrapes (`store.run_totals`), so every replica says
+the same, wherever the controller runs.
 The tick figures (`flagramp_controller_ticks_total`,
 `flagramp_controller_tick_duration_seconds`, `flagramp_controller_steps_total`,
 `flagramp_controller_lease_held`, …) are this process's: only the replica
@@ -20,8 +22,10 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 
 from flagramp.core.errors import StoreError
+from flagramp.core.plans import Mode
 from flagramp.engine.controller import TickReport
 from flagramp.engine.run_state import RunStatus
+from flagramp.stats import GuardOutcome
 from flagramp.store.run_totals import run_totals
 
 log = logging.getLogger(__name__)
@@ -31,8 +35,20 @@ log = logging.getLogger(__name__)
 TICK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
+#: Descriptions of the guard metrics.
+DECISIONS_HELP = (
+    "Criteria by the decision their stage was left on (healthy, inconclusive, "
+    "harmful) and their mode"
+)
+HARMFUL_HELP = (
+    "Criteria found harmful (once per stage attempt), by mode, the action their "
+    "failure takes, and whether it was applied"
+)
+
+
 class RunTotalsCollector(Collector):
-    """Runs by status (every status, 0 when none), transitions and rollbacks."""
+    """Runs by status (every status, 0 when none), transitions, rollbacks and
+    guard decisions."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -45,6 +61,12 @@ class RunTotalsCollector(Collector):
         )
         yield CounterMetricFamily(
             "flagramp_run_rollbacks", "Rollbacks and kills, by kind", labels=["kind"]
+        )
+        yield CounterMetricFamily(
+            "flagramp_guard_decisions", DECISIONS_HELP, labels=["decision", "mode"]
+        )
+        yield CounterMetricFamily(
+            "flagramp_guard_harmful", HARMFUL_HELP, labels=["mode", "action", "acted"]
         )
 
     def collect(self) -> Iterator[Metric]:
@@ -68,6 +90,22 @@ class RunTotalsCollector(Collector):
         for kind, count in sorted(totals.rollbacks.items()):
             rollbacks.add_metric([kind], count)
         yield rollbacks
+        decisions = CounterMetricFamily(
+            "flagramp_guard_decisions", DECISIONS_HELP, labels=["decision", "mode"]
+        )
+        # Every decision × mode appears, 0 when none, so that a rate() has a
+        # series from the first scrape on.
+        for outcome in GuardOutcome:
+            for kind in Mode:
+                count = totals.decisions.get((outcome.value, kind.value), 0)
+                decisions.add_metric([outcome.value, kind.value], count)
+        yield decisions
+        harmful = CounterMetricFamily(
+            "flagramp_guard_harmful", HARMFUL_HELP, labels=["mode", "action", "acted"]
+        )
+        for (mode, action, acted), count in sorted(totals.harms.items()):
+            harmful.add_metric([mode, action, acted], count)
+        yield harmful
 
 
 class ControllerMetrics:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 #: Largest request body on /api/v1 (after gzip is undone, for events too).
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -27,7 +28,9 @@ class ServerSettings:
     a random key per process, so sessions end when it restarts).
     `controller` runs the engine's controller in the process (`flagramp serve
     --controller`), ticking every `controller_interval` seconds while it holds
-    the store's lease.
+    the store's lease. `backup_dir` is where `/api/v1/backups` writes and
+    finds backup files (None: `store.backup_directory` of the store, the same
+    directory `flagramp backup` uses).
     """
 
     database_url: str | None = None
@@ -43,11 +46,13 @@ class ServerSettings:
     session_key: str | None = None
     controller: bool = False
     controller_interval: float = 60.0
+    backup_dir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
         """Settings from `FLAGRAMP_DATABASE_URL`, `FLAGRAMP_CORS_ORIGINS`
-        (comma-separated origins) and `FLAGRAMP_SESSION_KEY`."""
+        (comma-separated origins), `FLAGRAMP_SESSION_KEY` and
+        `FLAGRAMP_BACKUP_DIR`."""
         env = os.environ if environ is None else environ
         origins = tuple(
             o.strip()
@@ -58,4 +63,9 @@ class ServerSettings:
             database_url=env.get("FLAGRAMP_DATABASE_URL") or None,
             cors_origins=origins,
             session_key=env.get("FLAGRAMP_SESSION_KEY") or None,
+            backup_dir=_path(env.get("FLAGRAMP_BACKUP_DIR")),
         )
+
+
+def _path(value: str | None) -> Path | None:
+    return Path(value).expanduser() if value else None

@@ -4,6 +4,7 @@ reach."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from starlette.requests import HTTPConnection
 
@@ -36,6 +37,8 @@ class ServerState:
     metrics: ServerMetrics
     auth_limiter: FailureLimiter
     runs: RunService
+    #: Where the backups routes write and find backup files.
+    backup_dir: Path
 
 
 def server_state(connection: HTTPConnection) -> ServerState:

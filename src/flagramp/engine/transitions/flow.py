@@ -115,6 +115,28 @@ def evidence_of(d: Draft, evaluation: StageEvaluation | None) -> dict[str, Json]
     return frozen
 
 
+def guards_of(evidence: dict[str, Json] | None) -> list[Json]:
+    """Each criterion's mode and decision in a stage's evidence, in short: what
+    `stage_left` keeps, so `/metrics` counts decisions without reading the
+    whole evidence (`store.run_totals`)."""
+    evaluation = (evidence or {}).get("evaluation")
+    checks = evaluation.get("checks") if isinstance(evaluation, dict) else None
+    guards: list[Json] = []
+    for check in checks if isinstance(checks, list) else ():
+        if not isinstance(check, dict) or not isinstance(check.get("decision"), dict):
+            continue
+        decision = check["decision"]
+        assert isinstance(decision, dict)
+        guards.append(
+            {
+                "criterion": check.get("criterion"),
+                "mode": check.get("mode"),
+                "decision": decision.get("outcome"),
+            }
+        )
+    return guards
+
+
 def ask_gate(d: Draft, kind: str, index: int, evidence: dict[str, Json] | None) -> None:
     """Ask one go/no-go: the run waits for its roles' answers."""
     state = d.state
@@ -201,7 +223,13 @@ def leave_stage(d: Draft, decision: str, evidence: dict[str, Json] | None) -> No
         rollback=rollback,
         clock=state.clock.stopped(d.now),
     )
-    d.event("stage_left", phase=state.phase, stage=state.stage, decision=decision)
+    d.event(
+        "stage_left",
+        phase=state.phase,
+        stage=state.stage,
+        decision=decision,
+        guards=guards_of(evidence),
+    )
     last = state.stage + 1 >= len(part.stages)
     revised = state.pending_revision is not None
     if revised:
