@@ -251,3 +251,32 @@ def test_a_schedule_that_cannot_be_kept_is_refused(
             **options,  # type: ignore[arg-type]
         )
     assert store.version() == version
+
+
+def test_the_controllers_tick_makes_the_due_backups(
+    store: SqlFlagStore, tmp_path: Path
+) -> None:
+    # `flagramp backup schedule` promises that a running controller takes the
+    # backup: no cron job beside it.
+    from flagramp.engine.controller import Controller
+    from flagramp.store.windows import WindowStore
+
+    clock = _clock(store)
+    schedule_backup(
+        store,
+        "nightly",
+        label="nightly",
+        author=OPS,
+        now=clock.now(),
+        daily_at=dt.time(22, 0),
+        timezone=NEW_YORK,
+    )
+    controller = Controller(
+        store, WindowStore(store.engine), clock, send=None, backup_dir=tmp_path
+    )
+    assert controller.tick().backups == []
+    clock.current = _at("2023-07-26T02:00:00+00:00")
+    made = controller.tick().backups
+    assert [f.ref.id for f in list_backups(tmp_path)] == made
+    assert len(made) == 1
+    assert controller.tick().backups == []

@@ -79,6 +79,7 @@ def _say(report: TickReport, as_json: bool) -> None:
                 "applied": {r: a.version for r, a in report.applied.items()},
                 "conflicts": report.conflicts,
                 "failed": report.failed,
+                "backups": report.backups,
                 "delivered": len(report.dispatched.delivered)
                 if report.dispatched
                 else 0,
@@ -90,6 +91,7 @@ def _say(report: TickReport, as_json: bool) -> None:
         f"{report.at.isoformat()[:19]} {count(report.runs, 'run')} checked"
         + (f"; moved {moved}" if moved else "")
         + (f"; {len(report.failed)} failed" if report.failed else "")
+        + (f"; backed up {', '.join(report.backups)}" if report.backups else "")
     )
     for run, why in report.failed.items():
         console.print(f"  {run}: {why}")

@@ -43,6 +43,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from flagramp.core.clock import Clock
 from flagramp.core.errors import FlagrampError, StoreError
@@ -65,7 +66,7 @@ from flagramp.engine.runner import Applied, RunConflict, apply
 from flagramp.engine.scopes import epoch_minute
 from flagramp.engine.source_health import SourceHealth
 from flagramp.engine.steps import Step
-from flagramp.store import Author, SqlFlagStore
+from flagramp.store import Author, SqlFlagStore, run_due_backups
 from flagramp.store.runs import RunReader, RunRow
 from flagramp.store.windows import WindowStore
 
@@ -101,6 +102,8 @@ class TickReport:
     failed: dict[str, str] = field(default_factory=dict)
     """Runs whose transition could not be decided or written, and why."""
     dispatched: DispatchReport | None = None
+    backups: list[str] = field(default_factory=list)
+    """Ids of the scheduled backups made in this tick."""
 
 
 class Controller:
@@ -120,6 +123,7 @@ class Controller:
         sleep: Callable[[float], None] = time.sleep,
         hooks: HookRegistry | None = None,
         sources: SourceHealth | None = None,
+        backup_dir: Path | None = None,
     ) -> None:
         self.store, self.windows, self.clock = store, windows, clock
         self.name = name
@@ -135,6 +139,7 @@ class Controller:
             sources=sources,
         )
         self.plans = PlanCache()
+        self.backup_dir = backup_dir
         self.reader = RunReader(store.engine)
         #: run -> (run version, store version looked up to): outside changes
         #: are looked for from there while the run does not move.
@@ -149,12 +154,28 @@ class Controller:
         for row in self._active():
             report.runs += 1
             self._run_until_settled(row.id, now, report)
+        report.backups = self._run_due_backups(now)
         if self._send is not None:
             try:
                 report.dispatched = self._send(self.store, self.clock)
             except FlagrampError as exc:  # sent on the next tick instead
                 log.warning("dispatch failed: %s", exc)
         return report
+
+    def _run_due_backups(self, now: dt.datetime) -> list[str]:
+        """The store's scheduled backups that are due (`flagramp backup
+        schedule`): made here so that no cron job is needed beside a controller."""
+        try:
+            made = run_due_backups(
+                self.store,
+                now,
+                author=Author(self.name, "scheduled backup"),
+                directory=self.backup_dir,
+            )
+        except FlagrampError as exc:  # the schedule stays due: the next tick tries
+            log.warning("scheduled backup failed: %s", exc)
+            return []
+        return [ref.id for ref in made]
 
     def settle(self, run: str) -> TickReport:
         """Decide and write the run `run` only, until it has nothing more to do

@@ -119,10 +119,13 @@ def create_app(
     service = RunService(store, windows, clock)
     metrics.registry.register(RunTotalsCollector(store.engine))
     controller_metrics = ControllerMetrics(metrics.registry)
+    backup_dir = settings.backup_dir or _backup_dir(store)
     loop = None
     if settings.controller:
         loop = ControllerLoop(
-            lambda sleep: Controller(store, windows, clock, sleep=sleep),
+            lambda sleep: Controller(
+                store, windows, clock, sleep=sleep, backup_dir=backup_dir
+            ),
             Lease(store.engine),
             controller_metrics,
             interval=settings.controller_interval,
@@ -144,7 +147,7 @@ def create_app(
             clock=auth_clock or time.monotonic,
         ),
         runs=service,
-        backup_dir=settings.backup_dir or _backup_dir(store),
+        backup_dir=backup_dir,
     )
 
     @contextlib.asynccontextmanager
