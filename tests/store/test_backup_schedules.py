@@ -277,6 +277,6 @@ def test_the_controllers_tick_makes_the_due_backups(
     assert controller.tick().backups == []
     clock.current = _at("2023-07-26T02:00:00+00:00")
     made = controller.tick().backups
-    assert [f.ref.id for f in list_backups(tmp_path)] == made
+    assert [f.ref.id for f in list_backups(tmp_path) if f.ref] == made
     assert len(made) == 1
     assert controller.tick().backups == []
