@@ -77,6 +77,17 @@ class Incident(BaseModel):
         return cls(incident=row.incident, record=row.record, updated_at=row.updated_at)
 
 
+class Milestone(BaseModel):
+    """A plan milestone: its target date and, once met, the actual one."""
+
+    name: str
+    target: str
+    owner: str | None
+    actual: str | None
+    by: str | None
+    days_late: int | None
+
+
 class RunDetail(RunSummary):
     """Where a run is: its state, what it waits for and from whom, its current
     phase and stage, its last evaluation and its incidents."""
@@ -86,6 +97,7 @@ class RunDetail(RunSummary):
     waiting_for: WaitingFor | None
     last_evaluation: dict[str, Any] | None
     incidents: list[Incident]
+    milestones: list[Milestone]
     state: dict[str, Any]
 
     @classmethod
@@ -99,6 +111,7 @@ class RunDetail(RunSummary):
             waiting_for=waiting,
             last_evaluation=view.last_evaluation,
             incidents=[Incident.of(i) for i in view.incidents],
+            milestones=[Milestone.model_validate(m.to_json()) for m in view.milestones],
             state=row.state,
         )
 
@@ -216,6 +229,11 @@ class IncidentBody(BaseModel):
 class ReEnableBody(BaseModel):
     root_cause: str = Field(max_length=TEXT_MAX)
     stage: int | None = Field(None, ge=1, description="Resume at this stage (from 1)")
+
+
+class MilestoneBody(BaseModel):
+    name: str = Field(max_length=200, description="The milestone, as the plan has it")
+    note: str = Note
 
 
 class FinishBody(BaseModel):

@@ -262,3 +262,32 @@ def test_metrics_count_runs_by_status_transitions_and_rollbacks(runs: Runs) -> N
     assert 'flagramp_run_rollbacks_total{kind="killed"} 1.0' in text
     version = runs.show(run)["version"]
     assert f"flagramp_run_transitions_total {float(version)}" in text
+
+
+def test_a_milestone_is_met_by_its_owner_and_shown_against_its_target(
+    runs: Runs,
+) -> None:
+    plan = PLAN.replace(
+        "prerequisites:",
+        "milestones:\n  - {name: Staging review, target: 2020-01-01, owner: po}\n"
+        "prerequisites:",
+    )
+    runs.start(plan)
+    [before] = runs.show()["milestones"]
+    assert (before["name"], before["target"], before["actual"]) == (
+        "Staging review",
+        "2020-01-01",
+        None,
+    )
+    body = {"name": "Staging review", "note": "reviewed"}
+    path = "/runs/R1/milestone"
+    _problem(runs.call("POST", path, "outsider", json=body), 403, "not_your_role")
+    _problem(runs.call("POST", path, "service", json=body), 403, "not_a_person")
+    unknown = runs.call("POST", path, "po", json={"name": "No such"})
+    assert unknown.status_code in (404, 409, 422), unknown.text
+    met = runs.call("POST", path, "po", json=body)
+    assert met.status_code == 200, met.text
+    [after] = runs.show()["milestones"]
+    today = runs.api.clock.now().date()
+    assert (after["actual"], after["by"]) == (today.isoformat(), PO)
+    assert after["days_late"] == (today - dt.date(2020, 1, 1)).days

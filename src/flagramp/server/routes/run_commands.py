@@ -1,5 +1,5 @@
 """People's commands to a run: sign, answer, vote, pause, resume, kill,
-incident, re-enable, confirm-revert, revise, finish, abort, complete.
+incident, re-enable, confirm-revert, revise, finish, milestone, abort, complete.
 
 Every command is the token's person's: an engineer token (or above) lets a
 person send it here, and the engine's machine then checks that they hold the
@@ -28,6 +28,7 @@ from flagramp.server.run_models import (
     CommandAnswer,
     FinishBody,
     IncidentBody,
+    MilestoneBody,
     NoteBody,
     PlanSource,
     ReEnableBody,
@@ -151,6 +152,15 @@ async def finish(run: str, body: FinishBody, state: State, who: Who) -> CommandA
     """End the manual phase (checklist items done numbered from 1)."""
     done = tuple(i - 1 for i in body.done)
     cmd = cmds.FinishManualPhase(person_of(who), done, body.note)
+    return await send(state, run, cmd)
+
+
+@router.post("/runs/{run}/milestone", response_model=CommandAnswer, responses=PROBLEMS)
+async def milestone(
+    run: str, body: MilestoneBody, state: State, who: Who
+) -> CommandAnswer:
+    """Record a plan milestone as met today (its owner role or the plan's owner)."""
+    cmd = cmds.MeetMilestone(person_of(who), body.name, body.note)
     return await send(state, run, cmd)
 
 
