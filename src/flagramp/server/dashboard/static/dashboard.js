@@ -66,9 +66,11 @@
 
   function listen() {
     var failures = 0;
+    var opened = false;
     var source = new EventSource(stream, { withCredentials: true });
     source.addEventListener("open", function () {
       failures = 0;
+      opened = true;
       box.setAttribute("data-live", "sse");
     });
     source.addEventListener("guards", function (event) {
@@ -78,9 +80,11 @@
     });
     source.addEventListener("error", function () {
       failures += 1;
-      // CLOSED: the server refused the stream (not an event stream, 4xx/5xx);
-      // the browser will not retry it, so neither do we.
-      if (source.readyState === EventSource.CLOSED || failures >= MAX_FAILURES) {
+      // CLOSED: the server refused the stream (not an event stream, 4xx/5xx)
+      // and the browser will not retry it. A stream that never opened (a proxy
+      // that cuts it) is not worth waiting for either; one that worked gets a
+      // few reconnections (a server restart) before the page polls.
+      if (source.readyState === EventSource.CLOSED || !opened || failures >= MAX_FAILURES) {
         source.close();
         poll();
       }
