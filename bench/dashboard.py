@@ -8,11 +8,12 @@ logged in with an engineer's session cookie. The runs are real: 100 runs of
 the UAE plan started through the engine's `RunService` on the store's runs
 tables (`store.runs`), each on its own flag, moved by the controller
 (healthy guards) a tick and eight days on, so the pages read the runs
-repository (rows, event logs, incidents) as a server does. The baseline in the same run is the dashboard on
-the tests' fake run service (`tests/server/dashboard/fake_runs.py`: 100 copies
-of one run in memory), the dashboard's own cost without the repository's
-reads. Each page is asked in turn, one request at a time on one connection;
-the table gives the median and p95 of the time to the answer's first byte.
+repository (rows, event logs, incidents) as a server does. The baseline in
+the same run is the dashboard on the tests' fake run service
+(`tests/server/dashboard/fake_runs.py`: 100 copies of one run in memory), the
+dashboard's own cost without the repository's reads. Each page is asked in
+turn, one request at a time on one connection; the table gives the median and
+p95 of the time to the answer's first byte.
 """
 
 from __future__ import annotations

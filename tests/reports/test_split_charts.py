@@ -27,7 +27,7 @@ from flagramp.reports import (
 )
 from flagramp.reports.model import ShareRow
 from flagramp.reports.splits import split_rows
-from flagramp.stats.window_parts import BreakdownCell
+from flagramp.stats.window_parts import BreakdownCell, BreakdownKey
 from flagramp.stats.windows import Lane, Window, WindowKey
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "secure-messaging-oracle-health.yaml"
@@ -64,7 +64,7 @@ class Windows:
         )
 
 
-def _window(flag: str, lane: Lane, cells: dict[tuple[str, ...], float]) -> Window:
+def _window(flag: str, lane: Lane, cells: dict[BreakdownKey, float]) -> Window:
     minute = int(LIVE.timestamp() // 60) + 60
     key = WindowKey(RUN, flag, lane, minute, minute + 1)
     breakdown = {k: BreakdownCell(n, 0.0, 0.0) for k, n in cells.items()}

@@ -1,7 +1,8 @@
 """Runs: the list (state, stage, what each waits for and from whom, next
 decision due) and a run's page (timeline, guard charts fed over SSE by
-`run_stream`, `guards.json` when that fails, the pending go/no-go with Launch / Pause / Pivot and its frozen
-evidence, the kill switch behind a confirmation, incidents).
+`run_stream`, `guards.json` when that fails, the pending go/no-go with
+Launch / Pause / Pivot and its frozen evidence, the kill switch behind a
+confirmation, incidents).
 
 Commands go through the `RunsPort` (`engine.service.RunService`) as the viewer
 (`Identity.who`); the engine checks their plan role and refuses otherwise,
