@@ -19,7 +19,7 @@ import matplotlib.dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from flagramp.reports.model import ChartData, GuardSeries, LatencySeries
+from flagramp.reports.model import ChartData, GuardSeries, LatencySeries, SplitChart
 
 #: The rc settings every chart is drawn with (deterministic, plain SVG text).
 RC: dict[str, Any] = {
@@ -54,6 +54,9 @@ def _render_all(data: ChartData) -> dict[str, str]:
     for latency in data.latency:
         if latency.points:
             charts[f"latency-{latency.metric}"] = latency_chart(latency)
+    for split in data.splits:
+        if split.rows:
+            charts[split.name] = split_chart(split)
     return charts
 
 
@@ -167,6 +170,40 @@ def latency_chart(series: LatencySeries) -> str:
     ax.set_title(f"{series.metric}: treatment quantiles per hour")
     _time_axis(ax)
     ax.legend(loc="best", fontsize=7)
+    return _svg(fig)
+
+
+def split_chart(split: SplitChart) -> str:
+    """A question's split by a label: one hatched bar per label, each labelled
+    with its share and count, largest on top."""
+    rows = split.rows
+    height = 1.2 + 0.45 * len(rows)
+    fig, ax = _figure(6.0, height)
+    # Margins in inches, so that the axis label fits however many bars.
+    fig.subplots_adjust(left=0.2, right=0.8, top=1 - 0.35 / height, bottom=0.6 / height)
+    ys = list(range(len(rows)))[::-1]
+    bars = ax.barh(
+        ys,
+        [r.share for r in rows],
+        height=0.6,
+        color="none",
+        edgecolor="#333333",
+        linewidth=1,
+    )
+    for i, (bar, row) in enumerate(zip(bars, rows, strict=True)):
+        bar.set_hatch(_HATCHES[i % len(_HATCHES)])
+        ax.annotate(
+            f"{row.share:.1f} % ({row.count:,.0f})",
+            (bar.get_width(), bar.get_y() + bar.get_height() / 2),
+            xytext=(4, 0),
+            textcoords="offset points",
+            va="center",
+        )
+    ax.set_yticks(ys, [r.label for r in rows])
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("share of the events (%)")
+    ax.grid(axis="y", visible=False)
+    ax.set_title(f"{split.checkpoint}: {split.metric} by {split.split_on}")
     return _svg(fig)
 
 

@@ -9,6 +9,7 @@ moment is reproducible. The renderers take the result and read nothing else.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from flagramp.core.plans import (
     Plan,
@@ -71,6 +72,7 @@ def collect(
     ctx = ReportContext(record, plan, windows, as_of, scopes or Scopes())
     _plan_reads(ctx)
     phases = tuple(_phase(ctx, index, phase) for index, phase in plan.rollout_phases())
+    go_live = go_live_report(ctx, plan.go_live) if plan.go_live else None
     return ReleaseReport(
         header=_header(ctx),
         roles=tuple(
@@ -87,9 +89,14 @@ def collect(
         phases=phases,
         incidents=incident_reports(ctx),
         milestones=_milestones(ctx),
-        go_live=go_live_report(ctx, plan.go_live) if plan.go_live else None,
+        go_live=go_live,
         risks=plan.risks,
-        charts=chart_data(ctx),
+        charts=replace(
+            chart_data(ctx),
+            splits=tuple(s for c in go_live.checkpoints for s in c.splits)
+            if go_live
+            else (),
+        ),
         promotion=promotion_report(ctx, plan.promotion) if plan.promotion else None,
     )
 

@@ -29,6 +29,7 @@ from flagramp.reports.model import (
     Pending,
 )
 from flagramp.reports.run_log import WENT_LIVE, of_kind
+from flagramp.reports.splits import checkpoint_splits
 from flagramp.reports.stage_results import fingerprint_rows
 from flagramp.reports.values import Lanes, metric_value, unit_of, users
 
@@ -46,7 +47,8 @@ def go_live_report(ctx: ReportContext, go_live: GoLive) -> GoLiveReport:
         go_no_go=gate,
         kpis=tuple(_kpi(ctx, k) for k in go_live.kpis),
         checkpoints=tuple(
-            checkpoint_report(ctx, go_live, c, live_at) for c in go_live.checkpoints
+            checkpoint_report(ctx, go_live, c, live_at, index=i)
+            for i, c in enumerate(go_live.checkpoints)
         ),
         questions=_questions(ctx, go_live),
     )
@@ -70,8 +72,12 @@ def checkpoint_report(
     go_live: GoLive,
     checkpoint: Checkpoint,
     live_at: dt.datetime | None,
+    *,
+    index: int = 0,
 ) -> CheckpointReport:
-    """One checkpoint: KPI actuals from go live until it, and the answers."""
+    """One checkpoint: KPI actuals from go live until it, the answers, and the
+    splits that answer questions (`index`: its place among the checkpoints,
+    for the charts' names)."""
     if live_at is None:
         due = None
         reason = Pending("not reached yet: the run has not gone live")
@@ -109,6 +115,15 @@ def checkpoint_report(
                 met = value > (kpi.above or 0.0)
             kpis.append(_kpi(ctx, kpi, value, met))
     answers = _checkpoint_answers(ctx, checkpoint, lanes, reached, reason)
+    feature = [w for w in (lanes.on, lanes.allow_listed) if w is not None]
+    splits = checkpoint_splits(
+        ctx.plan.metrics,
+        go_live,
+        index,
+        checkpoint,
+        recorded=recorded,
+        windows=feature if reached else None,
+    )
     return CheckpointReport(
         name=checkpoint.name,
         after=str(checkpoint.after),
@@ -126,6 +141,7 @@ def checkpoint_report(
         kpis=tuple(kpis),
         answers=answers,
         fingerprints=fingerprint_rows(lanes.on, lanes.off) if reached else (),
+        splits=splits,
     )
 
 

@@ -347,6 +347,34 @@ class KpiRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ShareRow:
+    """One label of a split: how many events carry it, their share in percent."""
+
+    label: str
+    count: float
+    share: float
+
+
+@dataclass(frozen=True, slots=True)
+class SplitChart:
+    """A question's query split by a label at a checkpoint (seed 002's
+    messages by platform), drawn as a bar chart and listed as a table."""
+
+    name: str
+    """The chart's name among the report's charts (`split-c1-users_sending`)."""
+    checkpoint: str
+    questions: tuple[str, ...]
+    """The questions the split answers (several may query one metric)."""
+    metric: str
+    split_on: str
+    rows: tuple[ShareRow, ...]
+    """Largest first; empty when the span has no such events."""
+    source: str
+    """Where the numbers come from: `the checkpoint's record` or `the windows`."""
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CheckpointReport:
     """A look back some time after go live (1 week, 1 month)."""
 
@@ -358,6 +386,8 @@ class CheckpointReport:
     kpis: tuple[KpiRow, ...]
     answers: tuple[AnswerRow, ...]
     fingerprints: tuple[FingerprintRow, ...] = ()
+    splits: tuple[SplitChart, ...] = ()
+    """Questions answered by a split query, each with its chart."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -496,6 +526,7 @@ class ChartData:
     markers: tuple[Marker, ...] = ()
     guards: tuple[GuardSeries, ...] = ()
     latency: tuple[LatencySeries, ...] = ()
+    splits: tuple[SplitChart, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

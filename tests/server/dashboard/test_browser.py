@@ -242,3 +242,48 @@ def test_a_go_no_go_signed_in_the_page_advances_the_stage(
     flag = real_runs.store.require_flag(RUN_FLAG)
     assert flag.percentage_of_actors is not None
     assert flag.percentage_of_actors.value == 100.0
+
+
+def _stage_running(real: RealRuns) -> None:
+    """A second run of the plan, in its canary with nothing evaluated yet."""
+    run = real.service.start(PLAN, person=ENG).id
+    real.service.command(run, SignPrerequisite(ENG, 0))
+    real.controller.tick()
+    assert real.service.show(run).last_evaluation is None
+
+
+def test_the_guard_chart_updates_over_sse_when_the_controller_ticks(
+    chromium: Browser, real_runs: RealRuns
+) -> None:
+    _stage_running(real_runs)  # R2
+    with serving(real_runs.app) as url:
+        page = _page(chromium)
+        _log_in(page, url, real_runs.tokens["po"])
+        page.goto(f"{url}/dashboard/runs/R2")
+        box = page.locator("#guard-charts")
+        expect(box).to_have_attribute("data-live", "sse")
+        expect(box).to_contain_text("No evaluation yet")
+        page.evaluate("window.__notReloaded = true")
+        # The canary's hold passes: the controller asks the go/no-go and
+        # freezes the evaluation, and the page draws it from the stream.
+        real_runs.clock.advance(dt.timedelta(hours=1, minutes=5))
+        real_runs.controller.tick()
+        chart = page.locator("figure.chart")
+        expect(chart).to_have_count(1)
+        expect(chart).to_have_attribute("data-points", "1")
+        assert page.evaluate("window.__notReloaded === true")
+        _shoot(page, "run-live-chart")
+        page.context.close()
+
+
+def test_the_guard_chart_falls_back_to_polling_without_the_stream(
+    chromium: Browser, real_runs: RealRuns
+) -> None:
+    with serving(real_runs.app) as url:
+        page = _page(chromium)
+        page.route("**/guards/stream", lambda route: route.abort())
+        _log_in(page, url, real_runs.tokens["po"])
+        page.goto(f"{url}/dashboard/runs/R1")
+        expect(page.locator("#guard-charts")).to_have_attribute("data-live", "poll")
+        expect(page.locator("figure.chart")).to_have_count(1)
+        page.context.close()

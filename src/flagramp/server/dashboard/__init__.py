@@ -14,7 +14,13 @@ from fastapi import APIRouter, FastAPI, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from flagramp.server.dashboard import catalog_pages, flag_pages, login, run_pages
+from flagramp.server.dashboard import (
+    catalog_pages,
+    flag_pages,
+    login,
+    run_pages,
+    run_stream,
+)
 from flagramp.server.dashboard.access import (
     DashboardState,
     FormRefused,
@@ -53,6 +59,7 @@ def install(app: FastAPI, settings: ServerSettings, runs: RunsPort | None) -> No
         flag_pages.router,
         catalog_pages.router,
         run_pages.router,
+        run_stream.router,
     ):
         app.include_router(router, prefix=PREFIX)
     app.mount(

@@ -1,7 +1,8 @@
 """Runs: the list (state, stage, what each waits for and from whom, next
-decision due) and a run's page (timeline, guard charts polled every few
-seconds, the pending go/no-go with Launch / Pause / Pivot and its frozen
-evidence, the kill switch behind a confirmation, incidents).
+decision due) and a run's page (timeline, guard charts fed over SSE by
+`run_stream`, `guards.json` when that fails, the pending go/no-go with
+Launch / Pause / Pivot and its frozen evidence, the kill switch behind a
+confirmation, incidents).
 
 Commands go through the `RunsPort` (`engine.service.RunService`) as the viewer
 (`Identity.who`); the engine checks their plan role and refuses otherwise,
@@ -37,7 +38,8 @@ from flagramp.server.dashboard.runs_port import RunDetail, RunsPort
 from flagramp.server.state import server_state
 
 router = APIRouter(include_in_schema=False)
-#: How often a run's page asks for its panel and charts again (seconds).
+#: How often a run's page asks for its panel again, and for its charts when
+#: the stream fails (seconds).
 POLL_SECONDS = 5
 #: The `/api/v1` route each form stands for (the matrix decides who may).
 _ACTIONS = {

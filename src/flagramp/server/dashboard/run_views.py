@@ -23,7 +23,14 @@ from flagramp.server.dashboard.runs_port import RunLogEntry, RunSummary
 FINAL = ("completed", "aborted")
 
 
-@functools.lru_cache(maxsize=64)
+#: Plans kept parsed. The runs list reads every run's plan in turn, and an LRU
+#: smaller than the number of distinct plan texts misses on every row (100 runs
+#: of their own plans against 64 entries: 1.1 s per list, bench/RESULTS.md).
+#: A parsed plan is about 80 KiB: 512 of them, about 40 MiB at most.
+PLAN_CACHE_SIZE = 512
+
+
+@functools.lru_cache(maxsize=PLAN_CACHE_SIZE)
 def plan_of(text: str) -> Plan | None:
     """The run's plan, or None if its text no longer loads (shown as unknown)."""
     try:

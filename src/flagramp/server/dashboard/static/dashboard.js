@@ -1,12 +1,18 @@
 // Guard charts on a run's page: each criterion's estimate with its interval
-// (uPlot), read from guards.json and redrawn every few seconds. No inline
-// script: the page's CSP allows only files served from here.
+// (uPlot). The data come over Server-Sent Events from guards/stream whenever
+// the run changes; where EventSource is missing or keeps failing, the page
+// polls guards.json every few seconds instead. `data-live` on the box says
+// which ("sse" or "poll"). No inline script: the page's CSP allows only files
+// served from here.
 (function () {
   "use strict";
   var box = document.getElementById("guard-charts");
   if (!box || typeof uPlot === "undefined") { return; }
   var src = box.getAttribute("data-src");
+  var stream = box.getAttribute("data-stream");
   var every = Math.max(2, Number(box.getAttribute("data-every")) || 5) * 1000;
+  // Failures in a row before the page gives up on the stream and polls.
+  var MAX_FAILURES = 3;
   var charts = {};
 
   function width() { return Math.max(260, Math.min(box.clientWidth - 20, 900)); }
@@ -19,9 +25,15 @@
     names.forEach(function (name) {
       var s = criteria[name];
       var data = [s.t, s.estimate, s.lower, s.upper, s.reference];
-      if (charts[name]) { charts[name].setData(data); return; }
+      if (charts[name]) {
+        charts[name].setData(data);
+        charts[name].root.parentNode.setAttribute("data-points", String(s.t.length));
+        return;
+      }
       var figure = document.createElement("figure");
       figure.className = "chart";
+      figure.setAttribute("data-criterion", name);
+      figure.setAttribute("data-points", String(s.t.length));
       var caption = document.createElement("figcaption");
       caption.textContent = name + ": estimate (solid), interval (dashed), reference (dotted)";
       figure.appendChild(caption);
@@ -46,8 +58,40 @@
       .catch(function () { /* the next poll tries again */ });
   }
 
-  load();
-  setInterval(load, every);
+  function poll() {
+    box.setAttribute("data-live", "poll");
+    load();
+    setInterval(load, every);
+  }
+
+  function listen() {
+    var failures = 0;
+    var opened = false;
+    var source = new EventSource(stream, { withCredentials: true });
+    source.addEventListener("open", function () {
+      failures = 0;
+      opened = true;
+      box.setAttribute("data-live", "sse");
+    });
+    source.addEventListener("guards", function (event) {
+      failures = 0;
+      box.setAttribute("data-live", "sse");
+      try { draw(JSON.parse(event.data).criteria || {}); } catch (e) { /* next event */ }
+    });
+    source.addEventListener("error", function () {
+      failures += 1;
+      // CLOSED: the server refused the stream (not an event stream, 4xx/5xx)
+      // and the browser will not retry it. A stream that never opened (a proxy
+      // that cuts it) is not worth waiting for either; one that worked gets a
+      // few reconnections (a server restart) before the page polls.
+      if (source.readyState === EventSource.CLOSED || !opened || failures >= MAX_FAILURES) {
+        source.close();
+        poll();
+      }
+    });
+  }
+
+  if (stream && typeof EventSource !== "undefined") { listen(); } else { poll(); }
   window.addEventListener("resize", function () {
     Object.keys(charts).forEach(function (n) { charts[n].setSize({ width: width(), height: 220 }); });
   });
