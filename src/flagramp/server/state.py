@@ -3,11 +3,11 @@ reach."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
 
-from flagramp.core.clock import Clock
+from flagramp.core.clock import Clock, SystemClock
 from flagramp.engine.service import RunService
 from flagramp.server.auth_failures import FailureLimiter
 from flagramp.server.metrics import ServerMetrics
@@ -36,6 +36,9 @@ class ServerState:
     metrics: ServerMetrics
     auth_limiter: FailureLimiter
     runs: RunService
+    session_clock: Clock = field(default_factory=SystemClock)
+    """What dashboard sessions age by: `clock` unless told else (the demo's
+    virtual clock runs weeks ahead, its viewers' sessions must not)."""
 
 
 def server_state(connection: HTTPConnection) -> ServerState:
