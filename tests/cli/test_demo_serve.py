@@ -87,8 +87,8 @@ class Output:
 
     def wait_for(self, pattern: re.Pattern[str], seconds: float) -> re.Match[str]:
         deadline = time.monotonic() + seconds
-        for line in self.lines:
-            if found := pattern.search(line):
+        for seen in self.lines:
+            if found := pattern.search(seen):
                 return found
         while time.monotonic() < deadline:
             try:
@@ -120,7 +120,7 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], Output]]:
     env.pop("FLAGRAMP_DATABASE_URL", None)
     argv = [sys.executable, "-c", _MAIN, "demo", "--serve", "--fast", "--no-inject"]
     process = subprocess.Popen(
-        [*argv, "--pace", "0.2", "--plan", str(plan), "--out", str(tmp_path / "out")],
+        [*argv, "--pace", "0.1", "--plan", str(plan), "--out", str(tmp_path / "out")],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -183,7 +183,7 @@ def test_demo_live_runs_the_live_demos_code_with_its_plan(
         return Progress(status="completed")
 
     monkeypatch.setattr(demo_live, "run_live", run_live)
-    monkeypatch.setattr(demo_live.tempfile, "mkdtemp", lambda prefix: str(tmp_path))
+    monkeypatch.setattr("tempfile.mkdtemp", lambda prefix: str(tmp_path))
     result = CliRunner().invoke(app, ["demo", "--live"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "the run ended completed" in result.output
