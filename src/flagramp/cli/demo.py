@@ -10,7 +10,9 @@ questions the demo's people answer (marked as the demo's), and the run
 completes. The demo then writes the release report (Markdown and HTML), the
 KPIs at each checkpoint and each incident's report into `--out`
 (`demo_reports`), and ends with a summary of every stage, the incident and
-the files.
+the files. `--serve` also serves the dashboard on the demo's store while the
+run is paced for a person to watch (`demo_serve`); `--live` runs
+`flagramp demo-live`'s code instead (`demo_live`).
 """
 
 from __future__ import annotations
@@ -168,7 +170,9 @@ def demo(
         ),
     ] = False,
 ) -> None:
-    """Run a release plan in virtual time against simulated traffic."""
+    """Run a release plan in virtual time against simulated traffic (with
+    --serve, watched on the dashboard; with --live, in real time against the
+    example app)."""
     with user_errors():
         if live:
             _refuse_with_live(serve=serve, pace=pace, port=port, fast=fast)
