@@ -1,4 +1,5 @@
-"""`flagramp demo-live`: a short plan run in real time against a real app.
+"""`flagramp demo --live` (and `demo-live`, which also takes the load's
+options): a short plan run in real time against a real app.
 
 It makes a fresh SQLite store (unless `--database-url` names one), issues the
 app an SDK token, starts `examples/app/plan.yaml`, and starts three processes
@@ -315,5 +316,6 @@ def demo_live(
 
 
 def register_demo_live(app: App) -> None:
-    """Add `demo-live` to the app."""
-    app.command("demo-live")(demo_live)
+    """Add `demo-live` to the app: what `flagramp demo --live` runs, with the
+    load's options; not listed in `flagramp --help` (`demo --live` is)."""
+    app.command("demo-live", hidden=True)(demo_live)

@@ -107,9 +107,11 @@ def create_app(
     alerts_sink: AlertSink | None = None,
     auth_clock: Callable[[], float] | None = None,
     runs: RunsPort | None = None,
+    session_clock: Clock | None = None,
 ) -> FastAPI:
     """The flagramp server as a FastAPI app. The dashboard's run pages read the
-    engine's `RunService` on the store, unless `runs` gives another one."""
+    engine's `RunService` on the store, unless `runs` gives another one.
+    Dashboard sessions age by `session_clock` (default: `clock`)."""
     settings = settings or ServerSettings.from_env()
     store = store or SqlFlagStore.open(settings.database_url)
     clock = clock or SystemClock()
@@ -148,6 +150,7 @@ def create_app(
         ),
         runs=service,
         backup_dir=backup_dir,
+        session_clock=session_clock or clock,
     )
 
     @contextlib.asynccontextmanager

@@ -3,12 +3,12 @@ reach."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from starlette.requests import HTTPConnection
 
-from flagramp.core.clock import Clock
+from flagramp.core.clock import Clock, SystemClock
 from flagramp.engine.service import RunService
 from flagramp.server.auth_failures import FailureLimiter
 from flagramp.server.metrics import ServerMetrics
@@ -39,6 +39,9 @@ class ServerState:
     runs: RunService
     #: Where the backups routes write and find backup files.
     backup_dir: Path
+    session_clock: Clock = field(default_factory=SystemClock)
+    """What dashboard sessions age by: `clock` unless told else (the demo's
+    virtual clock runs weeks ahead, its viewers' sessions must not)."""
 
 
 def server_state(connection: HTTPConnection) -> ServerState:

@@ -72,7 +72,7 @@ async def viewer(request: Request) -> Viewer:
     """The request's logged-in viewer; raises LoginNeeded."""
     server = server_state(request)
     session = dashboard_state(request).sessions.decode(request.cookies.get(COOKIE))
-    if session is None or session.is_expired(server.clock.now()):
+    if session is None or session.is_expired(server.session_clock.now()):
         raise LoginNeeded
     record = await anyio.to_thread.run_sync(server.tokens.authenticate, session.token)
     if record is None or record.permission is Permission.SDK:
