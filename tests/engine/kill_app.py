@@ -17,6 +17,8 @@ from fastapi import FastAPI
 
 from flagramp.server.app import create_app
 from flagramp.server.settings import ServerSettings
+from flagramp.store import SqlFlagStore
+from flagramp.store.database import open_engine
 
 CLOCK_FILE = "FLAGRAMP_TEST_CLOCK_FILE"
 
@@ -34,4 +36,7 @@ class FileClock:
 def app() -> FastAPI:
     """The app, as uvicorn's `--factory` calls it."""
     settings = ServerSettings.from_env()
-    return create_app(settings, clock=FileClock(Path(os.environ[CLOCK_FILE])))
+    clock = FileClock(Path(os.environ[CLOCK_FILE]))
+    # The store dates its audit rows by its own clock: the file's too.
+    store = SqlFlagStore(open_engine(os.environ["FLAGRAMP_DATABASE_URL"]), clock)
+    return create_app(settings, store=store, clock=clock)
