@@ -88,12 +88,21 @@ events:
 metrics:
   error_rate: {kind: ratio, numerator: request_failed, denominator: request}
 x-criteria: &criteria
-  - {kind: absolute, metric: error_rate, below: 5, mde: 1, severity: critical, mode: rollback}
+  - kind: absolute
+    metric: error_rate
+    below: 5
+    mde: 1
+    severity: critical
+    mode: rollback
 phases:
   - name: Rollout
     flags: [new_flow]
     stages:
-      - {name: Canary, percentage: 20, hold: 30m, criteria: *criteria, go_no_go: [eng, po]}
+      - name: Canary
+        percentage: 20
+        hold: 30m
+        criteria: *criteria
+        go_no_go: [eng, po]
       - {name: Half, percentage: 50, hold: 30m, criteria: *criteria}
       - {name: All, percentage: 100, hold: 30m, criteria: *criteria}
 rollback:
@@ -115,7 +124,6 @@ def forkserver() -> Any:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload([__name__, "uvicorn", "flagramp.server.app"])
     return context
-
 
 
 def controller_main(url: str, conn: multiprocessing.connection.Connection) -> None:
@@ -512,7 +520,12 @@ def prepare(url: str, hook: str) -> dict[str, str]:
         with store.unit_of_work(SETUP) as unit:
             unit.record("production", "environment", "production", "create", None, {})
             add_webhook(
-                unit, "production", hook, format=WebhookFormat.JSON, secret=SECRET, at=T0
+                unit,
+                "production",
+                hook,
+                format=WebhookFormat.JSON,
+                secret=SECRET,
+                at=T0,
             )
         issuer = TokenStore(store)
         tokens = {}
