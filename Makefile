@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/engine_acceptance.py
+	$(BIN)/python bench/kills.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache flagramp.db
