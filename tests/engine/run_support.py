@@ -229,8 +229,8 @@ def launch(service: RunService, state: RunState) -> None:
     assert gate is not None
     for role in gate.roles:
         for person in people(plan, role)[: gate.quorum]:
-            if (
-                RunState.from_json(service.show("R1").row.state).status
-                is RunStatus.AWAITING_GO_NO_GO
-            ):
+            now = RunState.from_json(service.show("R1").row.state)
+            # A person who already voted (before a restart) does not vote again.
+            voted = any((v.role, v.person) == (role, person) for v in now.votes)
+            if now.status is RunStatus.AWAITING_GO_NO_GO and not voted:
                 service.command("R1", Vote(person, role, Answer.LAUNCH, "ok"))
