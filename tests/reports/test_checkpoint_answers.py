@@ -134,3 +134,28 @@ def test_a_recorded_value_in_words() -> None:
         "csat", "mean", None, "", 0.0, 0.0, ("on",), note="no events in the span"
     )
     assert query_text(empty.to_json()) == "no data: no events in the span"
+
+
+def test_the_report_reads_as_a_release_manager_would() -> None:
+    report, _ = machine_report()
+    guards = {
+        f"guard-p{g.phase + 1}-s{g.stage + 1}-{g.criterion}": f"c/{g.phase}{g.stage}.svg"
+        for g in report.charts.guards
+    }
+    markdown = render_markdown(report, guards)
+    # Periods in words, separated by "; ".
+    assert "(rolled back); " in markdown and "(moved on)" in markdown
+    assert "ended by" not in markdown
+    assert "none (none:" not in markdown and "none (a count of events)" in markdown
+    assert "re-enabled" in markdown and "re enabled" not in markdown
+    # The table of fingerprints is not the people's question of the same name.
+    assert "- Error fingerprints logged:" in markdown
+    # A stage's guard charts are in its own results, before the next stage.
+    assert guards
+    for name, path in guards.items():
+        phase, stage = name.split("-")[1:3]
+        heading = f"### Stage {'ABC'[int(stage[1:]) - 1]}"
+        before = markdown.index(f"]({path})")
+        assert markdown.rfind(heading, 0, before) > markdown.rfind(
+            "## Phase", 0, before
+        )
