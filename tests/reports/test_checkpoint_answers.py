@@ -92,15 +92,15 @@ def test_query_questions_show_the_recorded_value_and_name_the_query() -> None:
     assert month.reached and month.recorded
     rows = {a.question: a for a in month.answers}
     users = rows["Number of unique users"]
-    assert users.answer == "45,938 users"
+    assert users.answer == "45,938 users with a vaos_service_request event"
     assert users.by == "query unique_users, recorded at the 1-month results checkpoint"
     errors = rows["Types of errors logged"]
     assert str(errors.answer) == (
         "not answered yet — VAOS frontend engineering lead (vaos-eng-lead@va.gov)"
     )
     post = {a.question: a for a in report.go_live.questions}
-    assert post[_ADDED].answer == "45,938 users"
-    assert post[_ADDED].by is not None and "query unique_users" in post[_ADDED].by
+    assert post[_ADDED].answer == "45,938 users with a vaos_service_request event"
+    assert "query unique_users" in str(post[_ADDED].by)
     first = report.go_live.questions[1]
     assert str(first.answer).startswith("not answered yet — VAOS Product Owner")
 
@@ -110,8 +110,14 @@ def test_the_two_user_counts_say_what_they_count() -> None:
     markdown = render_markdown(report)
     assert "- Users with the feature: 46,193 (distinct users of " + _FLAG in markdown
     assert "as recorded at the checkpoint" in markdown
-    assert "- Number of unique users: 45,938 users (query unique_users" in markdown
-    assert f"{_ADDED}\n   45,938 users (query unique_users" in markdown
+    assert (
+        "- Number of unique users: 45,938 users with a vaos_service_request event"
+        in markdown
+    )
+    assert (
+        f"{_ADDED}\n   45,938 users with a vaos_service_request event (query"
+        in markdown
+    )
     assert "UTC (reached)" in markdown
     html = render_html(report, {})
     assert "Users with the feature: 46,193" in html

@@ -264,14 +264,24 @@ def _query_answer(
     query = question.query or ""
     metric = ctx.plan.metrics.get(query)
     value = _recorded_question_value(recorded, question.text)
+    # A distinct count says whose: the users with the metric's event, not
+    # every user of the flag (the checkpoint's own user count).
+    distinct = metric is not None and metric.metric_kind.value == "unique_actors"
+    event = getattr(metric, "event", None) if distinct else None
+    whose = f" with a {event} event" if event else ""
     if value is not None:
         source = f"query {query}, recorded at the {checkpoint.name} checkpoint"
-        return AnswerRow(question.text, query_text(value), source, due)
+        shown = query_text(value)
+        return AnswerRow(
+            question.text, shown + (whose if shown[0].isdigit() else ""), source, due
+        )
     if metric is None:
         return AnswerRow(question.text, Pending(f"the plan has no metric {query}"))
     unit = unit_of(metric) or _count_unit(metric.metric_kind.value)
     found = feature_value(metric, lanes, query)
-    shown = number(found, unit) if found is not None else "no data in the windows"
+    shown = (
+        number(found, unit) + whose if found is not None else "no data in the windows"
+    )
     source = f"query {query}, from the windows of go live to the checkpoint"
     return AnswerRow(question.text, shown, source, due)
 
