@@ -127,7 +127,7 @@ def test_prerequisites_answers_and_the_incident_come_from_the_log() -> None:
     assert incident.criterion == "errors"
     assert incident.root_cause == "Expired VAOS service credentials"
     whats = [t.what.split(":")[0] for t in incident.timeline]
-    assert whats[0] == "detected" and "rolled back" in whats and "re enabled" in whats
+    assert whats[0] == "detected" and "rolled back" in whats and "re-enabled" in whats
     assert record.incidents["I1"]["trigger"] == "criterion"
 
 

@@ -202,7 +202,7 @@ def test_the_incident_has_its_timeline_and_root_cause() -> None:
         "detected",
         "rolled back",
         "rollback verified",
-        "re enabled",
+        "re-enabled",
     ]
 
 

@@ -70,6 +70,25 @@ def yes_no(value: object) -> str:
     return "yes" if value else "no"
 
 
+#: How a stage period ended (the log's event kind), in words.
+_ENDED = {
+    "stage_left": "moved on",
+    "rolled_back": "rolled back",
+    "killed": "killed",
+    "aborted": "aborted",
+    "completed": "run completed",
+    "phase_completed": "phase completed",
+    "go_live": "went live",
+    "went_live": "went live",
+}
+
+
+def ended(kind: object) -> str:
+    """`stage_left` → `moved on`; an unknown kind with its underscores as spaces."""
+    text = str(kind)
+    return _ENDED.get(text, "ended by " + text.replace("_", " "))
+
+
 def is_pending(value: object) -> bool:
     """Whether a value is a Pending (for templates)."""
     return isinstance(value, Pending)
@@ -81,5 +100,6 @@ FILTERS: dict[str, Callable[..., str]] = {
     "when": when,
     "given": given,
     "yes_no": yes_no,
+    "ended": ended,
 }
 TESTS: dict[str, Callable[[object], bool]] = {"pending": is_pending}

@@ -9,9 +9,9 @@ never added up: a user exposed to four flags is in four scopes.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from flagramp.core.plans import Checkpoint, GoLive, Kpi
+from flagramp.core.plans import Checkpoint, GoLive, Kpi, Question
 from flagramp.core.types import Json
 from flagramp.reports.context import (
     ReportContext,
@@ -20,6 +20,7 @@ from flagramp.reports.context import (
     minute_after,
     minute_of,
 )
+from flagramp.reports.fmt import number
 from flagramp.reports.gates import GO_LIVE, gate_report
 from flagramp.reports.model import (
     AnswerRow,
@@ -29,9 +30,10 @@ from flagramp.reports.model import (
     Pending,
 )
 from flagramp.reports.run_log import WENT_LIVE, of_kind
+from flagramp.reports.run_record import RunEvent
 from flagramp.reports.splits import checkpoint_splits
 from flagramp.reports.stage_results import fingerprint_rows
-from flagramp.reports.values import Lanes, metric_value, unit_of, users
+from flagramp.reports.values import Lanes, feature_users, feature_value, unit_of
 
 
 def go_live_report(ctx: ReportContext, go_live: GoLive) -> GoLiveReport:
@@ -50,7 +52,7 @@ def go_live_report(ctx: ReportContext, go_live: GoLive) -> GoLiveReport:
             checkpoint_report(ctx, go_live, c, live_at, index=i)
             for i, c in enumerate(go_live.checkpoints)
         ),
-        questions=_questions(ctx, go_live),
+        questions=_questions(ctx, go_live, live_at),
     )
 
 
@@ -78,6 +80,67 @@ def checkpoint_report(
     """One checkpoint: KPI actuals from go live until it, the answers, and the
     splits that answer questions (`index`: its place among the checkpoints,
     for the charts' names)."""
+    due, reached, reason, lanes = _span(ctx, checkpoint, live_at)
+    recorded = _recorded(ctx, checkpoint.name)
+    kpis = []
+    if recorded is not None:
+        kpis = [_recorded_kpi(ctx, kpi, recorded) for kpi in go_live.kpis]
+    elif checkpoint.kpis:
+        for kpi in go_live.kpis:
+            metric = ctx.plan.metrics.get(kpi.metric)
+            if not reached or metric is None:
+                kpis.append(_kpi(ctx, kpi, reason))
+                continue
+            value = feature_value(metric, lanes, kpi.metric)
+            if value is None:
+                kpis.append(_kpi(ctx, kpi, Pending("no data in the windows")))
+                continue
+            if kpi.below is not None:
+                met = value < kpi.below
+            else:
+                met = value > (kpi.above or 0.0)
+            kpis.append(_kpi(ctx, kpi, value, met))
+    answers = _checkpoint_answers(
+        ctx, checkpoint, lanes, reached, reason, recorded=recorded, due=due
+    )
+    feature = [w for w in (lanes.on, lanes.allow_listed) if w is not None]
+    splits = checkpoint_splits(
+        ctx.plan.metrics,
+        go_live,
+        index,
+        checkpoint,
+        recorded=recorded,
+        windows=feature if reached else None,
+    )
+    flag = recorded.get("flag") if recorded is not None else None
+    return CheckpointReport(
+        name=checkpoint.name,
+        after=str(checkpoint.after),
+        due_at=due,
+        reached=reached,
+        unique_users=(
+            _recorded_users(recorded)
+            if recorded is not None
+            else reason
+            if not reached
+            else feature_users(lanes)
+            if feature
+            else Pending("no data in the windows")
+        ),
+        kpis=tuple(kpis),
+        answers=answers,
+        fingerprints=fingerprint_rows(lanes.on, lanes.off) if reached else (),
+        splits=splits,
+        users_flag=flag if isinstance(flag, str) and flag else _live_flag(ctx),
+        recorded=recorded is not None,
+    )
+
+
+def _span(
+    ctx: ReportContext, checkpoint: Checkpoint, live_at: dt.datetime | None
+) -> tuple[dt.datetime | None, bool, Pending, Lanes]:
+    """The checkpoint's due time, whether it is reached, why not, and the
+    live flag's windows from go live until it (empty before it is reached)."""
     if live_at is None:
         due = None
         reason = Pending("not reached yet: the run has not gone live")
@@ -95,54 +158,7 @@ def checkpoint_report(
                 ctx.scopes.go_live(ctx.record.run),
             )
         )
-    recorded = _recorded(ctx, checkpoint.name)
-    kpis = []
-    if recorded is not None:
-        kpis = [_recorded_kpi(ctx, kpi, recorded) for kpi in go_live.kpis]
-    elif checkpoint.kpis:
-        for kpi in go_live.kpis:
-            metric = ctx.plan.metrics.get(kpi.metric)
-            if not reached or metric is None:
-                kpis.append(_kpi(ctx, kpi, reason))
-                continue
-            value = metric_value(metric, lanes.on, kpi.metric)
-            if value is None:
-                kpis.append(_kpi(ctx, kpi, Pending("no data in the windows")))
-                continue
-            if kpi.below is not None:
-                met = value < kpi.below
-            else:
-                met = value > (kpi.above or 0.0)
-            kpis.append(_kpi(ctx, kpi, value, met))
-    answers = _checkpoint_answers(ctx, checkpoint, lanes, reached, reason)
-    feature = [w for w in (lanes.on, lanes.allow_listed) if w is not None]
-    splits = checkpoint_splits(
-        ctx.plan.metrics,
-        go_live,
-        index,
-        checkpoint,
-        recorded=recorded,
-        windows=feature if reached else None,
-    )
-    return CheckpointReport(
-        name=checkpoint.name,
-        after=str(checkpoint.after),
-        due_at=due,
-        reached=reached,
-        unique_users=(
-            _recorded_users(recorded)
-            if recorded is not None
-            else reason
-            if not reached
-            else users(lanes.on)
-            if lanes.on is not None
-            else Pending("no data in the windows")
-        ),
-        kpis=tuple(kpis),
-        answers=answers,
-        fingerprints=fingerprint_rows(lanes.on, lanes.off) if reached else (),
-        splits=splits,
-    )
+    return due, reached, reason, lanes
 
 
 def _recorded(ctx: ReportContext, name: str) -> Mapping[str, Json] | None:
@@ -185,22 +201,31 @@ def _checkpoint_answers(
     lanes: Lanes,
     reached: bool,
     reason: Pending,
+    *,
+    recorded: Mapping[str, Json] | None = None,
+    due: dt.datetime | None = None,
+    questions: Sequence[Question] | None = None,
+    given: Mapping[str, RunEvent] | None = None,
 ) -> tuple[AnswerRow, ...]:
-    given = ctx.answers(checkpoint=checkpoint.name)
+    """The answers to `questions` (default: the checkpoint's own) at the
+    checkpoint: people's from the log, queries' from the recorded checkpoint
+    (else from the windows of its span)."""
+    if given is None:
+        given = ctx.answers(checkpoint=checkpoint.name)
+    asked = checkpoint.record.questions if questions is None else tuple(questions)
     rows = []
-    for question in checkpoint.record.questions:
+    for question in asked:
         event = given.get(" ".join(question.text.split()))
         if event is not None:
             text = str(event.data.get("text") or event.data.get("answer") or "")
             rows.append(AnswerRow(question.text, text, event.actor, event.at))
-        elif question.query and question.query in ctx.plan.metrics:
+        elif question.query:
             if not reached:
                 rows.append(AnswerRow(question.text, reason))
                 continue
-            metric = ctx.plan.metrics[question.query]
-            value = metric_value(metric, lanes.on, question.query)
-            shown = "no data" if value is None else f"{value:,.0f}"
-            rows.append(AnswerRow(question.text, shown, "the windows"))
+            rows.append(_query_answer(ctx, checkpoint, question, lanes, recorded, due))
+        elif question.answer:
+            rows.append(AnswerRow(question.text, question.answer, "the plan"))
         else:
             what = "not answered yet" if reached else str(reason)
             rows.append(
@@ -225,25 +250,122 @@ def _checkpoint_answers(
     return tuple(rows)
 
 
-def _questions(ctx: ReportContext, go_live: GoLive) -> tuple[AnswerRow, ...]:
-    # With checkpoints the engine asks the post-launch questions at the last
-    # one, and answers to them name that checkpoint.
+def _query_answer(
+    ctx: ReportContext,
+    checkpoint: Checkpoint,
+    question: Question,
+    lanes: Lanes,
+    recorded: Mapping[str, Json] | None,
+    due: dt.datetime | None,
+) -> AnswerRow:
+    """A question a query answers: the value the engine recorded at the
+    checkpoint, with the query named; without a record, the same reading of
+    the windows (the feature's users: ON and allow-listed)."""
+    query = question.query or ""
+    metric = ctx.plan.metrics.get(query)
+    value = _recorded_question_value(recorded, question.text)
+    # A distinct count says whose: the users with the metric's event, not
+    # every user of the flag (the checkpoint's own user count).
+    distinct = metric is not None and metric.metric_kind.value == "unique_actors"
+    event = getattr(metric, "event", None) if distinct else None
+    whose = f" with a {event} event" if event else ""
+    if value is not None:
+        source = f"query {query}, recorded at the {checkpoint.name} checkpoint"
+        shown = query_text(value)
+        return AnswerRow(
+            question.text, shown + (whose if shown[0].isdigit() else ""), source, due
+        )
+    if metric is None:
+        return AnswerRow(question.text, Pending(f"the plan has no metric {query}"))
+    unit = unit_of(metric) or _count_unit(metric.metric_kind.value)
+    found = feature_value(metric, lanes, query)
+    shown = (
+        number(found, unit) + whose if found is not None else "no data in the windows"
+    )
+    source = f"query {query}, from the windows of go live to the checkpoint"
+    return AnswerRow(question.text, shown, source, due)
+
+
+def _recorded_question_value(
+    recorded: Mapping[str, Json] | None, text: str
+) -> Mapping[str, Json] | None:
+    """The recorded `MetricValue` of the question `text` (None: not recorded)."""
+    rows = recorded.get("questions") if recorded is not None else None
+    wanted = " ".join(text.split())
+    for row in rows if isinstance(rows, list) else []:
+        if (
+            not isinstance(row, dict)
+            or " ".join(str(row.get("text")).split()) != wanted
+        ):
+            continue
+        value = row.get("value")
+        return value if isinstance(value, dict) else None
+    return None
+
+
+def _count_unit(kind: str) -> str:
+    # Counts and distinct counts have no unit in the plan: say what is counted.
+    return {"unique_actors": "users", "count": "events"}.get(kind, "")
+
+
+def query_text(value: Mapping[str, Json]) -> str:
+    """A recorded `MetricValue` in words: `36,501 users`, `412 events, 1.8 per
+    user with the event`, or `no data: <why>`."""
+    found = json_float(value, "value")
+    note = value.get("note")
+    if found is None:
+        return f"no data: {note}" if isinstance(note, str) and note else "no data"
+    kind = str(value.get("kind") or "")
+    unit = str(value.get("unit") or "") or _count_unit(kind)
+    text = number(found, unit)
+    per_active = json_float(value, "per_active_user")
+    per_user = json_float(value, "per_user")
+    if per_active is not None:
+        text += f", {number(per_active)} per user with the event"
+    elif per_user is not None:
+        text += f", {number(per_user)} per exposed user"
+    return text
+
+
+def _questions(
+    ctx: ReportContext,
+    go_live: GoLive,
+    live_at: dt.datetime | None,
+) -> tuple[AnswerRow, ...]:
+    """The post-launch questions: the engine asks them at the last checkpoint,
+    so answers (people's, and queries' recorded values) name that checkpoint."""
     given = dict(ctx.answers())
-    if go_live.checkpoints:
-        last = max(go_live.checkpoints, key=lambda c: c.after.delta)
-        given = {**ctx.answers(checkpoint=last.name), **given}
-    rows = []
-    for question in go_live.questions:
-        event = given.get(" ".join(question.text.split()))
-        if event is not None:
-            text = str(event.data.get("text") or event.data.get("answer") or "")
-            rows.append(AnswerRow(question.text, text, event.actor, event.at))
-        elif question.answer:
-            rows.append(AnswerRow(question.text, question.answer, "the plan"))
-        else:
-            rows.append(
-                AnswerRow(
-                    question.text, ctx.pending("not answered yet", question.answered_by)
+    if not go_live.checkpoints:
+        reason = Pending("not answered yet")
+        rows = []
+        for question in go_live.questions:
+            event = given.get(" ".join(question.text.split()))
+            if event is not None:
+                text = str(event.data.get("text") or event.data.get("answer") or "")
+                rows.append(AnswerRow(question.text, text, event.actor, event.at))
+            elif question.answer:
+                rows.append(AnswerRow(question.text, question.answer, "the plan"))
+            elif question.query:
+                rows.append(AnswerRow(question.text, reason))
+            else:
+                rows.append(
+                    AnswerRow(
+                        question.text,
+                        ctx.pending("not answered yet", question.answered_by),
+                    )
                 )
-            )
-    return tuple(rows)
+        return tuple(rows)
+    last = max(go_live.checkpoints, key=lambda c: c.after.delta)
+    given = {**ctx.answers(checkpoint=last.name), **given}
+    due, reached, reason, lanes = _span(ctx, last, live_at)
+    return _checkpoint_answers(
+        ctx,
+        last,
+        lanes,
+        reached,
+        reason,
+        recorded=_recorded(ctx, last.name),
+        due=due,
+        questions=go_live.questions,
+        given=given,
+    )

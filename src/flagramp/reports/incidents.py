@@ -43,7 +43,8 @@ def incident_report(
     for event in ctx.events:
         if text_of(event.data, "incident") == key:
             note = text_of(event.data, "note", "comment", "root_cause", "reason")
-            what = event.kind.replace("_", " ") + (f": {note}" if note else "")
+            kind = event.kind.replace("_", " ").replace("re enabled", "re-enabled")
+            what = kind + (f": {note}" if note else "")
             rows.append(TimelineRow(event.at, what, event.actor))
             logged.add(event.kind)
     # Times the record holds that no logged event stands for.

@@ -21,11 +21,15 @@ def render_markdown(
 ) -> str:
     """The report as Markdown; `charts` maps chart names to relative paths."""
     paths = dict(charts or {})
-    guards = [
-        {"alt": f"{name}: treatment against control", "path": path}
-        for name, path in sorted(paths.items())
-        if name.startswith("guard-")
-    ]
+    # Each stage's guard charts go under its results, as in the HTML.
+    guards: dict[tuple[int, int], list[dict[str, str]]] = {}
+    for series in report.charts.guards:
+        name = f"guard-p{series.phase + 1}-s{series.stage + 1}-{series.criterion}"
+        path = paths.get(name)
+        found = guards.setdefault((series.phase, series.stage), [])
+        if path is not None and path not in {g["path"] for g in found}:
+            alt = f"{series.criterion} ({series.metric}) at this stage over time"
+            found.append({"alt": alt, "path": path})
     template = markdown_environment().get_template("report.md.j2")
     text = template.render(r=report, charts=paths, guard_charts=guards)
     return _BLANK_RUNS.sub("\n\n", text).strip() + "\n"

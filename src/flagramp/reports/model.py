@@ -388,6 +388,10 @@ class CheckpointReport:
     fingerprints: tuple[FingerprintRow, ...] = ()
     splits: tuple[SplitChart, ...] = ()
     """Questions answered by a split query, each with its chart."""
+    users_flag: str = ""
+    """The flag whose users `unique_users` counts (ON and allow-listed)."""
+    recorded: bool = False
+    """Whether the numbers are the engine's recorded checkpoint."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,7 +128,7 @@ def _criterion(
             float(len(new)),
             0.0,
             None,
-            "none: a count of fingerprints",
+            "a count of fingerprints",
             decision,
         )
     metric = ctx.plan.metrics[criterion.metric]
@@ -141,7 +141,7 @@ def _criterion(
         value = None if treatment is None or control is None else treatment - control
     scale = 100.0 if metric.metric_kind in PERCENT_KINDS else 1.0
     interval: tuple[float, float] | None = None
-    kind = "none: a count of events"
+    kind = "a count of events"
     if evidence is not None and not isinstance(criterion, CountCriterion):
         low, high = json_float(evidence, "lower"), json_float(evidence, "upper")
         if low is not None and high is not None:

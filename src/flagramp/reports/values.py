@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from flagramp.core.metric_kinds import MetricKind
 from flagramp.core.plans import Metric
 from flagramp.stats.buckets import BucketSums
+from flagramp.stats.sketches import DistinctActors
 from flagramp.stats.windows import Lane, MetricAggregate, Window, merge_all
 
 #: Metric kinds whose value is a ratio of the bucket sums, in percent.
@@ -130,6 +131,28 @@ def sums_value(metric: Metric, sums: BucketSums | None) -> float | None:
     if metric.metric_kind is MetricKind.MEAN:
         return sums.ratio()
     return None
+
+
+def feature_value(metric: Metric, lanes: Lanes, name: str) -> float | None:
+    """The metric over the feature's users (ON and allow-listed lanes), as
+    `engine.checkpoints` reads a checkpoint; None without data."""
+    parts = [
+        w.metrics[name]
+        for w in (lanes.on, lanes.allow_listed)
+        if w is not None and name in w.metrics
+    ]
+    if not parts:
+        return None
+    agg = parts[0]
+    for part in parts[1:]:
+        agg = agg.merge(part)
+    return aggregate_value(metric, agg)
+
+
+def feature_users(lanes: Lanes) -> float:
+    """Distinct users of the ON and allow-listed lanes together."""
+    parts = [w.actors for w in (lanes.on, lanes.allow_listed) if w is not None]
+    return DistinctActors.union(parts).estimate() if parts else 0.0
 
 
 def users(window: Window | None) -> float:

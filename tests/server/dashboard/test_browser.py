@@ -271,6 +271,9 @@ def test_the_guard_chart_updates_over_sse_when_the_controller_ticks(
         chart = page.locator("figure.chart")
         expect(chart).to_have_count(1)
         expect(chart).to_have_attribute("data-points", "1")
+        # One point: an hour either side, not uPlot's default span of years.
+        span = float(chart.get_attribute("data-x-span") or "inf")
+        assert span <= 2 * 3600
         assert page.evaluate("window.__notReloaded === true")
         _shoot(page, "run-live-chart")
         page.context.close()

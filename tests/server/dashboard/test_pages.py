@@ -9,6 +9,7 @@ import pytest
 
 from flagramp.core.flags import Flag
 from flagramp.core.flags import operations as ops
+from flagramp.server.dashboard.run_views import x_range
 from flagramp.server.dashboard.session import COOKIE
 from flagramp.store import Author
 from flagramp.store.tokens import TokenStore
@@ -374,7 +375,15 @@ def test_the_guard_series_carries_the_evidence_for_the_charts(
         "lower": [0.008],
         "upper": [0.016],
         "reference": [0.05],
+        # One point: an hour either side of it on the chart's time axis.
+        "range": [29_500_000 * 60 - 3600, 29_500_000 * 60 + 3600],
     }
+
+
+def test_a_guard_charts_time_axis_spans_its_points() -> None:
+    assert x_range([]) == []
+    assert x_range([600]) == [600 - 3600, 600 + 3600]
+    assert x_range([600, 60, 1200]) == [60, 1200]
 
 
 def test_an_unknown_run_and_flag_are_not_found(dashboard: Dashboard) -> None:

@@ -299,12 +299,29 @@ def _evaluations(
     return found
 
 
+#: Seconds shown either side of a chart's only point.
+ONE_POINT_MARGIN = 3600
+
+
+def x_range(times: Sequence[int]) -> list[Json]:
+    """The time axis of a guard chart, `[start, end]` in epoch seconds: the
+    points' own span, or an hour either side of a single point (uPlot would
+    otherwise stretch one point over years)."""
+    if not times:
+        return []
+    low, high = min(times), max(times)
+    if low == high:
+        return [low - ONE_POINT_MARGIN, high + ONE_POINT_MARGIN]
+    return [low, high]
+
+
 def guard_series(
     log: Sequence[RunLogEntry], last: Mapping[str, Json] | None
 ) -> dict[str, Json]:
     """Each criterion's estimate and interval over the evaluations the log and
     the latest evaluation hold: `{"criteria": {name: {"t", "estimate", "lower",
-    "upper", "reference"}}}` with epoch seconds, oldest first, each minute once."""
+    "upper", "reference", "range"}}}` with epoch seconds, oldest first, each
+    minute once; `range` is the chart's time axis (`x_range`)."""
     points: dict[str, dict[int, dict[str, Json]]] = {}
     for evaluation in _evaluations(log, last):
         minute = evaluation.get("minute")
@@ -328,5 +345,6 @@ def guard_series(
         series: dict[str, Json] = {"t": list[Json](times)}
         for key in ("estimate", "lower", "upper", "reference"):
             series[key] = [by_time[t][key] for t in times]
+        series["range"] = x_range(times)
         criteria[name] = series
     return {"criteria": criteria}

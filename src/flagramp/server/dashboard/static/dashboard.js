@@ -14,6 +14,21 @@
   // Failures in a row before the page gives up on the stream and polls.
   var MAX_FAILURES = 3;
   var charts = {};
+  // Each chart's time axis as the server gives it (`range`: one point gets an
+  // hour either side instead of uPlot's default of years).
+  var ranges = {};
+
+  function xRange(name) {
+    return function (u, min, max) {
+      var r = ranges[name];
+      return r && r.length === 2 ? [r[0], r[1]] : [min, max];
+    };
+  }
+
+  function mark(name) {
+    var x = charts[name].scales.x;
+    charts[name].root.parentNode.setAttribute("data-x-span", String(x.max - x.min));
+  }
 
   function width() { return Math.max(260, Math.min(box.clientWidth - 20, 900)); }
 
@@ -25,9 +40,11 @@
     names.forEach(function (name) {
       var s = criteria[name];
       var data = [s.t, s.estimate, s.lower, s.upper, s.reference];
+      ranges[name] = s.range;
       if (charts[name]) {
         charts[name].setData(data);
         charts[name].root.parentNode.setAttribute("data-points", String(s.t.length));
+        mark(name);
         return;
       }
       var figure = document.createElement("figure");
@@ -40,6 +57,7 @@
       box.appendChild(figure);
       charts[name] = new uPlot({
         width: width(), height: 220,
+        scales: { x: { time: true, range: xRange(name) } },
         series: [
           {},
           { label: "estimate", stroke: "#1a4fa0", width: 2, points: { show: true } },
@@ -48,6 +66,7 @@
           { label: "reference", stroke: "#a3001b", dash: [2, 4] }
         ]
       }, data, figure);
+      mark(name);
     });
   }
 
