@@ -1,7 +1,8 @@
 """Streams and SDKs across a backup restore (issue 22): every stream client gets
 a fresh snapshot, a `Last-Event-ID` from before the restore gets one too, the
 SDKs (sync and async) replace their flags and their cache file, and the
-snapshot's ETag changes with the store's epoch."""
+snapshot's ETag changes with the store's epoch. On SQLite (one server in a
+thread) and on PostgreSQL (two server processes, woken by LISTEN/NOTIFY)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import json
 import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from flagramp.core.flags import Flag
 from flagramp.core.flags import operations as ops
@@ -20,10 +23,12 @@ from flagramp.store import SqlFlagStore
 from flagramp.store.backups import create_backup, restore_backup
 from flagramp.store.database import begin_write
 from flagramp.store.epochs import INITIAL_EPOCH, set_epoch
+from flagramp.store.tokens import OwnerKind, Permission, TokenStore
+from tests.conftest import empty_database
 from tests.sdk.fake_server import wait_for
 from tests.server.conftest import SETUP, Api
 from tests.server.live_server import serving
-from tests.server.sse_client import SseReader
+from tests.server.sse_client import SseEvent, SseReader
 
 FAST: dict[str, Any] = {"retry_base": 0.05, "retry_max": 0.5}
 #: How soon after a restore the SDK must serve the backup's flags.
@@ -179,5 +184,68 @@ def test_the_snapshot_etag_changes_with_the_epoch_at_the_same_version(
     after = api.client.get(path, headers=asked)
     assert after.status_code == 200
     assert after.headers["etag"] == f'"{version}.0123456789ab"'
-    again = api.client.get(path, headers={**asked, "if-none-match": after.headers["etag"]})
+    again = api.client.get(
+        path, headers={**asked, "if-none-match": after.headers["etag"]}
+    )
     assert again.status_code == 304
+
+
+@pytest.mark.postgres
+def test_both_replicas_on_postgresql_send_their_clients_the_restored_flags(
+    tmp_path: Path,
+) -> None:
+    # Two apps, each with its own store, hub and LISTEN connection (in threads:
+    # a `flagramp serve` process each would cost seconds to start). The restore
+    # comes from a third store, as from the CLI.
+    with empty_database("postgres", tmp_path) as url:
+        store = SqlFlagStore.open(url)
+        store.create_flag(Flag(key="new_flow"), SETUP)
+        sdk = (
+            TokenStore(store)
+            .issue(
+                owner="app",
+                owner_kind=OwnerKind.SERVICE,
+                permission=Permission.SDK,
+                environment="production",
+                author=SETUP,
+            )
+            .token
+        )
+        replicas = [SqlFlagStore.open(url) for _ in range(2)]
+        # Polled every 5 s, so only NOTIFY is fast enough for WITHIN.
+        settings = ServerSettings(notified_poll_seconds=5.0, keepalive_seconds=0.5)
+        try:
+            with (
+                serving(create_app(settings, store=replicas[0])) as a,
+                serving(create_app(settings, store=replicas[1])) as b,
+            ):
+                events, client, took = _across_replicas(store, a, b, sdk, tmp_path)
+        finally:
+            for each in (*replicas, store):
+                each.engine.dispose()
+    # Replica a's client: the three changes, then the restored snapshot.
+    assert [e.event for e in events] == ["change"] * 3 + ["snapshot"]
+    assert [f["key"] for f in events[-1].json()["flags"]] == ["new_flow"]
+    assert _on(client)
+    assert took < WITHIN, f"{took:.2f} s: woken by the 5 s poll, not by NOTIFY"
+
+
+def _across_replicas(
+    store: SqlFlagStore, a: str, b: str, sdk: str, folder: Path
+) -> tuple[list[SseEvent], Client, float]:
+    reader = SseReader(f"{a}/api/v1/stream", {"authorization": f"Bearer {sdk}"})
+    client = Client(b, sdk, "production", **FAST)
+    try:
+        assert reader.next(timeout=10).event == "snapshot"
+        assert client.wait_until_ready(10)
+        backup = _history(store, folder)
+        wait_for(lambda: "later" in client.flag_keys, timeout=WITHIN)
+        restore_backup(store, backup, author=SETUP, force=True)
+        started = time.monotonic()
+        wait_for(lambda: "later" not in client.flag_keys, timeout=WITHIN)
+        took = time.monotonic() - started
+        events = [reader.next(timeout=WITHIN) for _ in range(4)]
+    finally:
+        client.close()
+        reader.close()
+    return events, client, took
