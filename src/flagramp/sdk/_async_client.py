@@ -187,7 +187,7 @@ class AsyncClient(BaseClient):
                 await response.aread()
             state.check_stream(response)
             async for event in EventSource(response).aiter_sse():
-                if self._handle_stream_event(event.event, event.data):
+                if self._handle_stream_event(event.event, event.data, event.id):
                     state.received()
 
     async def _poll_once(self, state: UpdateState) -> None:

@@ -66,6 +66,10 @@ class BaseClient:
         )
         self._lock = threading.Lock()  # table swaps and the minute's turn
         self._table: FlagTable = empty_table(options.environment, self._compiler)
+        # The server's name for where the table is (the SSE id, the ETag's
+        # value): sent back as is, since after a restore it carries the store's
+        # epoch and the version alone would not resume (server/positions.py).
+        self._position: str | None = None
         self._entries: Mapping[str, Entry] = self._table.entries
         self._minute_end = 0.0
         self._outbox = Outbox(
@@ -280,9 +284,12 @@ class BaseClient:
             from_snapshot(snapshot, self._table, self._compiler, source)
         )
 
-    def _handle_stream_event(self, event: str, data: str) -> bool:
+    def _handle_stream_event(self, event: str, data: str, event_id: str = "") -> bool:
         """Apply one SSE event; True if it was a snapshot or change. Raises
-        InvalidSnapshot for data that cannot be read (the caller reconnects)."""
+        InvalidSnapshot for data that cannot be read (the caller reconnects).
+
+        A snapshot replaces every flag and segment (and the cache file): the
+        server sends one first, and again to every client after a restore."""
         if event not in ("snapshot", "change"):
             return False
         try:
@@ -291,10 +298,11 @@ class BaseClient:
             raise InvalidSnapshot(f"stream {event} event", "data is not JSON") from None
         if event == "snapshot":
             self._apply_snapshot(parse_snapshot(document, "stream snapshot"), "server")
-            return True
-        changes = parse_change_set(document, "stream change event")
-        if changes.version > self._table.version or self._table.source != "server":
-            self._install(with_changes(self._table, changes, self._compiler))
+        else:
+            changes = parse_change_set(document, "stream change event")
+            if changes.version > self._table.version or self._table.source != "server":
+                self._install(with_changes(self._table, changes, self._compiler))
+        self._position = event_id or None
         return True
 
     def _install(self, update: Update) -> FlagsChanged | None:

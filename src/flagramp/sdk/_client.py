@@ -182,7 +182,7 @@ class Client(BaseClient):
                 for event in EventSource(response).iter_sse():
                     if self._stop.is_set():
                         return
-                    if self._handle_stream_event(event.event, event.data):
+                    if self._handle_stream_event(event.event, event.data, event.id):
                         state.received()
             finally:
                 self._stream_response = None

@@ -1,9 +1,11 @@
 """Keeping the flags current: what both clients' update loops do around the I/O.
 
 The stream (`GET /stream`) sends a snapshot, then every change with its store
-version as the SSE id. A client that loses the line reconnects after a jittered,
-growing delay and sends `Last-Event-ID: <version>`, so the server replays every
-change since: nothing is missed. The first connection of a process sends no id,
+version as the SSE id (after a backup restore: the version and the store's new
+epoch, with a fresh snapshot first). A client that loses the line reconnects
+after a jittered, growing delay and sends back the last id as `Last-Event-ID`,
+so the server replays every change since (or, for an id from before a restore,
+sends a snapshot): nothing is missed. The first connection of a process sends no id,
 so it always starts from a fresh snapshot (a cache from an earlier run may be
 from another store).
 
@@ -62,7 +64,7 @@ class UpdateState:
         headers = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
         table = self.client._table
         if table.source == "server":
-            headers["Last-Event-ID"] = str(table.version)
+            headers["Last-Event-ID"] = self.client._position or str(table.version)
         return headers
 
     def stream_params(self) -> dict[str, str]:
@@ -87,7 +89,7 @@ class UpdateState:
         table = self.client._table
         if table.source != "server":
             return {}
-        return {"If-None-Match": f'"{table.version}"'}
+        return {"If-None-Match": f'"{self.client._position or table.version}"'}
 
     def read_poll(self, response: httpx.Response) -> None:
         """Apply a polled snapshot (nothing for a 304); raises for errors."""
@@ -102,6 +104,7 @@ class UpdateState:
         self.client._apply_snapshot(
             parse_snapshot(document, "polled snapshot"), "server"
         )
+        self.client._position = etag_value(response.headers.get("etag"))
 
     def received(self) -> None:
         """Flags arrived: reset the backoff, say so if the line had been failing."""
@@ -135,6 +138,14 @@ class UpdateState:
         """The wait between polls: the interval, give or take 10 %."""
         interval = self.client._options.poll_interval
         return interval * (0.9 + 0.2 * self.client._random())
+
+
+def etag_value(etag: str | None) -> str | None:
+    """What an ETag names (`"42.3fa2…"` → `42.3fa2…`), or None without one."""
+    if not etag:
+        return None
+    value = etag.strip().removeprefix("W/").strip('"')
+    return value or None
 
 
 def _short(error: Exception) -> str:

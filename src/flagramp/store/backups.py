@@ -72,6 +72,7 @@ from flagramp.store.environment_snapshots import (
     snapshot_environment,
     write_back_snapshot,
 )
+from flagramp.store.epochs import new_epoch, set_epoch
 from flagramp.store.port import DEFAULT_ENVIRONMENT, Author
 from flagramp.store.rules import check_author_fields
 from flagramp.store.schema import (
@@ -254,6 +255,9 @@ def restore_backup(
                 _check_verifies(report, manifest)
                 version = max(before.version, manifest.store_version) + 1
                 set_version(conn, version)
+                # A new history: readers holding a version of the old one (or
+                # of the backup's past) must reload, not resume (store/epochs.py).
+                set_epoch(conn, new_epoch())
                 unit = SqlUnitOfWork(conn, author, version, store.clock, keyring)
                 unit.record(
                     DEFAULT_ENVIRONMENT,

@@ -36,6 +36,7 @@ from flagramp.store.audit import AuditEntry, AuditReport
 from flagramp.store.audit_keys import AuditKeyring
 from flagramp.store.connections import reading, short_reason
 from flagramp.store.database import database_url, open_engine, snapshot
+from flagramp.store.epochs import StorePosition, read_position
 from flagramp.store.flipper_outbox_tables import flipper_adoptions
 from flagramp.store.port import CHANGES_LIMIT, DEFAULT_ENVIRONMENT, Author, Change
 from flagramp.store.reading import FLAG
@@ -193,6 +194,11 @@ class SqlFlagStore(SingleWrites):
     def version(self) -> int:
         with self._reader() as reader:
             return reader.version()
+
+    def position(self) -> StorePosition:
+        """The store version and its epoch (`store/epochs.py`), read together."""
+        with self._reader() as reader:
+            return read_position(reader.conn)
 
     def environments(self) -> list[str]:
         with self._reader() as reader:

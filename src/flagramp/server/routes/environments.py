@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from flagramp.core.identifiers import ENVIRONMENT_MAX
 from flagramp.server.identity import EnvironmentIn, Identity, SdkScope, allow
 from flagramp.server.models import Snapshot
+from flagramp.server.positions import position_etag
 from flagramp.server.problems import CONFLICT, ProblemError, responses
 from flagramp.server.routes.common import AUTH_PROBLEMS, State, api_router
 from flagramp.store.tokens import Permission
@@ -77,7 +78,8 @@ def etag_matches(if_none_match: str, etag: str) -> bool:
     },
     summary="The environment's flags and segments at the current store version",
     description=(
-        "`ETag` is the store version (strong). Send it back in `If-None-Match` "
+        '`ETag` is the store version (strong; `"<version>.<epoch>"` once a '
+        "restore gave the store a new epoch). Send it back in `If-None-Match` "
         "to get `304` with no body while nothing changed."
     ),
 )
@@ -94,11 +96,11 @@ def get_snapshot(
 ) -> Response:
     environment = who.environment(env)
     asked = request.headers.get("if-none-match")
-    version = state.store.version()
-    if asked is not None and etag_matches(asked, f'"{version}"'):
+    position = state.store.position()
+    if asked is not None and etag_matches(asked, position_etag(position)):
         state.metrics.snapshots.labels("not_modified").inc()
-        return Response(status_code=304, headers={"etag": f'"{version}"'})
-    snapshot = state.snapshots.get(environment, version)
+        return Response(status_code=304, headers={"etag": position_etag(position)})
+    snapshot = state.snapshots.get(environment, position)
     if asked is not None and etag_matches(asked, snapshot.etag):
         state.metrics.snapshots.labels("not_modified").inc()
         return Response(status_code=304, headers={"etag": snapshot.etag})

@@ -12,7 +12,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from flagramp.server.identity import EnvironmentIn, Identity, SdkScope, allow
 from flagramp.server.problems import NOT_FOUND, ProblemError, responses
 from flagramp.server.routes.common import AUTH_PROBLEMS, State, api_router
-from flagramp.server.streaming.events import parse_last_event_id, stream_events
+from flagramp.server.streaming.events import parse_last_position, stream_events
 from flagramp.store.tokens import Permission
 
 router = api_router("stream")
@@ -23,7 +23,9 @@ then one `change` event per store version that changed the environment's flags
 or segments: `{"version": 43, "changes": [{"kind", "key", "action", "after"}]}`,
 `id` 43. A client that reconnects with `Last-Event-ID: 43` gets every change
 after 43 and no snapshot (a fresh snapshot if 43 is not a version of this
-store). A `: keep-alive` comment comes every 15 s."""
+store). After a backup restore every client gets a fresh `snapshot`, and from
+then on ids carry the store's new epoch (`52.3fa29c1b07d4`); a `Last-Event-ID`
+of another epoch gets a snapshot too. A `: keep-alive` comment comes every 15 s."""
 
 
 @router.get(
@@ -62,7 +64,7 @@ async def stream(
                 store=state.store,
                 snapshots=state.snapshots,
                 environment=env,
-                last_event_id=parse_last_event_id(last_event_id),
+                last_event_id=parse_last_position(last_event_id),
                 on_event=lambda kind: metrics.stream_events.labels(kind).inc(),
             ):
                 yield event

@@ -10,6 +10,13 @@ one read per change, not a thousand.
 A client whose queue fills up (it reads slower than changes come) is marked
 `overflowed` and stops receiving; its stream then catches up from the store
 itself and goes on, so a slow client loses nothing and slows nobody.
+
+With the version the hub reads the store's epoch (`store/epochs.py`). A restore
+gives the store a new one: the changes the hub would read across it are not a
+diff from what its clients hold (the tables are a backup's), so instead it puts
+one `Reload` on every client's queue, of every environment, and each stream
+sends its client a fresh snapshot. The epoch is in the database, so every
+replica notices, whichever process restored.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import anyio.to_thread
 
 from flagramp.core.errors import FlagrampError
 from flagramp.store import Change, SqlFlagStore
+from flagramp.store.epochs import StorePosition
 
 logger = logging.getLogger(__name__)
 
@@ -56,15 +64,26 @@ def group_changes(changes: Iterable[Change]) -> list[VersionChanges]:
     ]
 
 
+@dataclass(frozen=True, slots=True)
+class Reload:
+    """The store was restored: at `position` it holds another history."""
+
+    position: StorePosition
+
+
+#: What a subscriber's queue holds.
+HubItem = VersionChanges | Reload
+
+
 class Subscriber:
     """One stream client's queue of versions."""
 
     def __init__(self, environment: str, size: int = QUEUE_SIZE) -> None:
         self.environment = environment
-        self.queue: asyncio.Queue[VersionChanges] = asyncio.Queue(size)
+        self.queue: asyncio.Queue[HubItem] = asyncio.Queue(size)
         self.overflowed = False
 
-    def offer(self, item: VersionChanges) -> None:
+    def offer(self, item: HubItem) -> None:
         if self.overflowed:
             return
         try:
@@ -90,6 +109,7 @@ class ChangeHub:
         self.poll_seconds = poll_seconds
         self.queue_size = queue_size
         self.version: int | None = None
+        self.epoch: str | None = None
         self._subscribers: dict[str, set[Subscriber]] = {}
         self._wake = asyncio.Event()
 
@@ -130,9 +150,16 @@ class ChangeHub:
 
     async def read(self) -> None:
         """Read and publish every change after the last version read."""
-        current = await anyio.to_thread.run_sync(self.store.version)
-        if self.version is None:
-            self.version = current
+        position = await anyio.to_thread.run_sync(self.store.position)
+        current = position.version
+        if self.version is None or self.epoch is None:
+            self.version, self.epoch = current, position.epoch
+            return
+        if position.epoch != self.epoch:
+            # A restore: skip what the feed holds up to now (the backup's past
+            # and the restore's own row); every client reloads instead.
+            self.version, self.epoch = current, position.epoch
+            self._reload(Reload(position))
             return
         while self.version < current:
             changes = await anyio.to_thread.run_sync(self._changes_after, self.version)
@@ -146,6 +173,11 @@ class ChangeHub:
 
     def _changes_after(self, version: int) -> list[Change]:
         return self.store.changes_since(version, limit=READ_LIMIT)
+
+    def _reload(self, reload: Reload) -> None:
+        for clients in tuple(self._subscribers.values()):
+            for subscriber in tuple(clients):
+                subscriber.offer(reload)
 
     def _publish(self, groups: list[VersionChanges]) -> None:
         for group in groups:
