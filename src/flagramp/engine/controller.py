@@ -146,9 +146,11 @@ class Controller:
         """One pass over every active run, then the outbox."""
         now = self.clock.now()
         report = TickReport(now)
-        for row in self._active():
+        active = self._active()
+        for row in active:
             report.runs += 1
             self._run_until_settled(row.id, now, report)
+        self.observer.forget_except([row.id for row in active])
         if self._send is not None:
             try:
                 report.dispatched = self._send(self.store, self.clock)

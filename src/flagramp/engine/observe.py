@@ -13,12 +13,12 @@ controller, and no author name can fake it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from flagramp.engine.baselines import baseline_arms, baseline_fingerprints
 from flagramp.engine.compiled import CompiledStage
-from flagramp.engine.evaluate import evaluate_stage, previous_decisions
+from flagramp.engine.evaluate import StageMemo, evaluate_stage, previous_decisions
 from flagramp.engine.evaluation import Observation, PhaseWatch, StageEvaluation
 from flagramp.engine.evidence import treatment_exposures_since, treatment_share_since
 from flagramp.engine.machine import RunContext, watched_phases
@@ -38,7 +38,7 @@ from flagramp.store.connections import reading
 from flagramp.store.port import CHANGES_LIMIT
 from flagramp.store.reading import FLAG
 from flagramp.store.runs import RunRow, own_store_versions
-from flagramp.store.windows import WindowStore
+from flagramp.store.windows import DecodedWindows, WindowStore
 
 EvaluateStage = Callable[..., StageEvaluation]
 """`engine.evaluate.evaluate_stage`'s shape (tests pass a stand-in)."""
@@ -78,8 +78,17 @@ class Observer:
     sources: SourceHealth | None = None
     """The metric sources (Prometheus, Datadog) stages read; their failures
     are passed to `evaluate` as `source_failures` (a data gap)."""
+    decoded: DecodedWindows = field(default_factory=DecodedWindows)
+    """Windows decoded at earlier ticks, by scope: rows that did not change are
+    not decoded again (`store.windows.DecodedWindows`)."""
     _baselines: dict[tuple[str, int], tuple[Window, ...]] = field(default_factory=dict)
     _previous: dict[tuple[str, str], StageEvaluation] = field(default_factory=dict)
+    #: (run, scope) -> what the last evaluation of that scope computed.
+    _memos: dict[tuple[str, str], StageMemo] = field(default_factory=dict)
+    #: The (scope, flag) windows and the scopes evaluated for the run being
+    #: observed: what its caches keep after the tick.
+    _read: set[tuple[str, str]] = field(default_factory=set)
+    _evaluated: set[str] = field(default_factory=set)
 
     def observe(
         self,
@@ -94,18 +103,35 @@ class Observer:
         (the next tick's `watched_from`)."""
         outside, seen = self.outside_changes(context, row, state, watched_from)
         minute = epoch_minute(now)
+        self._read, self._evaluated = set(), set()
         exposures, share, users = self.verification(context, state)
-        return (
-            Observation(
-                evaluation=self.evaluation(context, state, now),
-                watches=tuple(self.watches(context, state, minute)),
-                outside_changes=outside,
-                treatment_exposures_after=exposures,
-                treatment_share_seen=share,
-                exposed_users_after=users,
-            ),
-            seen,
+        observation = Observation(
+            evaluation=self.evaluation(context, state, now),
+            watches=tuple(self.watches(context, state, minute)),
+            outside_changes=outside,
+            treatment_exposures_after=exposures,
+            treatment_share_seen=share,
+            exposed_users_after=users,
         )
+        # What the caches keep of the run: the scopes it read this tick.
+        self.decoded.keep_only(f"{context.run}/", self._read)
+        for key in [k for k in self._memos if k[0] == context.run]:
+            if key[1] not in self._evaluated:
+                del self._memos[key]
+        return observation, seen
+
+    def forget_except(self, runs: Collection[str]) -> None:
+        """Drop what the caches keep of runs not in `runs` (ended, or gone)."""
+        keep = set(runs)
+        self.decoded.retain(lambda scope: _run_of(scope) in keep)
+        for key in [k for k in self._memos if k[0] not in keep]:
+            del self._memos[key]
+        for cached in [k for k in self._baselines if k[0] not in keep]:
+            del self._baselines[cached]
+
+    def _memo(self, run: str, scope: str) -> StageMemo:
+        self._evaluated.add(scope)
+        return self._memos.setdefault((run, scope), StageMemo())
 
     def evaluation(
         self, context: RunContext, state: RunState, now: dt.datetime
@@ -138,6 +164,7 @@ class Observer:
             baselines=baseline_arms(stage, before),
             baseline_fingerprints=baseline_fingerprints(before),
             previous=previous_decisions(self._previous.get(key)),
+            memo=self._memo(context.run, scope),
             **extra,
         )
         for stale in [k for k in self._previous if k[0] == context.run]:
@@ -167,6 +194,7 @@ class Observer:
                     minute=minute,
                     started=started,
                     observe=context.observe,
+                    memo=self._memo(context.run, scope),
                 ),
             )
 
@@ -182,8 +210,8 @@ class Observer:
         if stage is None or not stage.flags:
             return None, None, None
         since = epoch_minute(info.verification_from)
-        windows = self.windows.windows(
-            current_scope(context.run, state), stage.flags[0].flag, start=since
+        windows = self._windows(
+            current_scope(context.run, state), stage.flags[0].flag, since, None
         )
         # Randomised users first exposed in the scope since then (on and off).
         users = round(
@@ -204,11 +232,17 @@ class Observer:
     ) -> Mapping[str, Sequence[Window]]:
         """Each flag's windows of `scope` within [started, minute)."""
         return {
-            setting.flag: self.windows.windows(
-                scope, setting.flag, start=started, end=minute
-            )
+            setting.flag: self._windows(scope, setting.flag, started, minute)
             for setting in stage.flags
         }
+
+    def _windows(
+        self, scope: str, flag: str, start: int | None, end: int | None
+    ) -> tuple[Window, ...]:
+        self._read.add((scope, flag))
+        return self.windows.windows(
+            scope, flag, start=start, end=end, decoded=self.decoded
+        )
 
     def _baseline_windows(
         self, context: RunContext, stage: CompiledStage
@@ -247,3 +281,8 @@ class Observer:
             own = own_store_versions(conn, row.id, after=watched_from)
         outside = sorted({c.key for c in candidates if c.version not in own})
         return tuple(outside), seen
+
+
+def _run_of(scope: str) -> str:
+    """The run a scope string belongs to (`<run>/p0/s1/m...`)."""
+    return scope.split("/", 1)[0]

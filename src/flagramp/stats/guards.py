@@ -62,7 +62,14 @@ from flagramp.stats.one_sided import (
 )
 from flagramp.stats.sequential import mixing_variance
 
-__all__ = ["Comparison", "Direction", "RatioGuard", "evaluate_ratio_guard"]
+__all__ = [
+    "Comparison",
+    "Direction",
+    "RatioGuard",
+    "RatioLook",
+    "evaluate_ratio_guard",
+    "ratio_look",
+]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -276,24 +283,28 @@ def _midpoint_tree(inside: float, outside: float, levels: int) -> list[float]:
     return points
 
 
-def evaluate_ratio_guard(
-    guard: RatioGuard,
-    treatment: ArmEstimate,
-    reference: ArmEstimate | None = None,
-    previous: GuardDecision | None = None,
-) -> GuardDecision:
-    """Decide one guard on the cumulative data of the stage so far.
+@dataclass(frozen=True, slots=True)
+class RatioLook:
+    """What one look's data alone say about a guard (no earlier look in it).
 
-    Pass the previous minute's decision (or `GuardDecision.from_record` of the stored
-    one) as `previous`. Raises StatsError only for misuse: a comparison called
-    without its reference arm, or a `previous` decision of another guard.
+    A pure function of (guard, treatment, reference) (`ratio_look`): a caller
+    that sees the same three again may keep it and skip the bisections, which
+    are most of a guard's cost; `evaluate_ratio_guard(look=...)` then decides
+    exactly as without it.
     """
-    if guard.comparison is not Comparison.ABSOLUTE and reference is None:
-        raise StatsError(f"guard {guard.name!r} needs {guard.comparison.value} data")
-    if previous is not None and previous.guard != guard.name:
-        raise StatsError(
-            f"guard {guard.name!r} was passed the decision of {previous.guard!r}"
-        )
+
+    harm_statistic: float
+    healthy_statistic: float
+    low: float
+    """The always-valid lower bound of the harm H at this look."""
+    high: float
+    notes: tuple[str, ...]
+
+
+def ratio_look(
+    guard: RatioGuard, treatment: ArmEstimate, reference: ArmEstimate | None = None
+) -> RatioLook:
+    """The tests of one look on the stage's cumulative arms (see `RatioLook`)."""
     absolute = guard.comparison is Comparison.ABSOLUTE
     notes: list[str] = []
     if not treatment.per_user:
@@ -317,6 +328,37 @@ def evaluate_ratio_guard(
         else:
             low, high = test.bound(Side.LOWER), test.bound(Side.UPPER)
         notes.extend(_notes(treatment, ref))
+    return RatioLook(harm_lr, healthy_lr, low, high, tuple(notes))
+
+
+def evaluate_ratio_guard(
+    guard: RatioGuard,
+    treatment: ArmEstimate,
+    reference: ArmEstimate | None = None,
+    previous: GuardDecision | None = None,
+    *,
+    look: RatioLook | None = None,
+) -> GuardDecision:
+    """Decide one guard on the cumulative data of the stage so far.
+
+    Pass the previous minute's decision (or `GuardDecision.from_record` of the stored
+    one) as `previous`, and `look` when `ratio_look(guard, treatment, reference)`
+    was computed already. Raises StatsError only for misuse: a comparison called
+    without its reference arm, or a `previous` decision of another guard.
+    """
+    if guard.comparison is not Comparison.ABSOLUTE and reference is None:
+        raise StatsError(f"guard {guard.name!r} needs {guard.comparison.value} data")
+    if previous is not None and previous.guard != guard.name:
+        raise StatsError(
+            f"guard {guard.name!r} was passed the decision of {previous.guard!r}"
+        )
+    absolute = guard.comparison is Comparison.ABSOLUTE
+    ref = reference if reference is not None and _usable(reference) else None
+    if look is None:
+        look = ratio_look(guard, treatment, reference)
+    harm_lr, healthy_lr = look.harm_statistic, look.healthy_statistic
+    low, high = look.low, look.high
+    notes = list(look.notes)
     if previous is not None:
         # Only the lower bound is intersected: harm, once shown, stays shown. The
         # upper bound is this look's own (just as valid, and an early fluke of
