@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from flagramp.engine.baselines import baseline_arms, baseline_fingerprints
 from flagramp.engine.compiled import CompiledStage
-from flagramp.engine.evaluate import StageMemo, evaluate_stage, previous_decisions
+from flagramp.engine.evaluate import StageMemo, evaluate_stage
 from flagramp.engine.evaluation import Observation, PhaseWatch, StageEvaluation
 from flagramp.engine.evidence import treatment_exposures_since, treatment_share_since
 from flagramp.engine.machine import RunContext, watched_phases
@@ -58,6 +58,14 @@ def last_stage(context: RunContext, phase: int) -> CompiledStage | None:
     return max(found, key=lambda s: s.stage_index) if found else None
 
 
+def evaluated_scope(context: RunContext, state: RunState) -> str | None:
+    """The ingest scope of the stage attempt the controller evaluates, if any."""
+    where, entered = state.evaluated_stage, state.stage_entered_at
+    if where is None or entered is None:
+        return None
+    return attempt_scope(context.run, where[0], where[1], entered)
+
+
 def run_flags(context: RunContext, up_to_phase: int | None = None) -> set[str]:
     """The flags of the run's rollout phases (up to `up_to_phase`)."""
     return {
@@ -82,7 +90,6 @@ class Observer:
     """Windows decoded at earlier ticks, by scope: rows that did not change are
     not decoded again (`store.windows.DecodedWindows`)."""
     _baselines: dict[tuple[str, int], tuple[Window, ...]] = field(default_factory=dict)
-    _previous: dict[tuple[str, str], StageEvaluation] = field(default_factory=dict)
     #: (run, scope) -> what the last evaluation of that scope computed.
     _memos: dict[tuple[str, str], StageMemo] = field(default_factory=dict)
     #: The (scope, flag) windows and the scopes evaluated for the run being
@@ -138,20 +145,20 @@ class Observer:
     ) -> StageEvaluation | None:
         """The evaluated stage's evidence until `now`'s minute, from the stage
         attempt's scope, with baselines from the phase's `pre` scope."""
-        where = state.evaluated_stage
+        scope = evaluated_scope(context, state)
         entered = state.stage_entered_at
-        if where is None or entered is None:
+        where = state.evaluated_stage
+        if scope is None or entered is None or where is None:
             return None
         stage = compiled_stage(context, *where)
         if stage is None:
             return None
         started, minute = epoch_minute(entered), epoch_minute(now)
-        scope = attempt_scope(context.run, where[0], where[1], entered)
         before = self._baseline_windows(context, stage)
         # Decisions of the last tick of this same attempt: a harm, once shown,
-        # stays shown (docs/evaluation.md). Kept in memory: a restarted
-        # controller starts the attempt's looks afresh from its windows.
-        key = (context.run, scope)
+        # stays shown (docs/evaluation.md). Kept in the run's state
+        # (`engine.looks`), so a restarted controller goes on with them.
+        previous = {} if state.looks is None else state.looks.previous(scope)
         extra: dict[str, object] = {}
         if self.sources is not None:
             extra["source_failures"] = self.sources.failures(context, stage, now)
@@ -163,13 +170,10 @@ class Observer:
             observe=context.observe,
             baselines=baseline_arms(stage, before),
             baseline_fingerprints=baseline_fingerprints(before),
-            previous=previous_decisions(self._previous.get(key)),
+            previous=previous,
             memo=self._memo(context.run, scope),
             **extra,
         )
-        for stale in [k for k in self._previous if k[0] == context.run]:
-            del self._previous[stale]  # one attempt per run is looked at
-        self._previous[key] = evaluation
         return evaluation
 
     def watches(
