@@ -229,8 +229,9 @@ def launch(service: RunService, state: RunState) -> None:
     assert gate is not None
     for role in gate.roles:
         for person in people(plan, role)[: gate.quorum]:
-            if (
-                RunState.from_json(service.show("R1").row.state).status
-                is RunStatus.AWAITING_GO_NO_GO
-            ):
+            now = RunState.from_json(service.show("R1").row.state)
+            # Who voted already does not vote again (a test repeating its
+            # people's actions after a restart asks only those still to vote).
+            voted = any(v.person == person and v.role == role for v in now.votes)
+            if now.status is RunStatus.AWAITING_GO_NO_GO and not voted:
                 service.command("R1", Vote(person, role, Answer.LAUNCH, "ok"))
