@@ -389,7 +389,21 @@ def _count(check: CompiledCount, inputs: _Inputs) -> GuardDecision:
         count += inputs.environment_counts.get(check.metric, 0)
     if not check.resets_after_step_back:
         count += inputs.prior_counts.get(check.criterion, 0)
-    return evaluate_count_limit(check.limit, count)
+    decision = evaluate_count_limit(check.limit, count)
+    if not check.environment_level:
+        return decision
+    # Events without an actor (contact-center calls) belong to no variant: the
+    # whole environment's count during the stage is held to the limit.
+    evidence = dataclasses.replace(
+        decision.evidence,
+        test="count limit per stage, environment-wide",
+        notes=(
+            *decision.evidence.notes,
+            "events without an actor cannot be attributed to treatment or control:"
+            " every one during the stage counts",
+        ),
+    )
+    return dataclasses.replace(decision, evidence=evidence)
 
 
 def _novelty(check: CompiledNovelty, inputs: _Inputs) -> GuardDecision:

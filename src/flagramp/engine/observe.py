@@ -21,6 +21,7 @@ from flagramp.engine.compiled import CompiledStage
 from flagramp.engine.evaluate import StageMemo, evaluate_stage
 from flagramp.engine.evaluation import Observation, PhaseWatch, StageEvaluation
 from flagramp.engine.evidence import treatment_exposures_since, treatment_share_since
+from flagramp.engine.go_live_windows import ENVIRONMENT_FLAG, actorless_metrics
 from flagramp.engine.machine import RunContext, watched_phases
 from flagramp.engine.run_records import PENDING
 from flagramp.engine.run_state import RunState
@@ -160,6 +161,10 @@ class Observer:
         # (`engine.looks`), so a restarted controller goes on with them.
         previous = {} if state.looks is None else state.looks.previous(scope)
         extra: dict[str, object] = {}
+        if any(getattr(c, "environment_level", False) for c in stage.checks):
+            extra["environment_counts"] = self.environment_counts(
+                context, scope, started, minute
+            )
         if self.sources is not None:
             extra["source_failures"] = self.sources.failures(context, stage, now)
         evaluation = self.evaluate(
@@ -175,6 +180,23 @@ class Observer:
             **extra,
         )
         return evaluation
+
+    def environment_counts(
+        self, context: RunContext, scope: str, started: int, minute: int
+    ) -> dict[str, int]:
+        """Each actorless metric's events in the stage attempt's scope (the
+        windows of `ENVIRONMENT_FLAG` overlapping [started, minute]): events
+        without an actor, which no lane holds (seed 000's contact-center
+        calls)."""
+        names = actorless_metrics(context.plan)
+        totals = dict.fromkeys(names, 0.0)
+        for w in self._windows(scope, ENVIRONMENT_FLAG, None, None):
+            if w.key.end > started and w.key.start <= minute:
+                for name in names:
+                    aggregate = w.metrics.get(name)
+                    if aggregate is not None:
+                        totals[name] += aggregate.sums.total_numerator
+        return {name: round(n) for name, n in totals.items()}
 
     def watches(
         self, context: RunContext, state: RunState, minute: int
