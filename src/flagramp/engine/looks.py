@@ -74,8 +74,12 @@ class Look:
             document.get("outcome"),
             document.get("severity"),
         )
-        if not isinstance(guard, str):
-            raise RunStateInvalid("looks", "a look needs its guard")
+        if not (
+            isinstance(guard, str)
+            and isinstance(outcome, str)
+            and isinstance(severity, str)
+        ):
+            raise RunStateInvalid("looks", "a look needs its guard, outcome, severity")
         try:
             return cls(
                 guard,
