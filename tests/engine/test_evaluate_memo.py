@@ -47,9 +47,9 @@ def test_memo_gives_the_decisions_of_the_uncached_path(harmful: bool) -> None:
     plain: StageEvaluation | None = None
     cached: StageEvaluation | None = None
     outcomes = set()
-    # Looks every 15 minutes, and twice at some minutes (nothing new arrived:
+    # Looks every 20 minutes, and twice at some minutes (nothing new arrived:
     # everything comes from the memo); the copies stand in for a re-read.
-    minutes = [START + m for m in range(5, MINUTES + 5, 15)]
+    minutes = [START + m for m in range(5, MINUTES + 5, 20)]
     looks = [m for k, m in enumerate(minutes) for _ in range(1 + k % 2)]
     for i, minute in enumerate(looks):
         source = copies if i % 5 == 4 else stored
