@@ -29,7 +29,7 @@ from flagramp.engine.run_state import RunState
 from flagramp.engine.service import RunService
 from flagramp.stats.windows import Lane, Window
 from flagramp.store import SqlFlagStore
-from flagramp.store.windows import WindowStore
+from flagramp.store.windows import DecodedWindows, WindowStore
 
 __all__ = ["DemoStuck", "EngineOnStore", "RememberedWindows", "open_run_engine"]
 
@@ -73,11 +73,14 @@ class RememberedWindows(WindowStore):
         lane: Lane | None = None,
         start: int | None = None,
         end: int | None = None,
+        decoded: DecodedWindows | None = None,
     ) -> tuple[Window, ...]:
         """As `WindowStore.windows`: inside [start, end), oldest first."""
         kept = self._kept.get((run, flag))
         if kept is None:
-            return super().windows(run, flag, lane=lane, start=start, end=end)
+            return super().windows(
+                run, flag, lane=lane, start=start, end=end, decoded=decoded
+            )
         return tuple(
             w
             for w in kept

@@ -54,9 +54,10 @@ from flagramp.engine.evaluation import Observation
 from flagramp.engine.go_live_schedule import go_live_scope
 from flagramp.engine.go_live_windows import after_step, compact_scope, scope_flags
 from flagramp.engine.lease import Lease, LeaseLost
+from flagramp.engine.looks import StageLooks
 from flagramp.engine.machine import RunContext
 from flagramp.engine.notifications.dispatch import DispatchReport, dispatch
-from flagramp.engine.observe import EvaluateStage, Observer
+from flagramp.engine.observe import EvaluateStage, Observer, evaluated_scope
 from flagramp.engine.plan_cache import PlanCache
 from flagramp.engine.probes import HookRegistry
 from flagramp.engine.promotion_driver import PromotionDriver
@@ -67,7 +68,7 @@ from flagramp.engine.scopes import epoch_minute
 from flagramp.engine.source_health import SourceHealth
 from flagramp.engine.steps import Step
 from flagramp.store import Author, SqlFlagStore, run_due_backups
-from flagramp.store.runs import RunReader, RunRow
+from flagramp.store.runs import ObservedState, RunReader, RunRow, save_observed
 from flagramp.store.windows import WindowStore
 
 log = logging.getLogger(__name__)
@@ -146,14 +147,20 @@ class Controller:
         self._watched: dict[str, tuple[int, int]] = {}
         #: run -> epoch minute of its go-live scope's last compaction.
         self._compacted: dict[str, int] = {}
+        #: run -> its state with this tick's looks, for runs the tick did not
+        #: move (`engine.looks`); saved together when the tick ends.
+        self._observed: dict[str, ObservedState] = {}
 
     def tick(self) -> TickReport:
         """One pass over every active run, then the outbox."""
         now = self.clock.now()
         report = TickReport(now)
-        for row in self._active():
+        active = self._active()
+        for row in active:
             report.runs += 1
             self._run_until_settled(row.id, now, report)
+        self.observer.forget_except([row.id for row in active])
+        self._save_observed()
         report.backups = self._run_due_backups(now)
         if self._send is not None:
             try:
@@ -296,9 +303,21 @@ class Controller:
             result = checkpoint_for(self.windows, context, due)
             observation = dataclasses.replace(observation, checkpoint=result)
         step = self._tick(context, state, now, observation)
+        looks = _looks(context, state, observation)
         if not step.changed:
             self._watched[run] = (row.version, seen)
+            if looks is not None and looks != state.looks:
+                # Nothing moved, but the next tick needs these decisions: kept
+                # in the run's state, written for every run at the tick's end.
+                kept = dataclasses.replace(state, looks=looks)
+                self._observed[run] = ObservedState(
+                    run, row.version, kept.to_json(), seen
+                )
             return None
+        if looks is not None:
+            step = dataclasses.replace(
+                step, state=dataclasses.replace(step.state, looks=looks)
+            )
         author = Author(self.name, f"run {run}: {_kinds(step)}")
         applied = apply(
             self.store, context, row.version, step, now, author, watched_version=seen
@@ -313,6 +332,15 @@ class Controller:
         if step.state.status.is_final:
             self._compacted.pop(run, None)
         return applied
+
+    def _save_observed(self) -> None:
+        observed, self._observed = list(self._observed.values()), {}
+        try:
+            save_observed(self.store.engine, observed)
+        except StoreError as exc:
+            # The next tick evaluates with the looks the state has (the same
+            # in this process and in a restarted one) and saves its own.
+            log.warning("the tick's looks were not saved: %s", exc)
 
     # --- the go-live scope -----------------------------------------------------
 
@@ -332,6 +360,15 @@ class Controller:
             log.warning("run %s: compaction failed: %s", context.run, exc)
             return
         self._compacted[context.run] = minute
+
+
+def _looks(
+    context: RunContext, state: RunState, observation: Observation
+) -> StageLooks | None:
+    scope = evaluated_scope(context, state)
+    if scope is None or observation.evaluation is None:
+        return None
+    return StageLooks.of(scope, observation.evaluation)
 
 
 def _kinds(step: Step) -> str:

@@ -28,6 +28,10 @@ make the sample-ratio check fire.
 Pass each criterion's decision of the previous tick as `previous` (see
 `previous_decisions`): a harm, once shown, stays shown (`evaluate_ratio_guard`).
 Start a stage attempt with none.
+
+A caller that evaluates the same stage again and again (the controller, every
+tick) passes a `StageMemo` per run: what was computed from inputs that are the
+very same again (window objects, bucket sums, arms) is reused, not recomputed.
 """
 
 from __future__ import annotations
@@ -56,20 +60,101 @@ from flagramp.stats import (
     GuardDecision,
     GuardOutcome,
     RatioGuard,
+    RatioLook,
     arm_from_buckets,
     evaluate_count_limit,
     evaluate_novelty,
     evaluate_ratio_guard,
+    ratio_look,
 )
+from flagramp.stats.buckets import BucketSums
 from flagramp.stats.fingerprints import fingerprint_tallies
 from flagramp.stats.windows import Lane, Window
 
-__all__ = ["DEFAULT_GRACE_MINUTES", "evaluate_stage", "previous_decisions"]
+__all__ = [
+    "DEFAULT_GRACE_MINUTES",
+    "StageMemo",
+    "evaluate_stage",
+    "previous_decisions",
+]
 
 #: Minutes without exposures or metric events before the data counts as missing.
 DEFAULT_GRACE_MINUTES = 10
 
 _NO_DATA = ArmEstimate(math.nan, math.nan, 0.0)
+
+LookKey = tuple[RatioGuard, ArmEstimate, ArmEstimate | None]
+
+
+@dataclasses.dataclass
+class StageMemo:
+    """What `evaluate_stage` computed at its last call for one run.
+
+    Each part is kept with the inputs it was computed from, and reused only
+    when those come again: the lane totals for the same window objects (which
+    `store.windows.DecodedWindows` hands back for rows that did not change),
+    an arm for the same bucket-sums object, a guard's look (`ratio_look`, its
+    bisections) for an equal guard and equal arms. Each is a pure function of
+    those inputs, so an evaluation with a memo equals one without, exactly;
+    only the decisions of earlier looks (`previous`) are combined afresh.
+    """
+
+    windows: tuple[Window, ...] = ()
+    wanted: frozenset[str] = frozenset()
+    totals: Mapping[Lane, LaneTotals] | None = None
+    arms: dict[tuple[Lane, str], tuple[BucketSums, ArmEstimate]] = dataclasses.field(
+        default_factory=dict
+    )
+    looks: dict[str, tuple[LookKey, RatioLook]] = dataclasses.field(
+        default_factory=dict
+    )
+    reused: int = 0
+    """How many lane totals, arms and looks were reused (for benchmarks)."""
+
+    def lane_totals(
+        self, windows: tuple[Window, ...], wanted: frozenset[str]
+    ) -> Mapping[Lane, LaneTotals]:
+        """`evidence.lane_totals` of the windows, reused for the same objects."""
+        same = (
+            self.totals is not None
+            and wanted == self.wanted
+            and len(windows) == len(self.windows)
+            and all(a is b for a, b in zip(windows, self.windows, strict=True))
+        )
+        if same and self.totals is not None:
+            self.reused += 1
+            return self.totals
+        self.windows, self.wanted = windows, wanted
+        self.totals = lane_totals(windows, metrics=wanted)
+        self.arms.clear()
+        return self.totals
+
+    def arm(self, lane: Lane, metric: str, sums: BucketSums) -> ArmEstimate:
+        """`arm_from_buckets(sums)`, reused for the same sums object."""
+        hit = self.arms.get((lane, metric))
+        if hit is not None and hit[0] is sums:
+            self.reused += 1
+            return hit[1]
+        arm = arm_from_buckets(sums)
+        self.arms[(lane, metric)] = (sums, arm)
+        return arm
+
+    def look(
+        self,
+        criterion: str,
+        guard: RatioGuard,
+        treatment: ArmEstimate,
+        reference: ArmEstimate | None,
+    ) -> RatioLook:
+        """`ratio_look(guard, treatment, reference)`, reused for equal inputs."""
+        key: LookKey = (guard, treatment, reference)
+        hit = self.looks.get(criterion)
+        if hit is not None and hit[0] == key:
+            self.reused += 1
+            return hit[1]
+        look = ratio_look(guard, treatment, reference)
+        self.looks[criterion] = (key, look)
+        return look
 
 
 def previous_decisions(
@@ -97,6 +182,7 @@ def evaluate_stage(
     environment_counts: Mapping[str, int] | None = None,
     prior_counts: Mapping[str, int] | None = None,
     source_arms: Mapping[str, Mapping[Lane, ArmEstimate]] | None = None,
+    memo: StageMemo | None = None,
 ) -> StageEvaluation:
     """Decide every check of `stage` over `windows` (flag -> the stage's windows
     from epoch minute `started` until `minute`).
@@ -109,13 +195,20 @@ def evaluate_stage(
     `prior_counts`: count criterion -> its count in earlier attempts of the
     stage (for `after_step_back: keep`). `source_arms`: metric -> lane -> its
     arm over the stage from Prometheus or Datadog (`stats.arm_from_totals`),
-    used instead of the windows for that metric. Windows outside [started,
-    minute] are ignored. Never raises for missing or degenerate data.
+    used instead of the windows for that metric. `memo`: the run's
+    `StageMemo` (the result is the same with or without it). Windows outside
+    [started, minute] are ignored. Never raises for missing or degenerate data.
     """
     first = stage.flags[0].flag if stage.flags else ""
-    own = [w for w in windows.get(first, ()) if _within(w, started, minute)]
-    wanted = {c.metric for c in stage.checks if not isinstance(c, CompiledNovelty)}
-    totals = lane_totals(own, metrics=wanted)
+    own = tuple(w for w in windows.get(first, ()) if _within(w, started, minute))
+    wanted = frozenset(
+        c.metric for c in stage.checks if not isinstance(c, CompiledNovelty)
+    )
+    totals = (
+        lane_totals(own, metrics=wanted)
+        if memo is None
+        else memo.lane_totals(own, wanted)
+    )
     treatment_lane = Lane.ALLOW_LISTED if stage.allow_list_only else Lane.ON
     treatment, control = totals.get(treatment_lane), totals.get(Lane.OFF)
     inputs = _Inputs(
@@ -129,6 +222,7 @@ def evaluate_stage(
         environment_counts or {},
         prior_counts or {},
         source_arms or {},
+        memo,
     )
     checks = tuple(
         CheckResult(
@@ -209,6 +303,7 @@ class _Inputs:
     environment_counts: Mapping[str, int]
     prior_counts: Mapping[str, int]
     source_arms: Mapping[str, Mapping[Lane, ArmEstimate]]
+    memo: StageMemo | None
 
     def arm(self, lane: Lane, metric: str) -> ArmEstimate:
         """The lane's arm of `metric`: from its source if it has one, else
@@ -218,7 +313,11 @@ class _Inputs:
             return external.get(lane, _NO_DATA)
         totals = self.totals.get(lane)
         sums = None if totals is None else totals.metric(metric)
-        return _NO_DATA if sums is None else arm_from_buckets(sums)
+        if sums is None:
+            return _NO_DATA
+        if self.memo is not None:
+            return self.memo.arm(lane, metric, sums)
+        return arm_from_buckets(sums)
 
 
 def _decide(check: CompiledCheck, inputs: _Inputs) -> GuardDecision:
@@ -251,7 +350,12 @@ def _ratio(check: CompiledRatio, inputs: _Inputs) -> GuardDecision:
     previous = inputs.previous.get(check.criterion)
     if previous is not None and previous.guard != guard.name:
         previous = None
-    return evaluate_ratio_guard(guard, treatment, reference, previous)
+    look = (
+        None
+        if inputs.memo is None
+        else inputs.memo.look(check.criterion, guard, treatment, reference)
+    )
+    return evaluate_ratio_guard(guard, treatment, reference, previous, look=look)
 
 
 def _inconclusive(guard: RatioGuard, arm: ArmEstimate, note: str) -> GuardDecision:
@@ -285,7 +389,21 @@ def _count(check: CompiledCount, inputs: _Inputs) -> GuardDecision:
         count += inputs.environment_counts.get(check.metric, 0)
     if not check.resets_after_step_back:
         count += inputs.prior_counts.get(check.criterion, 0)
-    return evaluate_count_limit(check.limit, count)
+    decision = evaluate_count_limit(check.limit, count)
+    if not check.environment_level:
+        return decision
+    # Events without an actor (contact-center calls) belong to no variant: the
+    # whole environment's count during the stage is held to the limit.
+    evidence = dataclasses.replace(
+        decision.evidence,
+        test="count limit per stage, environment-wide",
+        notes=(
+            *decision.evidence.notes,
+            "events without an actor cannot be attributed to treatment or control:"
+            " every one during the stage counts",
+        ),
+    )
+    return dataclasses.replace(decision, evidence=evidence)
 
 
 def _novelty(check: CompiledNovelty, inputs: _Inputs) -> GuardDecision:

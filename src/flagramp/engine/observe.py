@@ -13,14 +13,15 @@ controller, and no author name can fake it.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from flagramp.engine.baselines import baseline_arms, baseline_fingerprints
 from flagramp.engine.compiled import CompiledStage
-from flagramp.engine.evaluate import evaluate_stage, previous_decisions
+from flagramp.engine.evaluate import StageMemo, evaluate_stage
 from flagramp.engine.evaluation import Observation, PhaseWatch, StageEvaluation
 from flagramp.engine.evidence import treatment_exposures_since, treatment_share_since
+from flagramp.engine.go_live_windows import ENVIRONMENT_FLAG, actorless_metrics
 from flagramp.engine.machine import RunContext, watched_phases
 from flagramp.engine.run_records import PENDING
 from flagramp.engine.run_state import RunState
@@ -38,7 +39,7 @@ from flagramp.store.connections import reading
 from flagramp.store.port import CHANGES_LIMIT
 from flagramp.store.reading import FLAG
 from flagramp.store.runs import RunRow, own_store_versions
-from flagramp.store.windows import WindowStore
+from flagramp.store.windows import DecodedWindows, WindowStore
 
 EvaluateStage = Callable[..., StageEvaluation]
 """`engine.evaluate.evaluate_stage`'s shape (tests pass a stand-in)."""
@@ -56,6 +57,14 @@ def last_stage(context: RunContext, phase: int) -> CompiledStage | None:
     """The phase's last compiled stage (what watches it once it is over)."""
     found = [s for s in context.stages if s.phase_index == phase]
     return max(found, key=lambda s: s.stage_index) if found else None
+
+
+def evaluated_scope(context: RunContext, state: RunState) -> str | None:
+    """The ingest scope of the stage attempt the controller evaluates, if any."""
+    where, entered = state.evaluated_stage, state.stage_entered_at
+    if where is None or entered is None:
+        return None
+    return attempt_scope(context.run, where[0], where[1], entered)
 
 
 def run_flags(context: RunContext, up_to_phase: int | None = None) -> set[str]:
@@ -78,8 +87,16 @@ class Observer:
     sources: SourceHealth | None = None
     """The metric sources (Prometheus, Datadog) stages read; their failures
     are passed to `evaluate` as `source_failures` (a data gap)."""
+    decoded: DecodedWindows = field(default_factory=DecodedWindows)
+    """Windows decoded at earlier ticks, by scope: rows that did not change are
+    not decoded again (`store.windows.DecodedWindows`)."""
     _baselines: dict[tuple[str, int], tuple[Window, ...]] = field(default_factory=dict)
-    _previous: dict[tuple[str, str], StageEvaluation] = field(default_factory=dict)
+    #: (run, scope) -> what the last evaluation of that scope computed.
+    _memos: dict[tuple[str, str], StageMemo] = field(default_factory=dict)
+    #: The (scope, flag) windows and the scopes evaluated for the run being
+    #: observed: what its caches keep after the tick.
+    _read: set[tuple[str, str]] = field(default_factory=set)
+    _evaluated: set[str] = field(default_factory=set)
 
     def observe(
         self,
@@ -94,39 +111,60 @@ class Observer:
         (the next tick's `watched_from`)."""
         outside, seen = self.outside_changes(context, row, state, watched_from)
         minute = epoch_minute(now)
+        self._read, self._evaluated = set(), set()
         exposures, share, users = self.verification(context, state)
-        return (
-            Observation(
-                evaluation=self.evaluation(context, state, now),
-                watches=tuple(self.watches(context, state, minute)),
-                outside_changes=outside,
-                treatment_exposures_after=exposures,
-                treatment_share_seen=share,
-                exposed_users_after=users,
-            ),
-            seen,
+        observation = Observation(
+            evaluation=self.evaluation(context, state, now),
+            watches=tuple(self.watches(context, state, minute)),
+            outside_changes=outside,
+            treatment_exposures_after=exposures,
+            treatment_share_seen=share,
+            exposed_users_after=users,
         )
+        # What the caches keep of the run: the scopes it read this tick.
+        self.decoded.keep_only(f"{context.run}/", self._read)
+        for key in [k for k in self._memos if k[0] == context.run]:
+            if key[1] not in self._evaluated:
+                del self._memos[key]
+        return observation, seen
+
+    def forget_except(self, runs: Collection[str]) -> None:
+        """Drop what the caches keep of runs not in `runs` (ended, or gone)."""
+        keep = set(runs)
+        self.decoded.retain(lambda scope: _run_of(scope) in keep)
+        for key in [k for k in self._memos if k[0] not in keep]:
+            del self._memos[key]
+        for cached in [k for k in self._baselines if k[0] not in keep]:
+            del self._baselines[cached]
+
+    def _memo(self, run: str, scope: str) -> StageMemo:
+        self._evaluated.add(scope)
+        return self._memos.setdefault((run, scope), StageMemo())
 
     def evaluation(
         self, context: RunContext, state: RunState, now: dt.datetime
     ) -> StageEvaluation | None:
         """The evaluated stage's evidence until `now`'s minute, from the stage
         attempt's scope, with baselines from the phase's `pre` scope."""
-        where = state.evaluated_stage
+        scope = evaluated_scope(context, state)
         entered = state.stage_entered_at
-        if where is None or entered is None:
+        where = state.evaluated_stage
+        if scope is None or entered is None or where is None:
             return None
         stage = compiled_stage(context, *where)
         if stage is None:
             return None
         started, minute = epoch_minute(entered), epoch_minute(now)
-        scope = attempt_scope(context.run, where[0], where[1], entered)
         before = self._baseline_windows(context, stage)
         # Decisions of the last tick of this same attempt: a harm, once shown,
-        # stays shown (docs/evaluation.md). Kept in memory: a restarted
-        # controller starts the attempt's looks afresh from its windows.
-        key = (context.run, scope)
+        # stays shown (docs/evaluation.md). Kept in the run's state
+        # (`engine.looks`), so a restarted controller goes on with them.
+        previous = {} if state.looks is None else state.looks.previous(scope)
         extra: dict[str, object] = {}
+        if any(getattr(c, "environment_level", False) for c in stage.checks):
+            extra["environment_counts"] = self.environment_counts(
+                context, scope, started, minute
+            )
         if self.sources is not None:
             extra["source_failures"] = self.sources.failures(context, stage, now)
         evaluation = self.evaluate(
@@ -137,13 +175,28 @@ class Observer:
             observe=context.observe,
             baselines=baseline_arms(stage, before),
             baseline_fingerprints=baseline_fingerprints(before),
-            previous=previous_decisions(self._previous.get(key)),
+            previous=previous,
+            memo=self._memo(context.run, scope),
             **extra,
         )
-        for stale in [k for k in self._previous if k[0] == context.run]:
-            del self._previous[stale]  # one attempt per run is looked at
-        self._previous[key] = evaluation
         return evaluation
+
+    def environment_counts(
+        self, context: RunContext, scope: str, started: int, minute: int
+    ) -> dict[str, int]:
+        """Each actorless metric's events in the stage attempt's scope (the
+        windows of `ENVIRONMENT_FLAG` overlapping [started, minute]): events
+        without an actor, which no lane holds (seed 000's contact-center
+        calls)."""
+        names = actorless_metrics(context.plan)
+        totals = dict.fromkeys(names, 0.0)
+        for w in self._windows(scope, ENVIRONMENT_FLAG, None, None):
+            if w.key.end > started and w.key.start <= minute:
+                for name in names:
+                    aggregate = w.metrics.get(name)
+                    if aggregate is not None:
+                        totals[name] += aggregate.sums.total_numerator
+        return {name: round(n) for name, n in totals.items()}
 
     def watches(
         self, context: RunContext, state: RunState, minute: int
@@ -167,6 +220,7 @@ class Observer:
                     minute=minute,
                     started=started,
                     observe=context.observe,
+                    memo=self._memo(context.run, scope),
                 ),
             )
 
@@ -182,8 +236,8 @@ class Observer:
         if stage is None or not stage.flags:
             return None, None, None
         since = epoch_minute(info.verification_from)
-        windows = self.windows.windows(
-            current_scope(context.run, state), stage.flags[0].flag, start=since
+        windows = self._windows(
+            current_scope(context.run, state), stage.flags[0].flag, since, None
         )
         # Randomised users first exposed in the scope since then (on and off).
         users = round(
@@ -204,11 +258,17 @@ class Observer:
     ) -> Mapping[str, Sequence[Window]]:
         """Each flag's windows of `scope` within [started, minute)."""
         return {
-            setting.flag: self.windows.windows(
-                scope, setting.flag, start=started, end=minute
-            )
+            setting.flag: self._windows(scope, setting.flag, started, minute)
             for setting in stage.flags
         }
+
+    def _windows(
+        self, scope: str, flag: str, start: int | None, end: int | None
+    ) -> tuple[Window, ...]:
+        self._read.add((scope, flag))
+        return self.windows.windows(
+            scope, flag, start=start, end=end, decoded=self.decoded
+        )
 
     def _baseline_windows(
         self, context: RunContext, stage: CompiledStage
@@ -247,3 +307,8 @@ class Observer:
             own = own_store_versions(conn, row.id, after=watched_from)
         outside = sorted({c.key for c in candidates if c.version not in own})
         return tuple(outside), seen
+
+
+def _run_of(scope: str) -> str:
+    """The run a scope string belongs to (`<run>/p0/s1/m...`)."""
+    return scope.split("/", 1)[0]

@@ -21,6 +21,7 @@ from flagramp.engine.go_live_records import (
     RetireItem,
     json_list,
 )
+from flagramp.engine.looks import StageLooks
 from flagramp.engine.run_records import (
     AnswerRecord,
     GateAsk,
@@ -128,6 +129,10 @@ class RunState:
     people's answers are written into them as they are typed in."""
     retirement: tuple[RetireItem, ...] = ()
     """What the completed run proposes to retire: one checklist item per flag."""
+    looks: StageLooks | None = None
+    """The evaluated stage attempt's decisions at the last tick, which the
+    next tick's guards combine with theirs (`engine.looks`); written by the
+    controller, never read by the machine."""
 
     @property
     def evaluated_stage(self) -> tuple[int, int] | None:
@@ -181,6 +186,7 @@ class RunState:
             "go_live": None if self.go_live is None else self.go_live.to_json(),
             "checkpoints": [c.to_json() for c in self.checkpoints],
             "retirement": [r.to_json() for r in self.retirement],
+            "looks": None if self.looks is None else self.looks.to_json(),
         }
 
     @classmethod
@@ -199,6 +205,7 @@ class RunState:
         waiting = document.get("waiting")
         decision = document.get("go_live_decision")
         go_live = document.get("go_live")
+        looks = document.get("looks")
         try:
             checkpoints = tuple(
                 CheckpointResult.from_json(c)
@@ -261,6 +268,9 @@ class RunState:
             retirement=tuple(
                 RetireItem.from_json(r) for r in json_list(document, "retirement")
             ),
+            looks=None
+            if looks is None
+            else StageLooks.from_json(mapping(looks, "looks")),
         )
 
     def waiting_for(self) -> str:

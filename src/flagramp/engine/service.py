@@ -16,13 +16,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from flagramp.core.clock import Clock
+from flagramp.core.errors import EngineError
 from flagramp.core.plans import Plan, diff, load_plan
 from flagramp.core.types import Json
 from flagramp.engine import machine, promotion_machine
 from flagramp.engine.commands import Command, MeetMilestone, Revise
 from flagramp.engine.compile import compile_plan, metric_specs
 from flagramp.engine.event_targets import EventRoute, event_targets
-from flagramp.engine.go_live_windows import after_step
+from flagramp.engine.go_live_windows import (
+    actorless_metrics,
+    after_step,
+    environment_window,
+)
 from flagramp.engine.machine import RunContext
 from flagramp.engine.milestones import (
     MilestoneRow,
@@ -35,7 +40,7 @@ from flagramp.engine.promotion_machine import is_promotion
 from flagramp.engine.promotion_state import PromotionState, load_run_state
 from flagramp.engine.run_state import RunState, RunStatus
 from flagramp.engine.runner import Applied, RunConflict, write_step
-from flagramp.engine.scopes import epoch_minute
+from flagramp.engine.scopes import current_scope, epoch_minute
 from flagramp.engine.steps import Step
 from flagramp.sources.pushed import PushedSource, PushResult
 from flagramp.stats.batch_ingest import BatchIngest
@@ -58,6 +63,13 @@ from flagramp.store.windows import WindowStore
 COMMAND_ATTEMPTS = 3
 #: Statuses of runs that are not over.
 ACTIVE = tuple(s.value for s in RunStatus if not s.is_final)
+
+
+class EnvironmentCountRefused(EngineError):
+    """Environment-level counts the run's plan has no actorless metric for."""
+
+    code = "environment_count_refused"
+
 
 Start = Callable[[RunContext, dt.datetime], Step]
 Decide = Callable[[RunContext, RunState, dt.datetime, Command], Step]
@@ -209,6 +221,39 @@ class RunService:
             source = PushedSource(StoredIngest(self.windows, pipe, self.clock))
             results[f"{scope} {flag}"] = source.push_raw(raw_events, key=batch_key)
         return results
+
+    def push_environment_counts(
+        self,
+        run: str,
+        counts: Mapping[str, float],
+        *,
+        start: dt.datetime,
+        end: dt.datetime,
+        batch_key: str,
+    ) -> bool:
+        """Take environment-level counts of [start, end) (events without an
+        actor: contact-center calls, by actorless metric of the plan) into the
+        run's current scope, where a stage's count criteria read them; while
+        live, into its go-live scope, where checkpoints do. False when
+        `batch_key` was taken before (it counts once). Raises EnvironmentCountRefused
+        for a metric that is not one of the plan's actorless ones."""
+        row = self.reader.load(run)
+        context = self.plans.context(row)
+        state = self._load_state(row.state)
+        known = set(actorless_metrics(context.plan))
+        unknown = sorted(set(counts) - known)
+        if unknown:
+            raise EnvironmentCountRefused(
+                f"{', '.join(unknown)}: not a count of events without an actor in "
+                f"the plan (those are: {', '.join(sorted(known)) or 'none'})"
+            )
+        if any(n < 0 for n in counts.values()) or end <= start:
+            raise EnvironmentCountRefused("counts must be >= 0 over a non-empty span")
+        scope = current_scope(run, state)
+        window = environment_window(
+            scope, epoch_minute(start), epoch_minute(end), counts
+        )
+        return self.windows.add_batch(scope, batch_key, [window])
 
     def event_routes(self, environment: str) -> builtins.list[EventRoute]:
         """Where pushed events of `environment` go now: every scope of every

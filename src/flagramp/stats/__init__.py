@@ -25,7 +25,12 @@ from flagramp.stats.estimates import (
     arm_from_totals,
     baseline,
 )
-from flagramp.stats.guards import RatioGuard, evaluate_ratio_guard
+from flagramp.stats.guards import (
+    RatioGuard,
+    RatioLook,
+    evaluate_ratio_guard,
+    ratio_look,
+)
 from flagramp.stats.moments import (
     ArmMoments,
     bucket_moments,
@@ -72,6 +77,7 @@ __all__ = [
     "GuardOutcome",
     "NoveltyBudget",
     "RatioGuard",
+    "RatioLook",
     "Side",
     "StageTraffic",
     "arm_from_buckets",
@@ -92,6 +98,7 @@ __all__ = [
     "log_mixture_ratio",
     "mixing_variance",
     "mixture_radius",
+    "ratio_look",
     "ratio_moments",
     "side_log_ratio",
     "split_alpha",

@@ -45,6 +45,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from flagramp.core.errors import StatsError
 from flagramp.core.severity import Severity
 from flagramp.stats.decision import Evidence, GuardDecision, GuardOutcome
@@ -59,7 +62,22 @@ from flagramp.stats.one_sided import (
 )
 from flagramp.stats.sequential import mixing_variance
 
-__all__ = ["Comparison", "Direction", "RatioGuard", "evaluate_ratio_guard"]
+__all__ = [
+    "Comparison",
+    "Direction",
+    "RatioGuard",
+    "RatioLook",
+    "evaluate_ratio_guard",
+    "ratio_look",
+]
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+#: Halvings of a bound's bracket (far past a float's precision at any scale).
+BISECTIONS = 60
+#: Halvings answered by one vectorised call (63 boundaries at once).
+TREE_LEVELS = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +178,19 @@ class _Test:
         level = self.guard.alpha if side is Side.LOWER else self.guard.beta
         return self.log_ratio(side, boundary) >= math.log(1.0 / level)
 
+    def rejects_all(self, side: Side, boundaries: FloatArray) -> BoolArray:
+        """`rejects` at every boundary in one vectorised call (elementwise equal)."""
+        g = self.guard
+        level = g.alpha if side is Side.LOWER else g.beta
+        ratios = side_log_ratio(
+            side, boundaries, self.treatment, self.reference,
+            tau2=g.tau2 if side is Side.LOWER else g.healthy_tau2,
+            comparison=g.comparison, sign=g.direction.sign,
+            proportion=g.proportion, null_variance=g.null_variance,
+            continuity=g.continuity,
+        )  # fmt: skip
+        return np.asarray(ratios >= math.log(1.0 / level), dtype=np.bool_)
+
     def variance(self, side: Side, boundary: float) -> float:
         g = self.guard
         _, v = excess_and_variance(
@@ -169,8 +200,9 @@ class _Test:
         )  # fmt: skip
         return float(v)
 
-    def bound(self, side: Side) -> float:
-        """The always-valid bound of H on `side`, by bracketing and bisection."""
+    def bracket(self, side: Side) -> tuple[float, float] | None:
+        """(inside, outside): a point the test need not reject and one it does,
+        by doubling steps away from the estimate; None when there is none."""
         g, t, r = self.guard, self.treatment, self.reference
         d = side.sign
         own = float(t.pulled_in(d * g.direction.sign))
@@ -180,15 +212,54 @@ class _Test:
         inside = g.direction.sign * (own - ref)
         variance = self.variance(side, inside)
         if not (math.isfinite(inside) and math.isfinite(variance) and variance > 0):
-            return -d * math.inf
+            return None
         step = math.sqrt(variance)
         outside = inside - d * step
         while not self.rejects(side, outside):
             inside, step = outside, step * 2.0
             outside = inside - d * step
             if step > 1e6:
-                return -d * math.inf
-        for _ in range(60):
+                return None
+        return inside, outside
+
+    def bound(self, side: Side) -> float:
+        """The always-valid bound of H on `side`: `BISECTIONS` halvings of the
+        bracket, `TREE_LEVELS` at a time.
+
+        Rationale: the halvings are sequential (each midpoint depends on the
+        last answer), which cost one numpy call each, 60 a side, and were most
+        of a controller tick. Every midpoint the next `TREE_LEVELS` halvings
+        could visit is known in advance (a binary tree of 2^k − 1 points), so
+        one vectorised call answers them all and the walk down the tree picks
+        the same midpoints, computed the same way, as the sequential loop
+        (`bound_sequential`, kept for the test that compares the two).
+        """
+        found = self.bracket(side)
+        if found is None:
+            return -side.sign * math.inf
+        inside, outside = found
+        done = 0
+        while done < BISECTIONS:
+            levels = min(TREE_LEVELS, BISECTIONS - done)
+            points = _midpoint_tree(inside, outside, levels)
+            answers = self.rejects_all(side, np.asarray(points, dtype=np.float64))
+            node = 0
+            for _ in range(levels):
+                mid = points[node]
+                if answers[node]:
+                    outside, node = mid, 2 * node + 2
+                else:
+                    inside, node = mid, 2 * node + 1
+            done += levels
+        return outside
+
+    def bound_sequential(self, side: Side) -> float:
+        """`bound` one halving at a time (the reference implementation)."""
+        found = self.bracket(side)
+        if found is None:
+            return -side.sign * math.inf
+        inside, outside = found
+        for _ in range(BISECTIONS):
             mid = 0.5 * (inside + outside)
             if self.rejects(side, mid):
                 outside = mid
@@ -197,24 +268,43 @@ class _Test:
         return outside
 
 
-def evaluate_ratio_guard(
-    guard: RatioGuard,
-    treatment: ArmEstimate,
-    reference: ArmEstimate | None = None,
-    previous: GuardDecision | None = None,
-) -> GuardDecision:
-    """Decide one guard on the cumulative data of the stage so far.
+def _midpoint_tree(inside: float, outside: float, levels: int) -> list[float]:
+    """The midpoints bisection may visit in `levels` halvings of (inside,
+    outside), as a heap: node i's children are 2i + 1 (the test did not reject
+    node i: it becomes `inside`) and 2i + 2 (it did: it becomes `outside`)."""
+    points = [0.0] * (2**levels - 1)
+    ends = [(inside, outside)]
+    for i in range(len(points)):
+        lo, hi = ends[i]
+        mid = 0.5 * (lo + hi)
+        points[i] = mid
+        ends.append((mid, hi))
+        ends.append((lo, mid))
+    return points
 
-    Pass the previous minute's decision (or `GuardDecision.from_record` of the stored
-    one) as `previous`. Raises StatsError only for misuse: a comparison called
-    without its reference arm, or a `previous` decision of another guard.
+
+@dataclass(frozen=True, slots=True)
+class RatioLook:
+    """What one look's data alone say about a guard (no earlier look in it).
+
+    A pure function of (guard, treatment, reference) (`ratio_look`): a caller
+    that sees the same three again may keep it and skip the bisections, which
+    are most of a guard's cost; `evaluate_ratio_guard(look=...)` then decides
+    exactly as without it.
     """
-    if guard.comparison is not Comparison.ABSOLUTE and reference is None:
-        raise StatsError(f"guard {guard.name!r} needs {guard.comparison.value} data")
-    if previous is not None and previous.guard != guard.name:
-        raise StatsError(
-            f"guard {guard.name!r} was passed the decision of {previous.guard!r}"
-        )
+
+    harm_statistic: float
+    healthy_statistic: float
+    low: float
+    """The always-valid lower bound of the harm H at this look."""
+    high: float
+    notes: tuple[str, ...]
+
+
+def ratio_look(
+    guard: RatioGuard, treatment: ArmEstimate, reference: ArmEstimate | None = None
+) -> RatioLook:
+    """The tests of one look on the stage's cumulative arms (see `RatioLook`)."""
     absolute = guard.comparison is Comparison.ABSOLUTE
     notes: list[str] = []
     if not treatment.per_user:
@@ -238,6 +328,37 @@ def evaluate_ratio_guard(
         else:
             low, high = test.bound(Side.LOWER), test.bound(Side.UPPER)
         notes.extend(_notes(treatment, ref))
+    return RatioLook(harm_lr, healthy_lr, low, high, tuple(notes))
+
+
+def evaluate_ratio_guard(
+    guard: RatioGuard,
+    treatment: ArmEstimate,
+    reference: ArmEstimate | None = None,
+    previous: GuardDecision | None = None,
+    *,
+    look: RatioLook | None = None,
+) -> GuardDecision:
+    """Decide one guard on the cumulative data of the stage so far.
+
+    Pass the previous minute's decision (or `GuardDecision.from_record` of the stored
+    one) as `previous`, and `look` when `ratio_look(guard, treatment, reference)`
+    was computed already. Raises StatsError only for misuse: a comparison called
+    without its reference arm, or a `previous` decision of another guard.
+    """
+    if guard.comparison is not Comparison.ABSOLUTE and reference is None:
+        raise StatsError(f"guard {guard.name!r} needs {guard.comparison.value} data")
+    if previous is not None and previous.guard != guard.name:
+        raise StatsError(
+            f"guard {guard.name!r} was passed the decision of {previous.guard!r}"
+        )
+    absolute = guard.comparison is Comparison.ABSOLUTE
+    ref = reference if reference is not None and _usable(reference) else None
+    if look is None:
+        look = ratio_look(guard, treatment, reference)
+    harm_lr, healthy_lr = look.harm_statistic, look.healthy_statistic
+    low, high = look.low, look.high
+    notes = list(look.notes)
     if previous is not None:
         # Only the lower bound is intersected: harm, once shown, stays shown. The
         # upper bound is this look's own (just as valid, and an early fluke of

@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from flagramp.core.errors import StoreError
 from flagramp.core.types import Json
-from flagramp.store.connections import reading
+from flagramp.store.connections import reading, short_reason
+from flagramp.store.database import begin_write
 from flagramp.store.documents import canonical, load_document
 from flagramp.store.run_tables import run_events, run_incidents, run_plan_versions, runs
 from flagramp.store.sql_store import SqlUnitOfWork
@@ -231,6 +233,44 @@ def move_run(
             raise RunNotFound(run)
         raise RunVersionMoved(run, expected_version, found)
     return expected_version + 1
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedState:
+    """What a controller tick that moved nothing still keeps of a run: the
+    state with what the next tick needs (its looks), and the store version up
+    to which outside changes were looked for."""
+
+    run: str
+    version: int
+    """The run's version the tick read: written only if the row is still at it."""
+    state: Mapping[str, Json]
+    watched_version: int
+
+
+def save_observed(engine: Engine, observed: Sequence[ObservedState]) -> int:
+    """Write each run's state and watched version in one transaction, without
+    a new version (no transition happened: no event, no audit row). A run whose
+    row moved since (a person's command) is left as that command wrote it.
+    Returns how many rows were written; raises StoreError (nothing written)."""
+    if not observed:
+        return 0
+    written = 0
+    try:
+        with begin_write(engine) as conn:
+            for item in observed:
+                done = conn.execute(
+                    update(runs)
+                    .where(runs.c.id == item.run, runs.c.version == item.version)
+                    .values(
+                        state=canonical(dict(item.state)),
+                        watched_version=item.watched_version,
+                    )
+                )
+                written += done.rowcount
+    except SQLAlchemyError as exc:
+        raise StoreError(f"run states not saved: {short_reason(exc)}") from exc
+    return written
 
 
 def append_events(

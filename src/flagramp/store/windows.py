@@ -18,7 +18,7 @@ windows compact into hour and day rows for long reports.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, and_, delete, insert, select
@@ -53,6 +53,70 @@ _TRANSIENT_ERRNOS = frozenset({1205, 1213})
 
 class _Conflict(Exception):
     """Another writer got there first (a new row, a deadlock): retry the transaction."""
+
+
+#: (lane, start minute, end minute): a window row's key within its scope.
+RowKey = tuple[str, int, int]
+
+
+class DecodedWindows:
+    """Windows decoded from stored rows, kept per (run string, flag) scope.
+
+    The controller reads the same stage windows every tick, and closed minute
+    windows do not change: decoding them again was most of a read. A row is
+    answered from here only when its stored bytes equal the bytes it was
+    decoded from, so a window merged or rewritten since is decoded afresh:
+    what comes back equals what `from_bytes` would give, always.
+
+    At most `limit` windows are kept; a scope that would pass it is not kept
+    (its reads decode as without a cache). `keep_only` drops the scopes a
+    caller no longer reads.
+    """
+
+    def __init__(self, limit: int = 50_000) -> None:
+        self.limit = limit
+        self._scopes: dict[tuple[str, str], dict[RowKey, tuple[bytes, Window]]] = {}
+        self._size = 0
+        self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def decode(
+        self, run: str, flag: str, rows: Sequence[tuple[str, int, int, bytes]]
+    ) -> tuple[Window, ...]:
+        """The windows of `rows` (lane, start, end, data) of the scope, in order."""
+        kept = self._scopes.get((run, flag), {})
+        out: list[Window] = []
+        fresh: dict[RowKey, tuple[bytes, Window]] = {}
+        for lane, start, end, data in rows:
+            key = (lane, start, end)
+            hit = kept.get(key)
+            if hit is not None and hit[0] == data:
+                self.hits += 1
+                window = hit[1]
+            else:
+                self.misses += 1
+                window = from_bytes(data)
+                fresh[key] = (bytes(data), window)
+            out.append(window)
+        if fresh:
+            grown = {**kept, **fresh}
+            if self._size - len(kept) + len(grown) <= self.limit:
+                self._size += len(grown) - len(kept)
+                self._scopes[(run, flag)] = grown
+        return tuple(out)
+
+    def keep_only(self, prefix: str, scopes: Collection[tuple[str, str]]) -> None:
+        """Forget the scopes whose run string starts with `prefix`, except `scopes`."""
+        for scope in [s for s in self._scopes if s[0].startswith(prefix)]:
+            if scope not in scopes:
+                self._size -= len(self._scopes.pop(scope))
+
+    def retain(self, keep: Callable[[str], bool]) -> None:
+        """Forget the scopes whose run string `keep` refuses."""
+        for scope in [s for s in self._scopes if not keep(s[0])]:
+            self._size -= len(self._scopes.pop(scope))
 
 
 class WindowStore:
@@ -172,8 +236,12 @@ class WindowStore:
         lane: Lane | None = None,
         start: int | None = None,
         end: int | None = None,
+        decoded: DecodedWindows | None = None,
     ) -> tuple[Window, ...]:
-        """Stored windows inside [start, end) (epoch minutes), oldest first."""
+        """Stored windows inside [start, end) (epoch minutes), oldest first.
+
+        With `decoded`, rows whose bytes it holds already are not decoded
+        again (and come back as the very objects it returned before)."""
         t = metric_windows.c
         query = select(t.data).where(t.run == run, t.flag == flag)
         if lane is not None:
@@ -183,8 +251,15 @@ class WindowStore:
         if end is not None:
             query = query.where(t.end_minute <= end)
         query = query.order_by(t.start_minute, t.end_minute, t.lane)
+        if decoded is not None:
+            query = query.add_columns(t.lane, t.start_minute, t.end_minute)
         with reading(self.engine, "windows") as conn:
-            return tuple(from_bytes(row.data) for row in conn.execute(query))
+            rows = conn.execute(query).all()
+        if decoded is None:
+            return tuple(from_bytes(row.data) for row in rows)
+        return decoded.decode(
+            run, flag, [(r.lane, r.start_minute, r.end_minute, r.data) for r in rows]
+        )
 
     def compact(self, run: str, flag: str, span: int, before: int) -> int:
         """Merge windows shorter than `span` into aligned `span` windows.
