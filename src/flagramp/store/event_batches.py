@@ -41,7 +41,9 @@ _VALUES = (
     "(environment, batch_key, forget_after, accepted) "
     "SELECT :environment, :batch_key, :forget_after, :accepted"
 )
-_IF_ENVIRONMENT = "WHERE EXISTS (SELECT 1 FROM environments WHERE name = :environment)"
+# A parameter of its own: PostgreSQL deduces one type per parameter, and the
+# select list's and the comparison's differ.
+_IF_ENVIRONMENT = "WHERE EXISTS (SELECT 1 FROM environments WHERE name = :named)"
 # Text, not Core constructs: this runs on every events request, and building
 # and compiling the statement costs more than executing it.
 _CLAIM = {
@@ -72,6 +74,7 @@ def claim(
     ]
     params = {
         "environment": environment,
+        "named": environment,
         "batch_key": key,
         "forget_after": math.ceil(forget_after.timestamp()),
         "accepted": accepted,
