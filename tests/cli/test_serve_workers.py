@@ -11,10 +11,13 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from flagramp.cli.app import app
 from flagramp.core.flags import Flag
 from flagramp.store import SqlFlagStore
 from flagramp.store.tokens import OwnerKind, Permission, TokenStore
+from tests.cli.conftest import assert_one_error
 from tests.conftest import empty_database
 from tests.server.conftest import SETUP
 from tests.server.live_server import connections_held, serve_process, worker_pids
@@ -89,3 +92,11 @@ def test_two_workers_serve_streams_and_events(backend: str, tmp_path: Path) -> N
             ]
     assert {a.status_code for a in answers} == {200}
     assert [a.json()["duplicate"] for a in answers] == [False] + [True] * 5
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_an_in_memory_database_is_refused_with_several_workers(url: str) -> None:
+    result = CliRunner().invoke(
+        app, ["serve", "--workers", "2"], env={"FLAGRAMP_DATABASE_URL": url}
+    )
+    assert_one_error(result, "cannot be shared by several workers")

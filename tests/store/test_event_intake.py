@@ -65,7 +65,7 @@ def kept_keys(store: WindowStore) -> list[tuple[str, str, int]]:
 
 def exposed(store: WindowStore, run: str = "run-1/p/s/1") -> int:
     windows = store.windows(run, "f")
-    return merge_all(windows).exposed.total_numerator if windows else 0
+    return int(merge_all(windows).exposed.total_numerator) if windows else 0
 
 
 def test_a_key_counts_once_and_commits_with_the_ingest(store: WindowStore) -> None:
