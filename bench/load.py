@@ -3,9 +3,11 @@
     .venv/bin/python bench/load.py                      # 1,000 clients, 2,000 rps, 60 s
     .venv/bin/python bench/load.py --postgres URL       # the same on PostgreSQL
     .venv/bin/python bench/load.py --clients 100 --rps 200 --seconds 10   # the suite's
+    .venv/bin/python bench/load.py --workers 2          # `flagramp serve --workers 2`
 
-The server is `flagramp serve` (one uvicorn worker) in its own process, on
-SQLite or, with `--postgres URL` (a database this run may fill), PostgreSQL.
+The server is `flagramp serve` (one uvicorn worker, or `--workers N`) in its
+own process, on SQLite or, with `--postgres URL` (a database this run may
+fill), PostgreSQL.
 The load comes from tests/server/load_driver.py, the same driver the suite's
 small version (tests/server/test_load.py) uses: N stream clients, events at a
 paced rate over a few kept-alive connections (10 events a request, each batch
@@ -63,6 +65,11 @@ def prepare(url: str) -> dict[str, str]:
     return issued
 
 
+def load_average() -> str:
+    """The machine's 1/5/15-minute load averages, as `uptime` shows them."""
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=1_000)
@@ -70,6 +77,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL URL")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn workers")
     args = parser.parse_args()
     limit = raise_open_files(4 * args.clients + 256)
     plan = LoadPlan(
@@ -84,20 +92,28 @@ def main() -> int:
         os.environ.setdefault("FLAGRAMP_AUDIT_KEY_FILE", str(workdir / "audit-key"))
         tokens = prepare(url)
         backend = "PostgreSQL" if args.postgres else "SQLite"
+        workers = (
+            "one uvicorn worker"
+            if args.workers == 1
+            else f"{args.workers} uvicorn workers"
+        )
         print(
             f"load: {plan.clients:,} stream clients, {plan.requests_per_second:,.0f} "
             f"event requests/s over {plan.connections} connections, "
-            f"{plan.seconds:.0f} s; {backend}; one uvicorn worker; "
-            f"open-file limit {limit}"
+            f"{plan.seconds:.0f} s; {backend}; {workers}; "
+            f"open-file limit {limit}; load average {load_average()}"
         )
-        with serve_process(url, workdir) as (base, process):
+        with serve_process(url, workdir, workers=args.workers) as (base, process):
             report = asyncio.run(run_load(base, tokens, plan, server_pid=process.pid))
     print(report.summary())
+    print(f"load average at the end: {load_average()}")
     rss = [kib for _, kib in report.rss_kib]
+    whose = " (the supervisor process only)" if args.workers > 1 else ""
     if rss:
         print(
-            f"server RSS: start {rss[0] / 1024:.0f} MiB, max {max(rss) / 1024:.0f} "
-            f"MiB, end {rss[-1] / 1024:.0f} MiB; growth after 10 s "
+            f"server RSS{whose}: start {rss[0] / 1024:.0f} MiB, "
+            f"max {max(rss) / 1024:.0f} MiB, end {rss[-1] / 1024:.0f} MiB; "
+            "growth after 10 s "
             f"{report.rss_growth_kib(warmup=10.0) / 1024:.1f} MiB"
         )
     return 1 if report.error_count else 0

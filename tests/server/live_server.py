@@ -61,15 +61,16 @@ def server_process(database_url: str, workdir: Path) -> Iterator[str]:
 
 @contextmanager
 def serve_process(
-    database_url: str, workdir: Path
+    database_url: str, workdir: Path, *, workers: int = 1
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`flagramp serve` in a process of its own; yields its base URL and the
-    process (for its pid)."""
+    """`flagramp serve` (`--workers N`) in a process of its own; yields its base
+    URL and the process (for its pid)."""
     port = free_port()
     env = {**os.environ, "FLAGRAMP_DATABASE_URL": database_url}
     log = (workdir / f"serve-{port}.log").open("wb")
+    extra = ["--workers", str(workers)] if workers > 1 else []
     process = subprocess.Popen(
-        [sys.executable, "-c", _MAIN, "serve", "--port", str(port)],
+        [sys.executable, "-c", _MAIN, "serve", "--port", str(port), *extra],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -77,7 +78,8 @@ def serve_process(
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # Workers start one after another, each importing flagramp.
+        deadline = time.monotonic() + 30 * workers
         while True:
             if process.poll() is not None:
                 raise RuntimeError(f"flagramp serve exited: {_tail(workdir, port)}")
@@ -104,3 +106,34 @@ def serve_process(
 
 def _tail(workdir: Path, port: int) -> str:
     return (workdir / f"serve-{port}.log").read_text(errors="replace")[-2000:]
+
+
+def worker_pids(process: subprocess.Popen[bytes]) -> list[int]:
+    """The uvicorn worker processes under `flagramp serve --workers N` (Linux)."""
+    children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+    pids = [int(pid) for pid in children.read_text().split()]
+    return [
+        pid
+        for pid in pids
+        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+
+
+def connections_held(pid: int, port: int) -> int:
+    """How many established TCP connections to `port` process `pid` holds
+    (which worker a kept-open stream landed on; Linux)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue  # closed meanwhile
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    held = 0
+    for line in Path(f"/proc/{pid}/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].rsplit(":", 1)[1], 16)
+        if local_port == port and fields[3] == "01" and fields[9] in inodes:
+            held += 1
+    return held

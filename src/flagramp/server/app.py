@@ -38,7 +38,7 @@ from flagramp.server.auth_failures import FailureLimiter
 from flagramp.server.controller_loop import ControllerLoop
 from flagramp.server.dashboard import RunsPort
 from flagramp.server.dashboard import install as install_dashboard
-from flagramp.server.event_sinks import ScopeSink
+from flagramp.server.event_sinks import KeyedSink, ScopeSink, VersionedRoutes
 from flagramp.server.flipper_api import Caller, flipper_api, token_from_headers
 from flagramp.server.flipper_failures import FlipperFailureLimit
 from flagramp.server.identity import Identity
@@ -46,7 +46,7 @@ from flagramp.server.metrics import ServerMetrics
 from flagramp.server.middleware.body_limit import BodyLimit
 from flagramp.server.middleware.request_metrics import RequestMetrics
 from flagramp.server.middleware.security_headers import SecurityHeaders
-from flagramp.server.ports import AlertSink, EventSink
+from flagramp.server.ports import AlertSink, BatchIntake, EventSink
 from flagramp.server.routes import (
     alerts,
     audit,
@@ -138,7 +138,7 @@ def create_app(
         clock=clock,
         tokens=TokenStore(store),
         batch_keys=EventBatchKeys(store.engine),
-        events=events_sink or ScopeSink(windows, routes=service.event_routes),
+        events=_intake(store, windows, service, events_sink),
         alerts=alerts_sink or AuditAlertSink(store),
         hub=hub,
         snapshots=SnapshotCache(store),
@@ -198,6 +198,22 @@ def _backup_dir(store: SqlFlagStore) -> Path:
     # The directory `flagramp backup` uses for the same store, so that the CLI
     # and the server list and restore the same files.
     return backup_directory(store.engine.url.render_as_string(hide_password=False))
+
+
+def _intake(
+    store: SqlFlagStore,
+    windows: WindowStore,
+    service: RunService,
+    sink: EventSink | None,
+) -> BatchIntake:
+    """The events route's intake: the runs' scopes (one transaction with the
+    batch key), or a given sink behind the batch keys."""
+    if sink is None:
+        routes = VersionedRoutes(store.version, service.event_routes)
+        return ScopeSink(windows, routes=routes)
+    if isinstance(sink, ScopeSink):
+        return sink
+    return KeyedSink(store, sink)
 
 
 def _poll_seconds(store: SqlFlagStore, settings: ServerSettings) -> float:

@@ -11,6 +11,12 @@ Exposures route by flag; outcomes and business events carry no flag and go to
 every scope of the environment, where those of actors never exposed to its
 flag count as unattributed. Exposures of a flag no scope watches, and every
 event of an environment without scopes, are `unwatched`.
+
+`ScopeSink.take` is what `POST /api/v1/events` calls: the server's batch key
+(with the environment's existence checked in the same statement) and every
+scope's ingest in one transaction (`store.WindowStore.take`). `KeyedSink`
+gives any other `EventSink` the same `take`, in three steps (key seen?,
+accept, remember), for sinks that keep nothing in the store.
 """
 
 from __future__ import annotations
@@ -19,15 +25,21 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 
 from flagramp.core.events import EventBatch, Exposure
 from flagramp.engine.event_targets import EventRoute
-from flagramp.server.ports import RoutedBatch
+from flagramp.server.ports import EventSink, RoutedBatch, TakenBatch
 from flagramp.stats.batch_ingest import BatchIngest
+from flagramp.store import SqlFlagStore
+from flagramp.store.event_batches import Claim, EventBatchKeys
 from flagramp.store.windows import WindowStore
 
 #: Routed scopes whose ingest pipes are kept (their caches are worth keeping).
 ROUTED_PIPES = 1024
+
+#: Environments whose routes `VersionedRoutes` keeps at most.
+KEPT_ENVIRONMENTS = 64
 
 Routes = Callable[[str], Sequence[EventRoute]]
 
@@ -76,6 +88,42 @@ class ScopeSink:
             scopes=len(scopes), unwatched=unwatched, duplicate=duplicates == len(scopes)
         )
 
+    def take(
+        self,
+        environment: str,
+        batch: EventBatch,
+        *,
+        received_at: dt.datetime,
+        forget_after: dt.datetime,
+    ) -> TakenBatch:
+        """The batch key and every scope's ingest in one transaction."""
+        with self._lock:
+            scopes = list(self._scopes.get(environment, {}).values())
+        scopes += self._routed_scopes(environment)
+        # The store's order, so that two requests never wait on each other.
+        scopes.sort(key=lambda s: (s.pipe.run, s.pipe.flag))
+        with ExitStack() as held:
+            for scope in scopes:
+                held.enter_context(scope.lock)  # a BatchIngest is not thread-safe
+            taken = self.windows.take(
+                environment,
+                [scope.pipe for scope in scopes],
+                batch,
+                received_at=received_at,
+                forget_after=forget_after,
+            )
+        if taken.claim is Claim.NO_ENVIRONMENT:
+            return TakenBatch(known_environment=False)
+        if taken.duplicate:
+            return TakenBatch(duplicate=True)
+        watched = {scope.pipe.flag for scope in scopes}
+        unwatched = sum(
+            1
+            for e in batch.events
+            if not scopes or (isinstance(e, Exposure) and e.flag not in watched)
+        )
+        return TakenBatch(unwatched=unwatched)
+
     def _routed_scopes(self, environment: str) -> list[_Scope]:
         if self.routes is None:
             return []
@@ -101,3 +149,72 @@ class _Scope:
     def __init__(self, pipe: BatchIngest) -> None:
         self.pipe = pipe
         self.lock = threading.Lock()
+
+
+class KeyedSink:
+    """`take` for an `EventSink` that keeps nothing in the store: is the key
+    known?, the sink's `accept`, then the key remembered. A crash between the
+    last two leaves the key unrecorded: the sink must count a redelivery once
+    on its own (a scope does, by its own batch keys)."""
+
+    def __init__(self, store: SqlFlagStore, sink: EventSink) -> None:
+        self.store = store
+        self.sink = sink
+        self.keys = EventBatchKeys(store.engine)
+
+    def accept(
+        self, environment: str, batch: EventBatch, *, received_at: dt.datetime
+    ) -> RoutedBatch:
+        routed = self.sink.accept(environment, batch, received_at=received_at)
+        return RoutedBatch(routed.scopes, routed.unwatched, routed.duplicate)
+
+    def take(
+        self,
+        environment: str,
+        batch: EventBatch,
+        *,
+        received_at: dt.datetime,
+        forget_after: dt.datetime,
+    ) -> TakenBatch:
+        if environment not in self.store.environments():
+            return TakenBatch(known_environment=False)
+        if self.keys.seen(environment, batch.key):
+            return TakenBatch(duplicate=True)
+        routed = self.sink.accept(environment, batch, received_at=received_at)
+        fresh = self.keys.remember(
+            environment, batch.key, len(batch.events), forget_after
+        )
+        if routed.duplicate or not fresh:
+            return TakenBatch(duplicate=True)
+        return TakenBatch(unwatched=routed.unwatched)
+
+
+class VersionedRoutes:
+    """The runs' event routes of each environment, read again only when the
+    store's version moved.
+
+    Every run transition is a unit of work and moves the version, so routes
+    kept for the version just read are the routes the runs would give now:
+    one small read per batch instead of reading and planning every active run.
+    """
+
+    def __init__(self, version: Callable[[], int], routes: Routes) -> None:
+        self.version = version
+        self.routes = routes
+        self._kept: dict[str, tuple[int, Sequence[EventRoute]]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, environment: str) -> Sequence[EventRoute]:
+        now = self.version()
+        with self._lock:
+            kept = self._kept.get(environment)
+        if kept is not None and kept[0] == now:
+            return kept[1]
+        # Read after the version: a transition in between makes the next
+        # batch read them again, never keeps older routes under a newer version.
+        found = tuple(self.routes(environment))
+        with self._lock:
+            if len(self._kept) >= KEPT_ENVIRONMENTS:
+                self._kept.clear()  # names come from requests: keep few
+            self._kept[environment] = (now, found)
+        return found

@@ -50,6 +50,31 @@ class EventSink(Protocol):
     ) -> Routing: ...
 
 
+@dataclass(frozen=True, slots=True)
+class TakenBatch:
+    """What became of a keyed batch: whether its environment exists, whether
+    it counted nowhere (its key was known, or every scope had seen it), and
+    how many of its events no run watches."""
+
+    known_environment: bool = True
+    duplicate: bool = False
+    unwatched: int = 0
+
+
+class BatchIntake(Protocol):
+    """Takes a parsed batch with its key in one go: the environment check, the
+    batch key (kept until `forget_after`) and the ingest, all or nothing."""
+
+    def take(
+        self,
+        environment: str,
+        batch: EventBatch,
+        *,
+        received_at: dt.datetime,
+        forget_after: dt.datetime,
+    ) -> TakenBatch: ...
+
+
 class AlertHandling(Protocol):
     """What became of alerts: how many runs they concern."""
 

@@ -12,7 +12,7 @@ from flagramp.core.clock import Clock, SystemClock
 from flagramp.engine.service import RunService
 from flagramp.server.auth_failures import FailureLimiter
 from flagramp.server.metrics import ServerMetrics
-from flagramp.server.ports import AlertSink, EventSink
+from flagramp.server.ports import AlertSink, BatchIntake
 from flagramp.server.settings import ServerSettings
 from flagramp.server.snapshots import SnapshotCache
 from flagramp.server.streaming.hub import ChangeHub
@@ -30,7 +30,7 @@ class ServerState:
     clock: Clock
     tokens: TokenStore
     batch_keys: EventBatchKeys
-    events: EventSink
+    events: BatchIntake
     alerts: AlertSink
     hub: ChangeHub
     snapshots: SnapshotCache

@@ -5,20 +5,84 @@ when no run watched its events (then nothing of it is kept anywhere else). The
 ingest scopes keep their own keys (`store.ingest_scopes`), so a batch whose key
 is recorded here only after its scopes took it still counts once: a retry after
 a crash between the two is a duplicate for every scope.
+
+`claim` is the server's fast path: one statement inside the caller's
+transaction inserts the key unless it is there, and only if the environment
+exists, so the environment check, the duplicate check and the key's write are
+one round trip, and the key commits (or not) with the batch's ingest. Two
+requests with the same key at once: the second waits on the key's row lock
+(SQLite: on the write lock) until the first commits, then finds the key.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+from enum import Enum
 
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Connection, Engine, TextClause, delete, insert, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from flagramp.core.errors import StoreError
 from flagramp.store.connections import reading, short_reason
 from flagramp.store.database import begin_write
 from flagramp.store.token_tables import event_batches
+
+
+class Claim(Enum):
+    """What became of a batch key claimed in a transaction."""
+
+    FRESH = "fresh"
+    DUPLICATE = "duplicate"
+    NO_ENVIRONMENT = "no_environment"
+
+
+_VALUES = (
+    "(environment, batch_key, forget_after, accepted) "
+    "SELECT :environment, :batch_key, :forget_after, :accepted"
+)
+# A parameter of its own: PostgreSQL deduces one type per parameter, and the
+# select list's and the comparison's differ.
+_IF_ENVIRONMENT = "WHERE EXISTS (SELECT 1 FROM environments WHERE name = :named)"
+# Text, not Core constructs: this runs on every events request, and building
+# and compiling the statement costs more than executing it.
+_CLAIM = {
+    "ansi": text(
+        f"INSERT INTO event_batches {_VALUES} {_IF_ENVIRONMENT} ON CONFLICT DO NOTHING"
+    ),
+    # MySQL has no ON CONFLICT; IGNORE also turns truncation into a warning,
+    # and the key and environment are checked for length before they get here.
+    "mysql": text(
+        f"INSERT IGNORE INTO event_batches {_VALUES} FROM DUAL {_IF_ENVIRONMENT}"
+    ),
+}
+_ENVIRONMENT_EXISTS = text("SELECT 1 FROM environments WHERE name = :environment")
+
+
+def claim(
+    conn: Connection,
+    environment: str,
+    key: str,
+    accepted: int,
+    forget_after: dt.datetime,
+) -> Claim:
+    """Insert the batch key in the caller's transaction: FRESH if it was new (it
+    commits with the transaction), DUPLICATE if the environment has it, and
+    NO_ENVIRONMENT if there is no such environment (nothing written)."""
+    statement: TextClause = _CLAIM[
+        "mysql" if conn.dialect.name in ("mysql", "mariadb") else "ansi"
+    ]
+    params = {
+        "environment": environment,
+        "named": environment,
+        "batch_key": key,
+        "forget_after": math.ceil(forget_after.timestamp()),
+        "accepted": accepted,
+    }
+    if conn.execute(statement, params).rowcount == 1:
+        return Claim.FRESH
+    exists = conn.execute(_ENVIRONMENT_EXISTS, {"environment": environment}).first()
+    return Claim.DUPLICATE if exists is not None else Claim.NO_ENVIRONMENT
 
 
 class EventBatchKeys:

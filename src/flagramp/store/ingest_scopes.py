@@ -78,11 +78,15 @@ def apply_batch(
     pipe: BatchIngest,
     batch: EventBatch,
     received_at: dt.datetime,
+    *,
+    duplicate_ok: bool = False,
 ) -> IngestCounts | None:
     """Ingest `batch` into the scope of `pipe`; None if the scope does not exist.
 
-    Raises `Duplicate` for a batch key already seen (the caller rolls back),
-    `ScopeClosed` for a closed scope.
+    Raises `Duplicate` for a batch key already seen (the caller rolls back), or,
+    with `duplicate_ok` (the transaction goes on with other scopes), returns
+    `duplicate_batch` counts having written nothing but the scope's counter.
+    Raises `ScopeClosed` for a closed scope.
     """
     s = ingest_scopes.c
     in_scope = (s.run == pipe.run) & (s.flag == pipe.flag)
@@ -106,6 +110,8 @@ def apply_batch(
         select(k.batch_key).where(k.scope_id == scope_id, k.batch_key == batch.key)
     ).first()
     if seen is not None:
+        if duplicate_ok:
+            return IngestCounts(duplicate_batch=True)
         raise Duplicate
     layout = MarkLayout.from_text(row.marks)
     known: dict[int, ActorState] = {}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, and_, delete, insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
@@ -31,6 +32,7 @@ from flagramp.stats.scope_state import ScopeSnapshot
 from flagramp.stats.windows import Lane, Window, compact, from_bytes
 from flagramp.store.connections import reading, short_reason
 from flagramp.store.database import begin_write, open_engine
+from flagramp.store.event_batches import Claim, claim
 from flagramp.store.ingest_scopes import (
     MAX_BATCH_KEY,
     Duplicate,
@@ -119,6 +121,31 @@ class DecodedWindows:
             self._size -= len(self._scopes.pop(scope))
 
 
+class _NoScope(Exception):
+    """A scope the batch goes to does not exist yet: create it, then retry."""
+
+    def __init__(self, pipe: BatchIngest) -> None:
+        super().__init__(pipe.run, pipe.flag)
+        self.pipe = pipe
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """What `WindowStore.take` did: the key's claim, and each scope's counts
+    (none unless the claim was FRESH)."""
+
+    claim: Claim
+    counts: tuple[IngestCounts, ...] = ()
+
+    @property
+    def duplicate(self) -> bool:
+        """Whether the batch counted nowhere: its key was known, or every
+        scope had seen it."""
+        if self.claim is Claim.DUPLICATE:
+            return True
+        return bool(self.counts) and all(c.duplicate_batch for c in self.counts)
+
+
 class WindowStore:
     """Metric windows in SQL (SQLite or PostgreSQL)."""
 
@@ -200,6 +227,59 @@ class WindowStore:
             if counts is not None:
                 return counts
             self.open_scope(pipe.run, pipe.flag, pipe.environment)
+
+    def take(
+        self,
+        environment: str,
+        pipes: Sequence[BatchIngest],
+        batch: EventBatch,
+        *,
+        received_at: dt.datetime,
+        forget_after: dt.datetime,
+    ) -> Taken:
+        """Claim the server's batch key and ingest the batch into every scope of
+        `pipes`, in one transaction (the server's events path).
+
+        The key (`event_batches.claim`) is written first, with the environment
+        checked in the same statement: a duplicate or an unknown environment
+        writes nothing. Then each scope takes the batch as `ingest` does, in a
+        fixed order (so that two such transactions never wait on each other's
+        scopes). All of it commits or none of it does: a retry after a failure
+        counts once. Raises `ScopeClosed` and StoreError as `ingest` does.
+        """
+        if len(batch.key) > MAX_BATCH_KEY:
+            raise StoreError(f"batch key is over {MAX_BATCH_KEY} characters")
+        ordered = sorted(pipes, key=lambda p: (p.run, p.flag))
+        conflicts = 0
+        while True:
+            try:
+                with self._write() as conn:
+                    got = claim(
+                        conn, environment, batch.key, len(batch.events), forget_after
+                    )
+                    if got is not Claim.FRESH:
+                        return Taken(got)  # nothing was written
+                    counts = []
+                    for pipe in ordered:
+                        one = apply_batch(
+                            conn, pipe, batch, received_at, duplicate_ok=True
+                        )
+                        if one is None:
+                            raise _NoScope(pipe)
+                        counts.append(one)
+                return Taken(Claim.FRESH, tuple(counts))
+            except _NoScope as missing:
+                # Created in a transaction of its own; then the whole batch again.
+                self.open_scope(
+                    missing.pipe.run, missing.pipe.flag, missing.pipe.environment
+                )
+            except _Conflict as exc:
+                conflicts += 1
+                if conflicts == WRITE_ATTEMPTS:
+                    reason = short_reason(exc.__cause__ or exc)
+                    raise StoreError(
+                        f"nothing was written ({WRITE_ATTEMPTS} attempts): {reason}"
+                    ) from exc.__cause__
 
     def close_scope(self, run: str, flag: str) -> bool:
         """Close the scope: later batches are refused, its actor states and batch

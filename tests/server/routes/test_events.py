@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import json
 from typing import Any
 
+import httpx
 import pytest
 
 from flagramp.core.metric_kinds import MetricKind
 from flagramp.server.event_sinks import ScopeSink
 from flagramp.stats.batch_ingest import BatchIngest, MetricSpec
-from tests.server.conftest import Api
+from flagramp.store.tokens import OwnerKind, Permission, TokenStore
+from tests.server.conftest import SETUP, Api
 
 AT = "2026-01-01T00:00:00Z"  # the test clock's time
 
@@ -153,3 +156,59 @@ def test_events_reach_a_watched_scope_once(api: Api) -> None:
     state = sink.windows.scope_state("run-1/p/s/1", "new_flow")
     assert state is not None
     assert len(state.actors) == 1  # u1 only, once
+
+
+def test_a_token_revoked_between_two_requests_is_refused_at_the_second(
+    api: Api,
+) -> None:
+    issued = TokenStore(api.store).issue(
+        owner="app-2",
+        owner_kind=OwnerKind.SERVICE,
+        permission=Permission.SDK,
+        environment="production",
+        author=SETUP,
+    )
+    headers = {"authorization": f"Bearer {issued.token}"}
+    body = {"batch_key": "r1", "events": [exposure("u1")]}
+    assert api.client.post("/api/v1/events", json=body, headers=headers).is_success
+    TokenStore(api.store).revoke(issued.record.id, SETUP)
+    body["batch_key"] = "r2"
+    answer = api.client.post("/api/v1/events", json=body, headers=headers)
+    assert (answer.status_code, answer.json()["code"]) == (401, "unauthorized")
+
+
+def test_an_unknown_environment_is_not_found_and_keeps_no_key(api: Api) -> None:
+    body = {"environment": "nowhere", "batch_key": "n", "events": [exposure("u1")]}
+    answer = api.client.post(
+        "/api/v1/events", json=body, headers=api.headers("engineer")
+    )
+    assert (answer.status_code, answer.json()["code"]) == (404, "not_found")
+    body["environment"] = "production"
+    again = api.client.post("/api/v1/events", json=body, headers=api.headers("sdk"))
+    assert again.json()["duplicate"] is False
+
+
+def test_one_batch_sent_four_times_at_once_counts_once(api: Api) -> None:
+    sink = api.app.state.flagramp.events
+    assert isinstance(sink, ScopeSink)
+    spec = MetricSpec("exposed", MetricKind.COUNT, ("new_flow_seen",))
+    sink.watch(BatchIngest("run-1/p/s/1", "new_flow", [spec]))
+    body = {"batch_key": "same", "events": [exposure("u1"), exposure("u2")]}
+    transport = httpx.ASGITransport(app=api.app)
+
+    async def send_all() -> list[httpx.Response]:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://flagramp.test"
+        ) as client:
+            sends = [
+                client.post("/api/v1/events", json=body, headers=api.headers("sdk"))
+                for _ in range(4)
+            ]
+            return list(await asyncio.gather(*sends))
+
+    answers = asyncio.run(send_all())
+    assert sorted(a.json()["duplicate"] for a in answers) == [False, True, True, True]
+    state = sink.windows.scope_state("run-1/p/s/1", "new_flow")
+    assert state is not None
+    assert len(state.actors) == 2
+    assert list(state.batch_keys) == ["same"]
