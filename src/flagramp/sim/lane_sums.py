@@ -130,12 +130,12 @@ class FlagSums:
 
     def above_counts(self, threshold: float) -> FloatArray:
         """(L, C, B): values strictly above `threshold`, per lane, channel, bucket."""
-        try:
-            return self.above[self.thresholds.index(threshold)]
-        except ValueError:
+        if threshold not in self.thresholds:
             raise InvalidScenario(
                 "FlagSums.above_counts", f"no sums for the threshold {threshold!r}"
-            ) from None
+            )
+        found: FloatArray = self.above[self.thresholds.index(threshold)]
+        return found
 
     def value_bins(self, lane: int, channel: int) -> tuple[IntArray, FloatArray]:
         """DDSketch keys and counts of the channel's positive values in `lane`."""
