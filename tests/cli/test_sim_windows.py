@@ -15,7 +15,12 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from flagramp.cli.sim_windows import ScopeWindows, SimulatedWindows, flag_states
+from flagramp.cli.sim_windows import (
+    ScopeWindows,
+    SimulatedWindows,
+    flag_states,
+    share_above_thresholds,
+)
 from flagramp.core.errors import InvalidScenario
 from flagramp.core.flags import Flag
 from flagramp.core.flags.percentage import Percentage
@@ -30,10 +35,26 @@ from flagramp.sim import (
 from flagramp.sim.examples import VAOS_FLAGS, vaos_world
 from flagramp.stats.ingest import MetricSpec, WindowIngest
 from flagramp.stats.windows import Lane, Window, merge_all
-from tests.sim.test_stats_windows import SPECS
+from tests.sim.test_stats_windows import SPECS as PLAIN_SPECS
 from tests.sim.worlds import MONDAY, ORACLE, flags, small_world
 
 RUN = "R1"
+#: Shares above a threshold: requests slower than 300 ms on one route, and
+#: (a value no request reaches) none at all.
+SPECS = (
+    *PLAIN_SPECS,
+    MetricSpec(
+        "slow_requests",
+        MetricKind.SHARE_ABOVE,
+        ("api_request",),
+        "latency_ms",
+        ("route == /appointments",),
+        300.0,
+    ),
+    MetricSpec(
+        "very_slow", MetricKind.SHARE_ABOVE, ("api_request",), "latency_ms", (), 1e9
+    ),
+)
 
 
 def _by_lane(windows: tuple[Window, ...]) -> dict[Lane, Window]:
@@ -54,7 +75,11 @@ def test_two_spans_of_windows_equal_the_ingested_events(percentage: float) -> No
     for a, b in itertools.pairwise(cuts):
         for batch in span_batches(8, world, a, b, states):
             ingest.add_batch(batch)
-        fast += scope.add(span_aggregate(8, world, a, b, states))
+        fast += scope.add(
+            span_aggregate(
+                8, world, a, b, states, thresholds=share_above_thresholds(SPECS)
+            )
+        )
     # One window per span and lane, covering the span.
     assert {(w.key.start, w.key.end) for w in fast} == {
         (600 + MONDAY, 660 + MONDAY),
@@ -197,12 +222,25 @@ def test_overlapping_spans_are_refused() -> None:
         driver.span(MONDAY + 650, MONDAY + 700, flags(30.0))
 
 
-def test_share_above_metrics_are_refused() -> None:
-    spec = MetricSpec(
-        "slow", MetricKind.SHARE_ABOVE, ("api_request",), "latency_ms", (), 500.0
-    )
-    with pytest.raises(InvalidScenario, match="share_above"):
-        SimulatedWindows(3, small_world(), RUN, [spec])
+def test_share_above_counts_values_strictly_above_the_threshold() -> None:
+    world = small_world(visits_per_day=20_000)
+    driver = SimulatedWindows(3, world, RUN, SPECS)
+    span = driver.span(MONDAY + 600, MONDAY + 720, flags(30.0), report=["new_flow"])
+    on = next(w for w in span.windows if w.key.lane is Lane.ON)
+    slow = on.metrics["slow_requests"].sums
+    # Some requests are slower than 300 ms, not all; none reach 1e9 ms.
+    assert 0 < slow.numerator.sum() < slow.denominator.sum()
+    assert on.metrics["very_slow"].sums.numerator.sum() == 0
+    assert on.metrics["very_slow"].sums.denominator.sum() > 0
+
+
+def test_scope_windows_leave_out_a_threshold_the_aggregate_lacks() -> None:
+    world = small_world(visits_per_day=20_000)
+    scope = ScopeWindows("run-1", "new_flow", SPECS)
+    windows = scope.add(span_aggregate(8, world, MONDAY + 600, MONDAY + 660, flags(30)))
+    assert windows
+    assert all("slow_requests" not in w.metrics for w in windows)
+    assert all("error_rate" in w.metrics for w in windows)
 
 
 def test_flag_states_read_the_stored_gates() -> None:

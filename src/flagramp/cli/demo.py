@@ -33,12 +33,18 @@ from flagramp.cli.demo_display import (
     summary_table,
 )
 from flagramp.cli.demo_engine import RememberedWindows, open_run_engine
+from flagramp.cli.demo_injection import (
+    describe_injection,
+    injection_for,
+    rollout_phases,
+)
 from flagramp.cli.demo_live import demo_live
 from flagramp.cli.demo_loop import (
     DEMO_START,
     DemoSettings,
     DemoUpdate,
     Injection,
+    StageRow,
     drive,
 )
 from flagramp.cli.demo_reports import WrittenReport, write_reports
@@ -53,6 +59,7 @@ from flagramp.cli.demo_serve import (
 )
 from flagramp.cli.output import console, fail, styled, user_errors
 from flagramp.cli.plan import _print_problems, read_plan_text
+from flagramp.cli.text import count
 from flagramp.core.clock import VirtualClock
 from flagramp.core.flags import Flag
 from flagramp.core.plans import Plan, PlanInvalid, load_plan
@@ -189,16 +196,37 @@ def demo(
         except PlanInvalid as exc:
             _print_problems(exc.problems)
             raise typer.Exit(1) from None
+        if not rollout_phases(plan):
+            fail(
+                f"{chosen} has no rollout phase for the demo to simulate"
+                + (
+                    " (a promotion plan): run it with 'flagramp plan start "
+                    f"{chosen} --as PERSON' and 'flagramp controller', or try "
+                    "'flagramp promote FROM TO --yes'"
+                    if plan.promotion is not None
+                    else "; run it with 'flagramp plan start' instead"
+                )
+            )
+        world = world_for(plan, fast=fast)
         settings = DemoSettings(
             seed=seed,
-            injection=None if no_inject else INJECTIONS[inject],
+            injection=(
+                None if no_inject else injection_for(plan, world, INJECTIONS[inject])
+            ),
             short_span=30,
             long_span=480,
         )
         watch = Watch(port, DEFAULT_PACE if pace is None else pace) if serve else None
         try:
             _run(
-                plan, text, chosen, out, database_url, settings, fast=fast, watch=watch
+                plan,
+                text,
+                chosen,
+                out,
+                database_url,
+                settings,
+                world=world,
+                watch=watch,
             )
         except KeyboardInterrupt:
             # Only a served demo is stopped here; a plain one ends as every
@@ -248,7 +276,7 @@ def _run(
     database_url: str | None,
     settings: DemoSettings,
     *,
-    fast: bool,
+    world: World,
     watch: Watch | None = None,
 ) -> None:
     began = time.perf_counter()
@@ -284,11 +312,12 @@ def _run(
                 plan,
                 text,
                 str(plan_file),
-                world_for(plan, fast=fast),
+                world,
                 settings,
                 show,
             )
         console.print(summary_table(plan, rows))
+        _line(_injection_line(plan, settings.injection, world, rows))
         incidents = engine.incidents(run)
         if incidents:
             console.print(incident_table(incidents))
@@ -304,13 +333,26 @@ def _run(
         left = [p for w in written for p in w.placeholders]
         if left:
             fail(
-                f"{len(left)} placeholders remain in the reports, first: "
+                f"{count(len(left), 'placeholder')} "
+                f"{'remains' if len(left) == 1 else 'remain'} in the reports, first: "
                 f"{left[0].text!r}"
             )
         if server is not None:
             _line(f"the dashboard stays up at {server.url}/dashboard; Ctrl-C stops it")
             serve_until_interrupted(server)
             _line("stopped")
+
+
+def _injection_line(
+    plan: Plan, injection: Injection | None, world: World, rows: list[StageRow]
+) -> str:
+    """What was injected, or that the run never reached the stage it waits for."""
+    line = describe_injection(plan, injection, world)
+    if injection is not None and not any(
+        (r.phase, r.stage) == (injection.phase, injection.stage) for r in rows
+    ):
+        line += "; the run never reached that stage, so nothing was injected"
+    return line
 
 
 def _print_login(server: DemoServer) -> None:
@@ -333,7 +375,11 @@ def _line(text: str) -> None:
 def _print_files(written: list[WrittenReport]) -> None:
     console.print(styled("reports", "bold"))
     for w in written:
-        mark = "" if not w.placeholders else f"  ({len(w.placeholders)} placeholders)"
+        mark = (
+            ""
+            if not w.placeholders
+            else f"  ({count(len(w.placeholders), 'placeholder')})"
+        )
         console.print(f"  {w.path}  {w.what}{mark}")
 
 

@@ -114,6 +114,10 @@ class Injection:
     stage: int = 1
     amount: float = 0.09
     fix_after: dt.timedelta = dt.timedelta(hours=2)
+    target: str | None = None
+    """The request kind whose failures rise (errors; None: the first kind the
+    phase's first flag gates), or the business kind (abandonment; None:
+    `scheduling_abandoned`)."""
 
     def regression(self, plan: Plan, world: World, minute: int) -> Regression:
         """The regression, starting at epoch `minute`, on the phase's first flag."""
@@ -126,7 +130,7 @@ class Injection:
                 self.amount,
                 start_minute=minute,
                 flag=flag,
-                target="scheduling_abandoned",
+                target=self.target or "scheduling_abandoned",
             )
         gated = [k for k in world.model.request_kinds if k.flag == flag]
         return Regression(
@@ -134,7 +138,7 @@ class Injection:
             self.amount,
             start_minute=minute,
             flag=flag,
-            target=gated[0].name if gated else None,
+            target=self.target or (gated[0].name if gated else None),
         )
 
 

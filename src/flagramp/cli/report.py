@@ -19,6 +19,7 @@ from sqlalchemy import Engine
 
 from flagramp.cli.commands import App
 from flagramp.cli.output import console, emit_json, fail, styled, user_errors
+from flagramp.cli.text import count
 from flagramp.core.clock import SystemClock
 from flagramp.core.errors import ReportError
 from flagramp.engine.go_live_schedule import go_live_scope
@@ -181,7 +182,11 @@ def show(
         left = find_placeholders(text, html=fmt is Format.HTML)
     console.print(styled("wrote", "green"), str(path))
     if left:
-        fail(f"{path}: {len(left)} placeholders remain, first: {left[0].text!r}")
+        fail(
+            f"{path}: {count(len(left), 'placeholder')} "
+            f"{'remains' if len(left) == 1 else 'remain'}, "
+            f"first: {left[0].text!r}"
+        )
 
 
 @report_app.command("kpi")

@@ -20,11 +20,13 @@ simulator for the demo). Two pieces, one conversion:
 
 What the real ingest holds and this gives exactly (`tests/cli/test_sim_windows.py`):
 exposures (first-time users per bucket, exposure events), every metric's bucket
-sums, quantile sketches, fingerprint counts and users, and with the driver
-fingerprint times and samples. Not given: `share_above` metrics (the fast mode
-keeps no per-value counts: `ScopeWindows` leaves them out, `SimulatedWindows`
-refuses them), and without the driver fingerprint samples (none) and exact
-first-seen seconds (the minute only).
+sums (`share_above` ones from the aggregate's counts of values above each
+metric's threshold: give `span_aggregate` the `thresholds` of the specs,
+`share_above_thresholds`; the driver always does), quantile sketches,
+fingerprint counts and users, and with the driver fingerprint times and
+samples. Not given: without the driver, fingerprint samples (none) and exact
+first-seen seconds (the minute only), and a `share_above` metric whose
+threshold the aggregate was not given (`ScopeWindows` leaves it out).
 
 Flag states hold for the whole span, so cut spans where a percentage moves (the
 demo ticks the controller between spans, and the controller moves flags only at
@@ -85,6 +87,7 @@ __all__ = [
     "SimulatedSpan",
     "SimulatedWindows",
     "flag_states",
+    "share_above_thresholds",
     "spec_channels",
 ]
 
@@ -97,7 +100,6 @@ SIM_LANES = (Lane.OFF, Lane.ON, Lane.ALLOW_LISTED)
 # Do not change: `sim.render` spreads a visit's events over these seconds; the
 # fingerprints' times below must be the ones its events carry.
 _VISIT_SECONDS = 30.0
-_UNSUPPORTED = frozenset({MetricKind.SHARE_ABOVE})
 _EMPTY = np.zeros(0, np.int64)
 
 
@@ -162,7 +164,7 @@ class ScopeWindows:
         breakdown_cap: int = DEFAULT_BREAKDOWN_CAP,
     ) -> None:
         self.run, self.flag = run, flag
-        self.specs = tuple(s for s in specs if s.kind not in _UNSUPPORTED)
+        self.specs = tuple(specs)
         self.exact_cap = exact_cap
         self.relative_accuracy = relative_accuracy
         self.samples = samples
@@ -223,6 +225,8 @@ class ScopeWindows:
         metrics = {
             spec.name: self._metric(agg, sums, li, spec, roles, first_time)
             for spec, roles in zip(self.specs, self._roles, strict=True)
+            if spec.kind is not MetricKind.SHARE_ABOVE
+            or spec.threshold in sums.thresholds
         }
         return Window(
             WindowKey(self.run, self.flag, SIM_LANES[li], agg.start, agg.end),
@@ -254,6 +258,14 @@ class ScopeWindows:
         if kind is MetricKind.COUNT:
             return MetricAggregate(
                 kind, BucketSums(counts[first].sum(0), first_time.copy())
+            )
+        if kind is MetricKind.SHARE_ABOVE:
+            # As ingest: events with a value, and those whose value is above.
+            assert spec.threshold is not None
+            above = sums.above_counts(spec.threshold)[li]
+            return MetricAggregate(
+                kind,
+                BucketSums(above[first].sum(0), sums.value_counts[li][first].sum(0)),
             )
         if kind in (MetricKind.MEAN, MetricKind.QUANTILE):
             values = BucketSums(
@@ -400,12 +412,6 @@ class SimulatedWindows:
         fingerprint_cap: int = DEFAULT_FINGERPRINT_CAP,
         breakdown_cap: int = DEFAULT_BREAKDOWN_CAP,
     ) -> None:
-        for spec in specs:
-            if spec.kind in _UNSUPPORTED:
-                raise InvalidScenario(
-                    f"metric {spec.name!r}",
-                    f"the simulated windows do not compute {spec.kind} metrics",
-                )
         self.seed, self.world, self.run = seed, world, run
         self.specs = tuple(specs)
         self.exact_cap, self.samples = exact_cap, samples
@@ -455,6 +461,7 @@ class SimulatedWindows:
             flags,
             report=wanted,
             relative_accuracy=self.relative_accuracy,
+            thresholds=share_above_thresholds(self.specs),
         )
         if self._hashes is None:
             self._hashes = [actor_hash(a) for a in agg.actors]
@@ -547,6 +554,17 @@ class SimulatedWindows:
             channel.device.value,
         )
         return FailedRequest(names[int(found.request_fingerprint[request])], h, sample)
+
+
+def share_above_thresholds(specs: Sequence[MetricSpec]) -> tuple[float, ...]:
+    """The thresholds of the `share_above` specs, each once, for `span_aggregate`."""
+    return tuple(
+        dict.fromkeys(
+            float(s.threshold)
+            for s in specs
+            if s.kind is MetricKind.SHARE_ABOVE and s.threshold is not None
+        )
+    )
 
 
 def _roles(channels: Sequence[Channel], spec: MetricSpec) -> tuple[IntArray, IntArray]:

@@ -14,6 +14,8 @@ users per fingerprint over any horizon:
 Values (latencies, scores) are multiples of 1/1024 and are also binned with
 DDSketch's logarithmic mapping (`value_bins`: its keys for the given relative
 accuracy), so a caller rebuilds exactly the sketch the real ingest would hold.
+For each of the span's `thresholds` (share_above metrics), `above` counts the
+values strictly above it, as the real ingest compares them.
 """
 
 from __future__ import annotations
@@ -78,7 +80,8 @@ class FlagSums:
     """A flag's lanes over minutes [start, end). Shapes (L lanes, C channels,
     B buckets, F fingerprints): `exposures` (L, B) exposure events; `counts`,
     `value_sums`, `value_counts` (L, C, B); `value_zero`, `value_min`,
-    `value_max` (L, C); `fingerprint_counts`, `fingerprint_first` (L, F).
+    `value_max` (L, C); `fingerprint_counts`, `fingerprint_first` (L, F);
+    `above` (T, L, C, B) for T `thresholds`.
     """
 
     flag: str
@@ -99,6 +102,8 @@ class FlagSums:
     fingerprint_counts: FloatArray
     fingerprint_users: IntArray
     fingerprint_first: IntArray
+    thresholds: tuple[float, ...]
+    above: FloatArray
 
     @property
     def channels(self) -> int:
@@ -123,6 +128,15 @@ class FlagSums:
         n, first = self.users, (lane * self.fingerprints + fingerprint) * self.users
         return _slice(self.fingerprint_users, first, first + n) - first
 
+    def above_counts(self, threshold: float) -> FloatArray:
+        """(L, C, B): values strictly above `threshold`, per lane, channel, bucket."""
+        if threshold not in self.thresholds:
+            raise InvalidScenario(
+                "FlagSums.above_counts", f"no sums for the threshold {threshold!r}"
+            )
+        found: FloatArray = self.above[self.thresholds.index(threshold)]
+        return found
+
     def value_bins(self, lane: int, channel: int) -> tuple[IntArray, FloatArray]:
         """DDSketch keys and counts of the channel's positive values in `lane`."""
         first = (lane * self.channels + channel) * KEY_SPAN
@@ -132,9 +146,14 @@ class FlagSums:
 
     def merge(self, other: FlagSums) -> FlagSums:
         """The sums of two adjacent spans of the same flag (exact)."""
-        if other.flag != self.flag or other.start != self.end:
+        if (
+            other.flag != self.flag
+            or other.start != self.end
+            or other.thresholds != self.thresholds
+        ):
             raise InvalidScenario(
-                "FlagSums.merge", "needs the same flag and the next span"
+                "FlagSums.merge",
+                "needs the same flag and thresholds, and the next span",
             )
         codes, where = np.unique(
             np.concatenate([self.value_codes, other.value_codes]), return_inverse=True
@@ -166,4 +185,6 @@ class FlagSums:
             fingerprint_counts=self.fingerprint_counts + other.fingerprint_counts,
             fingerprint_users=union(self.fingerprint_users, other.fingerprint_users),
             fingerprint_first=first,
+            thresholds=self.thresholds,
+            above=self.above + other.above,
         )

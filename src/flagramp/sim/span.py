@@ -123,8 +123,18 @@ class _CodeSet:
 class _Sums:
     """Mutable sums of one flag while a span is added up."""
 
-    def __init__(self, n: int, c: int, b: int, f: int, expected: float) -> None:
+    def __init__(
+        self,
+        n: int,
+        c: int,
+        b: int,
+        f: int,
+        expected: float,
+        thresholds: tuple[float, ...] = (),
+    ) -> None:
         self.n, self.c, self.b, self.f = n, c, b, f
+        self.thresholds = thresholds
+        self.above = np.zeros((len(thresholds), LANES * c * b))
         self.exposures = np.zeros(LANES * b)
         self.exposed = _CodeSet(LANES * n, expected)
         self.counts = np.zeros(LANES * c * b)
@@ -160,6 +170,10 @@ class _Sums:
         v, lcv = value[has], lc[has]
         self.value_sums += np.bincount(cell[has], weights=v, minlength=size)
         self.value_counts += np.bincount(cell[has], minlength=size)
+        for t, threshold in enumerate(self.thresholds):
+            # Strictly above, on the raw value: what ingest's share_above counts.
+            over = cell[has][v > threshold]
+            self.above[t] += np.bincount(over, minlength=size)
         positive = v > zero_threshold(accuracy)
         codes = lcv[positive] * KEY_SPAN + ddsketch_keys(v[positive], accuracy)
         unique, counts = np.unique(codes + KEY_OFFSET, return_counts=True)
@@ -209,6 +223,8 @@ class _Sums:
             fingerprint_counts=self.fp_counts.reshape(LANES, f),
             fingerprint_users=self.fp_users.codes(),
             fingerprint_first=first.reshape(LANES, f).astype(np.int64),
+            thresholds=self.thresholds,
+            above=self.above.reshape(len(self.thresholds), LANES, c, b),
         )
 
 
@@ -232,11 +248,13 @@ def span_aggregate(
     *,
     report: Sequence[str] | None = None,
     relative_accuracy: float = DEFAULT_RELATIVE_ACCURACY,
+    thresholds: Sequence[float] = (),
 ) -> SpanAggregate:
     """The sums of epoch minutes [start, end) under these flag states.
 
     `flags` are every flag the traffic depends on (gated kinds, regressions);
-    `report` the ones to sum lanes for (default: all of them).
+    `report` the ones to sum lanes for (default: all of them); `thresholds`
+    the values share_above metrics compare with (`FlagSums.above_counts`).
     """
     wanted = tuple(f.key for f in flags) if report is None else tuple(report)
     rows = {f.key: i for i, f in enumerate(flags)}
@@ -250,8 +268,11 @@ def span_aggregate(
     model = world.model
     per_visit = model.mean_session + len(model.business) + len(model.pages)
     expected = world.visits_per_day / 1440.0 * (end - start) * per_visit
+    cuts = tuple(dict.fromkeys(float(t) for t in thresholds))
     sums = {
-        k: _Sums(users.size, len(table), world.buckets, len(fingerprints), expected)
+        k: _Sums(
+            users.size, len(table), world.buckets, len(fingerprints), expected, cuts
+        )
         for k in wanted
     }
     kinds = len(world.model.environment)
