@@ -104,6 +104,7 @@ def test_a_run_starts_moves_on_a_controller_tick_and_is_killed_by_on_call(
         "conflicts": [],
         "failed": {},
         "delivered": 0,
+        "backups": [],
     }
     assert store.require_flag(UAE_FLAG).percentage_of_actors == Percentage.parse(1)
     shown = _json(cli, "run", "show", "R1")

@@ -44,6 +44,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from flagramp.core.clock import Clock
 from flagramp.core.errors import FlagrampError, StoreError
@@ -84,6 +85,7 @@ MAX_STEPS_PER_TICK = 20
 #: Minutes between two compactions of a live run's go-live scope.
 COMPACT_EVERY = 60
 
+_T = TypeVar("_T")
 Tick = Callable[[RunContext, RunState, dt.datetime, Observation], Step]
 LoadState = Callable[[Mapping[str, object]], RunState]
 Dispatch = Callable[[SqlFlagStore, Clock], DispatchReport | None]
@@ -173,7 +175,9 @@ class Controller:
         """The store's scheduled backups that are due (`flagramp backup
         schedule`): made here so that no cron job is needed beside a controller."""
         try:
-            made = run_due_backups(
+            made = self._retrying(
+                "scheduled backups failed",
+                run_due_backups,
                 self.store,
                 now,
                 author=Author(self.name, "scheduled backup"),
@@ -182,7 +186,7 @@ class Controller:
         except FlagrampError as exc:  # the schedule stays due: the next tick tries
             log.warning("scheduled backup failed: %s", exc)
             return []
-        return [ref.id for ref in made]
+        return [ref.id for ref in made or ()]
 
     def settle(self, run: str) -> TickReport:
         """Decide and write the run `run` only, until it has nothing more to do
@@ -224,15 +228,25 @@ class Controller:
     # --- one run ---------------------------------------------------------------
 
     def _active(self) -> list[RunRow]:
+        found = self._retrying(
+            "runs could not be read", self.reader.runs, statuses=ACTIVE
+        )
+        return found or []
+
+    def _retrying(
+        self, failed: str, call: Callable[..., _T], *args: object, **kwargs: object
+    ) -> _T | None:
+        """`call(...)`, retried with backoff while the store fails; None (and a
+        warning) once it has failed `STORE_ATTEMPTS` times."""
         for attempt in range(1, STORE_ATTEMPTS + 1):
             try:
-                return self.reader.runs(statuses=ACTIVE)
+                return call(*args, **kwargs)
             except StoreError as exc:
                 if attempt == STORE_ATTEMPTS:
-                    log.warning("runs could not be read: %s", exc)
-                    return []
+                    log.warning("%s: %s", failed, exc)
+                    return None
                 self._sleep(STORE_BACKOFF_SECONDS * 2 ** (attempt - 1))
-        return []  # pragma: no cover
+        return None  # pragma: no cover
 
     def _run_until_settled(
         self, run: str, now: dt.datetime, report: TickReport
@@ -335,12 +349,16 @@ class Controller:
 
     def _save_observed(self) -> None:
         observed, self._observed = list(self._observed.values()), {}
-        try:
-            save_observed(self.store.engine, observed)
-        except StoreError as exc:
-            # The next tick evaluates with the looks the state has (the same
-            # in this process and in a restarted one) and saves its own.
-            log.warning("the tick's looks were not saved: %s", exc)
+        # Retried as a transition is: looks not saved make the next tick
+        # decide from older ones. If the store stays away, the next tick
+        # evaluates with the looks the state has (the same in this process and
+        # in a restarted one) and saves its own.
+        self._retrying(
+            "the tick's looks were not saved",
+            save_observed,
+            self.store.engine,
+            observed,
+        )
 
     # --- the go-live scope -----------------------------------------------------
 
