@@ -17,6 +17,7 @@ from rich.table import Table
 from flagramp.cli.demo_loop import DemoUpdate, LoggedEvent, StageRow
 from flagramp.cli.output import styled
 from flagramp.core.plans import Plan, RolloutPhase
+from flagramp.core.plans.metrics import PERCENT_KINDS
 from flagramp.core.types import Json
 from flagramp.engine import CompiledCount, CompiledRatio, CompiledStage
 from flagramp.engine.evaluation import CheckResult, StageEvaluation
@@ -49,7 +50,7 @@ def progress(plan: Plan, update: DemoUpdate, log: Sequence[str]) -> RenderableTy
         )
     parts: list[RenderableType] = [head]
     if update.evaluation is not None and update.stage is not None:
-        parts.append(criteria_table(update.stage, update.evaluation))
+        parts.append(criteria_table(plan, update.stage, update.evaluation))
     if log:
         decisions = Table(title="decisions", show_header=False, box=None)
         decisions.add_column()
@@ -59,7 +60,9 @@ def progress(plan: Plan, update: DemoUpdate, log: Sequence[str]) -> RenderableTy
     return Group(*parts)
 
 
-def criteria_table(stage: CompiledStage, evaluation: StageEvaluation) -> Table:
+def criteria_table(
+    plan: Plan, stage: CompiledStage, evaluation: StageEvaluation
+) -> Table:
     """Each criterion of the stage: mode, value vs limit, decision."""
     table = Table(title=f"criteria ({_users(evaluation)})")
     for name in ("criterion", "mode", "value", "limit", "decision"):
@@ -70,7 +73,7 @@ def criteria_table(stage: CompiledStage, evaluation: StageEvaluation) -> Table:
         table.add_row(
             check.criterion,
             check.mode.value,
-            _value(check),
+            _value(plan, check),
             limits.get(check.criterion, ""),
             styled(outcome, _OUTCOME_STYLE.get(outcome, "")),
         )
@@ -88,7 +91,7 @@ def summary_table(plan: Plan, rows: Sequence[StageRow]) -> Table:
         ev = row.evaluation
         criteria = (
             "\n".join(
-                f"{c.criterion}: {_value(c)} ({c.decision.outcome.value})"
+                f"{c.criterion}: {_value(plan, c)} ({c.decision.outcome.value})"
                 for c in ev.checks
             )
             if ev is not None
@@ -147,13 +150,17 @@ def _limits(stage: CompiledStage) -> dict[str, str]:
     return out
 
 
-def _value(check: CheckResult) -> str:
+def _value(plan: Plan, check: CheckResult) -> str:
     estimate = check.decision.evidence.estimate
     if not math.isfinite(estimate):
         return "—"
-    if check.decision.evidence.test.startswith("count"):
-        return f"{estimate:g}"
-    return _percent(estimate)
+    metric = plan.metrics.get(check.metric) if check.metric else None
+    if metric is not None and metric.metric_kind in PERCENT_KINDS:
+        return _percent(estimate)
+    if metric is None and not check.decision.evidence.test.startswith("count"):
+        return _percent(estimate)  # the engine's own checks are shares
+    # A mean (a CSAT score), a count: in the metric's own unit, not percent.
+    return f"{estimate:.3g}"
 
 
 def _percent(fraction: float) -> str:
