@@ -47,3 +47,29 @@ def test_charts_read_without_colour() -> None:
 def test_charts_load_nothing_remote() -> None:
     for svg in charts().values():
         assert not re.search(r"(?:href|src)\s*=\s*\"(?:https?:)?//", svg)
+
+
+def test_a_one_point_guard_chart_draws_without_a_warning() -> None:
+    # A stage left after one look: nothing labelled to put in a legend, a time
+    # span below the date locator's finest step. matplotlib warned on the
+    # user's terminal for both.
+    import datetime as dt
+    import warnings
+
+    from flagramp.reports.charts import guard_chart
+    from flagramp.reports.model import GuardSeries, SeriesPoint
+
+    at = dt.datetime(2026, 1, 20, 12, tzinfo=dt.UTC)
+    series = GuardSeries(
+        1,
+        1,
+        "csat_vs_base",
+        "csat",
+        "",
+        None,
+        (SeriesPoint(at, 4.0, None, None, None),),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        svg = guard_chart(series)
+    assert svg.startswith("<svg")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -147,7 +148,7 @@ def guard_chart(series: GuardSeries) -> str:
         "cumulative"
     )
     _time_axis(ax)
-    ax.legend(loc="best", fontsize=7)
+    _legend(ax)
     return _svg(fig)
 
 
@@ -169,7 +170,7 @@ def latency_chart(series: LatencySeries) -> str:
     ax.set_ylabel(series.unit or series.metric)
     ax.set_title(f"{series.metric}: treatment quantiles per hour")
     _time_axis(ax)
-    ax.legend(loc="best", fontsize=7)
+    _legend(ax)
     return _svg(fig)
 
 
@@ -249,9 +250,20 @@ def _time_axis(ax: Axes) -> None:
     ax.set_xlabel("time (UTC)")
 
 
+def _legend(ax: Axes) -> None:
+    # A series with no labelled line (one point, no band) has nothing to name;
+    # matplotlib would warn on the user's terminal.
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="best", fontsize=7)
+
+
 def _svg(fig: Figure) -> str:
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", metadata=_METADATA)
+    with warnings.catch_warnings():
+        # AutoDateLocator warns when a chart spans less than its finest interval
+        # (a stage of a few minutes); it then picks one, which is what we want.
+        warnings.filterwarnings("ignore", "AutoDateLocator", UserWarning)
+        fig.savefig(buffer, format="svg", metadata=_METADATA)
     return inline_svg(buffer.getvalue())
 
 
