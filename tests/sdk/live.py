@@ -1,26 +1,19 @@
 """`flagramp serve` as a process the SDK tests can stop and start again on the
-same port (tests/server/live_server.py picks a new port each time)."""
+same port: the store and tokens keep their port (tests/server/live_server.py
+starts the process)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
-
 from flagramp.core.flags import Flag, Segment
 from flagramp.store import SqlFlagStore
 from flagramp.store.tokens import OwnerKind, Permission, TokenStore
 from tests.server.conftest import SETUP
-from tests.server.live_server import free_port
-
-_MAIN = "from flagramp.cli.app import main; main()"
+from tests.server.live_server import free_port, serve_process
 
 
 @dataclass(frozen=True)
@@ -80,40 +73,5 @@ def live_store(
 @contextmanager
 def running(live: LiveStore, workdir: Path) -> Iterator[str]:
     """`flagramp serve` on the store's port until the block ends; yields its URL."""
-    env = {**os.environ, "FLAGRAMP_DATABASE_URL": live.url}
-    log_path = workdir / f"serve-{live.port}-{time.monotonic_ns()}.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-c", _MAIN, "serve", "--port", str(live.port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            cwd=workdir,
-        )
-        try:
-            _wait_healthy(live.base, process, log_path)
-            yield live.base
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=5)
-
-
-def _wait_healthy(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"flagramp serve exited: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(
-                f"flagramp serve did not start: {log.read_text()[-2000:]}"
-            )
-        time.sleep(0.1)
+    with serve_process(live.url, workdir, port=live.port) as (url, _):
+        yield url
