@@ -17,6 +17,11 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
+from flagramp.core.flags import Flag
+from flagramp.store import SqlFlagStore
+from flagramp.store.tokens import OwnerKind, Permission, TokenStore
+from tests.server.conftest import SETUP
+
 _MAIN = "from flagramp.cli.app import main; main()"
 
 
@@ -25,6 +30,30 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def seed_for_serving(url: str) -> tuple[str, str]:
+    """Put flag `new_flow` (off) in the store at `url` and issue an engineer's
+    and a production SDK token; answers (engineer, sdk). The engine is disposed,
+    so the server processes own the database."""
+    store = SqlFlagStore.open(url)
+    store.create_flag(Flag(key="new_flow"), SETUP)
+    issuer = TokenStore(store)
+    engineer = issuer.issue(
+        owner="eng@example.org",
+        owner_kind=OwnerKind.PERSON,
+        permission=Permission.ENGINEER,
+        author=SETUP,
+    ).token
+    sdk = issuer.issue(
+        owner="app",
+        owner_kind=OwnerKind.SERVICE,
+        permission=Permission.SDK,
+        environment="production",
+        author=SETUP,
+    ).token
+    store.engine.dispose()
+    return engineer, sdk
 
 
 @contextmanager
