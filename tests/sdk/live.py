@@ -11,8 +11,8 @@ from pathlib import Path
 
 from flagramp.core.flags import Flag, Segment
 from flagramp.store import SqlFlagStore
-from flagramp.store.tokens import OwnerKind, Permission, TokenStore
-from tests.server.conftest import SETUP
+from flagramp.store.tokens import Permission
+from tests.server.conftest import SETUP, issue_tokens
 from tests.server.live_server import free_port, serve_process
 
 
@@ -38,7 +38,8 @@ class LiveStore:
 def live_store(
     directory: Path, flags: list[Flag], segments: list[Segment]
 ) -> LiveStore:
-    """A SQLite store with these flags in production, an empty staging, tokens."""
+    """A SQLite store with these flags in production, an empty staging, tokens
+    (`tests.server.conftest.issue_tokens`)."""
     url = f"sqlite:///{directory / 'flagramp.db'}"
     store = SqlFlagStore.open(url)
     with store.unit_of_work(SETUP) as unit:
@@ -48,25 +49,14 @@ def live_store(
         store.put_segment(segment, SETUP)
     for flag in flags:
         store.create_flag(flag, SETUP)
-    issuer = TokenStore(store)
-
-    def sdk_token(env: str) -> str:
-        return issuer.issue(
-            owner=f"app-{env}",
-            owner_kind=OwnerKind.SERVICE,
-            permission=Permission.SDK,
-            environment=env,
-            author=SETUP,
-        ).token
-
-    engineer = issuer.issue(
-        owner="eng@example.org",
-        owner_kind=OwnerKind.PERSON,
-        permission=Permission.ENGINEER,
-        author=SETUP,
-    ).token
+    tokens = issue_tokens(store)
     return LiveStore(
-        url, store, sdk_token("production"), sdk_token("staging"), engineer, free_port()
+        url,
+        store,
+        tokens["sdk"],
+        tokens["sdk_staging"],
+        tokens[Permission.ENGINEER.value],
+        free_port(),
     )
 
 
