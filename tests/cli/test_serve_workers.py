@@ -14,45 +14,25 @@ import pytest
 from typer.testing import CliRunner
 
 from flagramp.cli.app import app
-from flagramp.core.flags import Flag
-from flagramp.store import SqlFlagStore
-from flagramp.store.tokens import OwnerKind, Permission, TokenStore
 from tests.cli.conftest import assert_one_error
 from tests.conftest import empty_database
-from tests.server.conftest import SETUP
-from tests.server.live_server import connections_held, serve_process, worker_pids
+from tests.server.live_server import (
+    connections_held,
+    seed_for_serving,
+    serve_process,
+    worker_pids,
+)
 from tests.server.sse_client import SseReader
 
 WORKERS = 2
 MAX_STREAMS = 24
 
 
-def prepare(url: str) -> tuple[str, str]:
-    store = SqlFlagStore.open(url)
-    store.create_flag(Flag(key="new_flow"), SETUP)
-    issuer = TokenStore(store)
-    engineer = issuer.issue(
-        owner="eng@example.org",
-        owner_kind=OwnerKind.PERSON,
-        permission=Permission.ENGINEER,
-        author=SETUP,
-    ).token
-    sdk = issuer.issue(
-        owner="app",
-        owner_kind=OwnerKind.SERVICE,
-        permission=Permission.SDK,
-        environment="production",
-        author=SETUP,
-    ).token
-    store.engine.dispose()
-    return engineer, sdk
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_two_workers_serve_streams_and_events(backend: str, tmp_path: Path) -> None:
     with empty_database(backend, tmp_path) as url:
-        engineer, sdk = prepare(url)
+        engineer, sdk = seed_for_serving(url)
         with serve_process(url, tmp_path, workers=WORKERS) as (base, process):
             pids = worker_pids(process)
             assert len(pids) == WORKERS

@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -191,29 +192,47 @@ def flag_audit_actions(store: SqlFlagStore, flag: str = UAE_FLAG) -> list[str]:
         return list(conn.execute(query).scalars())
 
 
+class Scripted:
+    """A stage evaluator whose criteria's outcomes a test sets by label; every
+    check healthy unless set, plenty of users (the evaluator is tested apart)."""
+
+    def __init__(self) -> None:
+        self.outcomes: dict[str, GuardOutcome] = {}
+
+    def __call__(
+        self,
+        stage: CompiledStage,
+        windows: Mapping[str, Sequence[Window]],
+        *,
+        minute: int,
+        started: int,
+        observe: bool = False,
+        **_context: object,
+    ) -> StageEvaluation:
+        checks = tuple(
+            CheckResult(
+                c.criterion,
+                getattr(c, "metric", None),
+                c.mode,
+                c.acts and not observe,
+                decision(
+                    c.criterion,
+                    self.outcomes.get(c.criterion, GuardOutcome.HEALTHY),
+                    _severity(c),
+                ),
+            )
+            for c in stage.checks
+        )
+        return StageEvaluation(
+            minute, checks, 100_000, 100_000, 0, 300_000, 0.5, DataHealth()
+        )
+
+
 def healthy(
-    stage: CompiledStage,
-    windows: Mapping[str, Sequence[Window]],
-    *,
-    minute: int,
-    started: int,
-    observe: bool = False,
-    **_context: object,
+    stage: CompiledStage, windows: Mapping[str, Sequence[Window]], **context: Any
 ) -> StageEvaluation:
     """Every check healthy, plenty of users (the evaluator is tested apart)."""
-    checks = tuple(
-        CheckResult(
-            c.criterion,
-            getattr(c, "metric", None),
-            c.mode,
-            c.acts and not observe,
-            decision(c.criterion, GuardOutcome.HEALTHY, _severity(c)),
-        )
-        for c in stage.checks
-    )
-    return StageEvaluation(
-        minute, checks, 100_000, 100_000, 0, 300_000, 0.5, DataHealth()
-    )
+    return Scripted()(stage, windows, **context)
 
 
 def launch(service: RunService, state: RunState) -> None:

@@ -11,10 +11,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal
 
 import httpx
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
+
+from flagramp.core.flags import Flag
+from flagramp.store import SqlFlagStore
+from flagramp.store.tokens import OwnerKind, Permission, TokenStore
+from tests.server.conftest import SETUP
 
 _MAIN = "from flagramp.cli.app import main; main()"
 
@@ -26,14 +32,39 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def seed_for_serving(url: str) -> tuple[str, str]:
+    """Put flag `new_flow` (off) in the store at `url` and issue an engineer's
+    and a production SDK token; answers (engineer, sdk). The engine is disposed,
+    so the server processes own the database."""
+    store = SqlFlagStore.open(url)
+    store.create_flag(Flag(key="new_flow"), SETUP)
+    issuer = TokenStore(store)
+    engineer = issuer.issue(
+        owner="eng@example.org",
+        owner_kind=OwnerKind.PERSON,
+        permission=Permission.ENGINEER,
+        author=SETUP,
+    ).token
+    sdk = issuer.issue(
+        owner="app",
+        owner_kind=OwnerKind.SERVICE,
+        permission=Permission.SDK,
+        environment="production",
+        author=SETUP,
+    ).token
+    store.engine.dispose()
+    return engineer, sdk
+
+
 @contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """Serve `app` (with its lifespan) in a thread; yields its base URL."""
+def serving(app: ASGIApp, *, lifespan: Literal["on", "off"] = "on") -> Iterator[str]:
+    """Serve `app` (with its lifespan, unless `lifespan="off"`) in a thread;
+    yields its base URL. The one thread server of the tests."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    config = uvicorn.Config(app, log_level="warning", lifespan=lifespan)
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, daemon=True
@@ -61,13 +92,16 @@ def server_process(database_url: str, workdir: Path) -> Iterator[str]:
 
 @contextmanager
 def serve_process(
-    database_url: str, workdir: Path, *, workers: int = 1
+    database_url: str, workdir: Path, *, workers: int = 1, port: int | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`flagramp serve` (`--workers N`) in a process of its own; yields its base
-    URL and the process (for its pid)."""
-    port = free_port()
+    """`flagramp serve` (`--workers N`) in a process of its own, on `port` (a
+    free one by default; a test restarting a server passes the same one);
+    yields its base URL and the process (for its pid)."""
+    port = free_port() if port is None else port
     env = {**os.environ, "FLAGRAMP_DATABASE_URL": database_url}
-    log = (workdir / f"serve-{port}.log").open("wb")
+    # A log per start: a server restarted on the same port must not overwrite it.
+    log_path = workdir / f"serve-{port}-{time.monotonic_ns()}.log"
+    log = log_path.open("wb")
     extra = ["--workers", str(workers)] if workers > 1 else []
     process = subprocess.Popen(
         [sys.executable, "-c", _MAIN, "serve", "--port", str(port), *extra],
@@ -82,16 +116,14 @@ def serve_process(
         deadline = time.monotonic() + 30 * workers
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"flagramp serve exited: {_tail(workdir, port)}")
+                raise RuntimeError(f"flagramp serve exited: {_tail(log_path)}")
             try:
                 if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"flagramp serve did not start: {_tail(workdir, port)}"
-                )
+                raise RuntimeError(f"flagramp serve did not start: {_tail(log_path)}")
             time.sleep(0.1)
         yield url, process
     finally:
@@ -104,8 +136,8 @@ def serve_process(
         log.close()
 
 
-def _tail(workdir: Path, port: int) -> str:
-    return (workdir / f"serve-{port}.log").read_text(errors="replace")[-2000:]
+def _tail(log: Path) -> str:
+    return log.read_text(errors="replace")[-2000:]
 
 
 def worker_pids(process: subprocess.Popen[bytes]) -> list[int]:

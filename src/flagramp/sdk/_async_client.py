@@ -10,20 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import random as _random
 import time
-from collections.abc import Callable, Mapping
 from types import TracebackType
+from typing import Unpack
 
 import httpx
 from httpx_sse import EventSource
 
-from flagramp.core.types import Json
 from flagramp.sdk._backoff import Backoff
-from flagramp.sdk._base import BaseClient
+from flagramp.sdk._base import BaseClient, ClientOptions
 from flagramp.sdk._http import STREAM_READ_TIMEOUT, base_headers
-from flagramp.sdk._options import make_options
 from flagramp.sdk._updates import UpdateState
 
 logger = logging.getLogger("flagramp.sdk")
@@ -48,36 +44,9 @@ class AsyncClient(BaseClient):
         environment: str,
         *,
         transport: httpx.AsyncBaseTransport | None = None,
-        cache_path: str | os.PathLike[str] | None = None,
-        bootstrap: str | os.PathLike[str] | Mapping[str, Json] | None = None,
-        updates: str = "stream",
-        poll_interval: float = 30.0,
-        flush_interval: float = 5.0,
-        batch_size: int = 500,
-        max_queue: int = 100_000,
-        timeout: float = 10.0,
-        send_events: bool = True,
-        retry_base: float = 0.5,
-        retry_max: float = 30.0,
-        clock: Callable[[], float] = time.time,
-        random: Callable[[], float] = _random.random,
+        **settings: Unpack[ClientOptions],
     ) -> None:
-        options = make_options(
-            url,
-            token,
-            environment,
-            updates=updates,
-            poll_interval=poll_interval,
-            flush_interval=flush_interval,
-            batch_size=batch_size,
-            max_queue=max_queue,
-            timeout=timeout,
-            send_events=send_events,
-            retry_base=retry_base,
-            retry_max=retry_max,
-            cache_path=cache_path,
-        )
-        super().__init__(options, bootstrap=bootstrap, clock=clock, random=random)
+        super().__init__(url, token, environment, **settings)
         self._transport = transport
         self._tasks: list[asyncio.Task[None]] = []
         self._http: httpx.AsyncClient | None = None

@@ -16,9 +16,12 @@ import datetime as dt
 import json
 import logging
 import os
+import random as _random
 import threading
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TypedDict
 
 from flagramp.core.errors import InvalidSnapshot
 from flagramp.core.flags import Actor
@@ -29,7 +32,7 @@ from flagramp.sdk._cache import load_cache, save_cache
 from flagramp.sdk._documents import Snapshot, parse_change_set, parse_snapshot
 from flagramp.sdk._events import Outbox
 from flagramp.sdk._models import FlagDetails, FlagsChanged
-from flagramp.sdk._options import Options
+from flagramp.sdk._options import make_options
 from flagramp.sdk._table import (
     BOTH,
     Compiler,
@@ -47,17 +50,65 @@ logger = logging.getLogger("flagramp.sdk")
 MAX_LOGGED = 1000
 
 
+class ClientOptions(TypedDict, total=False):
+    """The keyword options `Client` and `AsyncClient` share with `BaseClient`
+    (whose signature has the defaults)."""
+
+    cache_path: str | os.PathLike[str] | None
+    bootstrap: str | os.PathLike[str] | Mapping[str, Json] | None
+    updates: str
+    poll_interval: float
+    flush_interval: float
+    batch_size: int
+    max_queue: int
+    timeout: float
+    send_events: bool
+    retry_base: float
+    retry_max: float
+    clock: Callable[[], float]
+    random: Callable[[], float]
+
+
 class BaseClient:
     """The shared half of the two clients; not for use on its own."""
 
     def __init__(
         self,
-        options: Options,
+        url: str | None,
+        token: str | None,
+        environment: str,
         *,
-        bootstrap: str | os.PathLike[str] | Mapping[str, Json] | None,
-        clock: Callable[[], float],
-        random: Callable[[], float],
+        cache_path: str | os.PathLike[str] | None = None,
+        bootstrap: str | os.PathLike[str] | Mapping[str, Json] | None = None,
+        updates: str = "stream",
+        poll_interval: float = 30.0,
+        flush_interval: float = 5.0,
+        batch_size: int = 500,
+        max_queue: int = 100_000,
+        timeout: float = 10.0,
+        send_events: bool = True,
+        retry_base: float = 0.5,
+        retry_max: float = 30.0,
+        clock: Callable[[], float] = time.time,
+        random: Callable[[], float] = _random.random,
     ) -> None:
+        """The options both clients take (the defaults are here, the checks in
+        `make_options`); raises InvalidClientOption naming the first bad one."""
+        options = make_options(
+            url,
+            token,
+            environment,
+            updates=updates,
+            poll_interval=poll_interval,
+            flush_interval=flush_interval,
+            batch_size=batch_size,
+            max_queue=max_queue,
+            timeout=timeout,
+            send_events=send_events,
+            retry_base=retry_base,
+            retry_max=retry_max,
+            cache_path=cache_path,
+        )
         self._options = options
         self._clock = clock
         self._random = random

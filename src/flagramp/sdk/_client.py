@@ -10,23 +10,20 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
-import os
-import random as _random
 import socket
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from types import TracebackType
+from typing import Unpack
 
 import httpx
 from httpx_sse import EventSource
 
-from flagramp.core.types import Json
 from flagramp.sdk._backoff import Backoff
-from flagramp.sdk._base import BaseClient
+from flagramp.sdk._base import BaseClient, ClientOptions
 from flagramp.sdk._http import STREAM_READ_TIMEOUT, base_headers
-from flagramp.sdk._options import make_options
 from flagramp.sdk._updates import UpdateState
 
 logger = logging.getLogger("flagramp.sdk")
@@ -54,36 +51,10 @@ class Client(BaseClient):
         environment: str,
         *,
         transport: httpx.BaseTransport | None = None,
-        cache_path: str | os.PathLike[str] | None = None,
-        bootstrap: str | os.PathLike[str] | Mapping[str, Json] | None = None,
-        updates: str = "stream",
-        poll_interval: float = 30.0,
-        flush_interval: float = 5.0,
-        batch_size: int = 500,
-        max_queue: int = 100_000,
-        timeout: float = 10.0,
-        send_events: bool = True,
-        retry_base: float = 0.5,
-        retry_max: float = 30.0,
-        clock: Callable[[], float] = time.time,
-        random: Callable[[], float] = _random.random,
+        **settings: Unpack[ClientOptions],
     ) -> None:
-        options = make_options(
-            url,
-            token,
-            environment,
-            updates=updates,
-            poll_interval=poll_interval,
-            flush_interval=flush_interval,
-            batch_size=batch_size,
-            max_queue=max_queue,
-            timeout=timeout,
-            send_events=send_events,
-            retry_base=retry_base,
-            retry_max=retry_max,
-            cache_path=cache_path,
-        )
-        super().__init__(options, bootstrap=bootstrap, clock=clock, random=random)
+        super().__init__(url, token, environment, **settings)
+        options = self._options
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._send_lock = threading.Lock()

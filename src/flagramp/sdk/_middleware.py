@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, MutableMapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from flagramp.sdk._attribution import RequestRecord, fingerprint
 from flagramp.sdk._base import BaseClient
@@ -36,17 +36,21 @@ StartResponse = Callable[..., Any]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 
-class ASGIMiddleware:
-    """Attributes each HTTP request's outcome to the flags it evaluated."""
+App = TypeVar("App")
+Request = TypeVar("Request")
+
+
+class _Attributing(Generic[App, Request]):
+    """What both middlewares keep, and how they hand a request's outcome on."""
 
     def __init__(
         self,
-        app: ASGIApp,
+        app: App,
         client: BaseClient,
         *,
         name: str = "request",
-        route: Callable[[Scope], str | None] | None = None,
-        actor: Callable[[Scope], str | None] | None = None,
+        route: Callable[[Request], str | None] | None = None,
+        actor: Callable[[Request], str | None] | None = None,
     ) -> None:
         self.app = app
         self.client = client
@@ -54,6 +58,32 @@ class ASGIMiddleware:
         self.route = route
         self.actor = actor
         client._attributing = True
+
+    def _record(
+        self,
+        record: RequestRecord,
+        request: Request,
+        route: str,
+        status: int,
+        started: float,
+        error: Exception | None,
+    ) -> None:
+        self.client._record_request(
+            record,
+            actor=_call(self.actor, request),
+            route=route,
+            status=status,
+            latency_ms=(time.perf_counter() - started) * 1000.0,
+            error=None if error is None else fingerprint(error, route),
+            name=self.name,
+        )
+
+
+class ASGIMiddleware(_Attributing[ASGIApp, Scope]):
+    """Attributes each HTTP request's outcome to the flags it evaluated.
+
+    `ASGIMiddleware(app, client, *, name="request", route=None, actor=None)`.
+    """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,35 +110,12 @@ class ASGIMiddleware:
         finally:
             var.reset(token)
             route = _call(self.route, scope) or asgi_route(scope, outer_root)
-            self.client._record_request(
-                record,
-                actor=_call(self.actor, scope),
-                route=route,
-                status=status[0] if status else 500,
-                latency_ms=(time.perf_counter() - started) * 1000.0,
-                error=None if error is None else fingerprint(error, route),
-                name=self.name,
-            )
+            status_code = status[0] if status else 500
+            self._record(record, scope, route, status_code, started, error)
 
 
-class WSGIMiddleware:
+class WSGIMiddleware(_Attributing[WSGIApp, Environ]):
     """`ASGIMiddleware` for WSGI apps; the latency runs until the body is closed."""
-
-    def __init__(
-        self,
-        app: WSGIApp,
-        client: BaseClient,
-        *,
-        name: str = "request",
-        route: Callable[[Environ], str | None] | None = None,
-        actor: Callable[[Environ], str | None] | None = None,
-    ) -> None:
-        self.app = app
-        self.client = client
-        self.name = name
-        self.route = route
-        self.actor = actor
-        client._attributing = True
 
     def __call__(
         self, environ: Environ, start_response: StartResponse
@@ -129,15 +136,8 @@ class WSGIMiddleware:
             except ValueError:  # closed from another context than it started in
                 var.set(None)
             route = _call(self.route, environ) or wsgi_route(environ)
-            self.client._record_request(
-                record,
-                actor=_call(self.actor, environ),
-                route=route,
-                status=status[-1] if status else 500,
-                latency_ms=(time.perf_counter() - started) * 1000.0,
-                error=None if error is None else fingerprint(error, route),
-                name=self.name,
-            )
+            status_code = status[-1] if status else 500
+            self._record(record, environ, route, status_code, started, error)
 
         try:
             body = self.app(environ, start)

@@ -49,6 +49,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
+from typing import TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -82,6 +83,7 @@ __all__ = [
     "BatchIngest",
     "BatchResult",
     "IngestCounts",
+    "IngestOptions",
     "MetricSpec",
 ]
 
@@ -90,6 +92,20 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Actor ids whose bucket and hash are cached across batches, at most.
 MAX_CACHED_ACTORS = 50_000
+
+
+class IngestOptions(TypedDict, total=False):
+    """`BatchIngest`'s keyword options (defaults there), for what builds one."""
+
+    environment: str
+    buckets: int
+    exact_cap: int
+    relative_accuracy: float
+    samples: int
+    fingerprint_cap: int
+    breakdown_cap: int
+    max_age: dt.timedelta
+    max_skew: dt.timedelta
 
 
 class BatchIngest:

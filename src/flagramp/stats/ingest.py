@@ -23,25 +23,21 @@ import datetime as dt
 import heapq
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Unpack
 
-from flagramp.core.event_parsing import MAX_CLOCK_SKEW, MAX_EVENT_AGE
 from flagramp.core.events import Event, EventBatch
 from flagramp.stats.batch_ingest import (
     BatchIngest,
     BatchResult,
     IngestCounts,
+    IngestOptions,
     MetricSpec,
 )
-from flagramp.stats.buckets import DEFAULT_BUCKETS
 from flagramp.stats.scope_state import ActorState, MarkLayout, ScopeSnapshot
 from flagramp.stats.sketches import (
-    DEFAULT_EXACT_CAP,
-    DEFAULT_RELATIVE_ACCURACY,
     actor_hash,
 )
 from flagramp.stats.windows import (
-    DEFAULT_BREAKDOWN_CAP,
-    DEFAULT_FINGERPRINT_CAP,
     Lane,
     Window,
 )
@@ -70,31 +66,11 @@ class WindowIngest:
         flag: str,
         metrics: Iterable[MetricSpec],
         *,
-        environment: str = "production",
-        buckets: int = DEFAULT_BUCKETS,
-        exact_cap: int = DEFAULT_EXACT_CAP,
-        relative_accuracy: float = DEFAULT_RELATIVE_ACCURACY,
-        samples: int = 3,
-        fingerprint_cap: int = DEFAULT_FINGERPRINT_CAP,
-        breakdown_cap: int = DEFAULT_BREAKDOWN_CAP,
-        max_age: dt.timedelta = MAX_EVENT_AGE,
-        max_skew: dt.timedelta = MAX_CLOCK_SKEW,
         state: ScopeSnapshot | None = None,
+        **options: Unpack[IngestOptions],
     ) -> None:
-        self.pipe = BatchIngest(
-            run,
-            flag,
-            metrics,
-            environment=environment,
-            buckets=buckets,
-            exact_cap=exact_cap,
-            relative_accuracy=relative_accuracy,
-            samples=samples,
-            fingerprint_cap=fingerprint_cap,
-            breakdown_cap=breakdown_cap,
-            max_age=max_age,
-            max_skew=max_skew,
-        )
+        """`options` are `BatchIngest`'s; `state` resumes a saved scope."""
+        self.pipe = BatchIngest(run, flag, metrics, **options)
         state = state or ScopeSnapshot()
         self._actors: dict[int, ActorState] = dict(state.actors)
         self._marks = state.marks

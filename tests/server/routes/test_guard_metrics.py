@@ -5,16 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping, Sequence
 
-from flagramp.engine.compiled import CompiledStage
 from flagramp.engine.controller import Controller
-from flagramp.engine.evaluation import CheckResult, DataHealth, StageEvaluation
 from flagramp.stats import GuardOutcome
-from flagramp.stats.windows import Window
 from flagramp.store.run_totals import guard_counts
 from flagramp.store.windows import WindowStore
-from tests.engine.machine_kit import _severity, decision
+from tests.engine.run_support import Scripted
 from tests.server.routes.run_plan import PLAN
 from tests.server.routes.runs_kit import Runs, runs
 
@@ -41,41 +37,6 @@ GUARDED = (
 )
 
 
-class Script:
-    """Each criterion's outcome by its label; healthy unless set."""
-
-    def __init__(self) -> None:
-        self.outcomes: dict[str, GuardOutcome] = {}
-
-    def __call__(
-        self,
-        stage: CompiledStage,
-        windows: Mapping[str, Sequence[Window]],
-        *,
-        minute: int,
-        started: int,
-        observe: bool = False,
-        **_context: object,
-    ) -> StageEvaluation:
-        checks = tuple(
-            CheckResult(
-                c.criterion,
-                getattr(c, "metric", None),
-                c.mode,
-                c.acts and not observe,
-                decision(
-                    c.criterion,
-                    self.outcomes.get(c.criterion, GuardOutcome.HEALTHY),
-                    _severity(c),
-                ),
-            )
-            for c in stage.checks
-        )
-        return StageEvaluation(
-            minute, checks, 100_000, 100_000, 0, 300_000, 0.5, DataHealth()
-        )
-
-
 def _samples(text: str, name: str) -> dict[str, float]:
     found = {}
     for line in text.splitlines():
@@ -86,7 +47,7 @@ def _samples(text: str, name: str) -> dict[str, float]:
 
 
 def test_metrics_count_each_guards_decision_and_the_rollback(runs: Runs) -> None:
-    script = Script()
+    script = Scripted()
     api = runs.api
     runs.controller = Controller(
         api.store, WindowStore(api.store.engine), api.clock, evaluate=script, send=None

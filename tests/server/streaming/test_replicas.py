@@ -9,12 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flagramp.core.flags import Flag
-from flagramp.store import SqlFlagStore
-from flagramp.store.tokens import OwnerKind, Permission, TokenStore
 from tests.conftest import empty_database
-from tests.server.conftest import SETUP
-from tests.server.live_server import server_process
+from tests.server.live_server import seed_for_serving, server_process
 from tests.server.sse_client import SseReader
 
 pytestmark = pytest.mark.postgres
@@ -24,23 +20,7 @@ def test_a_change_through_one_replica_reaches_a_client_of_the_other(
     tmp_path: Path,
 ) -> None:
     with empty_database("postgres", tmp_path) as url:
-        store = SqlFlagStore.open(url)
-        store.create_flag(Flag(key="new_flow"), SETUP)
-        issuer = TokenStore(store)
-        engineer = issuer.issue(
-            owner="eng@example.org",
-            owner_kind=OwnerKind.PERSON,
-            permission=Permission.ENGINEER,
-            author=SETUP,
-        ).token
-        sdk = issuer.issue(
-            owner="app",
-            owner_kind=OwnerKind.SERVICE,
-            permission=Permission.SDK,
-            environment="production",
-            author=SETUP,
-        ).token
-        store.engine.dispose()
+        engineer, sdk = seed_for_serving(url)
         with server_process(url, tmp_path) as a, server_process(url, tmp_path) as b:
             reader = SseReader(f"{b}/api/v1/stream", {"authorization": f"Bearer {sdk}"})
             try:

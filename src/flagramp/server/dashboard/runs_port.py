@@ -2,9 +2,10 @@
 
 `engine.service.RunService` (list, show, log, command) satisfies it as it is;
 the shapes below are read-only views of its `RunRow`, `RunView`, `RunEvent`
-and `IncidentRow`, so the dashboard depends on no more than it reads. Until
-the server builds a RunService itself, `create_app(runs=...)` takes one (the
-tests give a small fake).
+and `IncidentRow` (the last two are the reports' own, `reports.stored`), so
+the dashboard depends on no more than it reads. Until the server builds a
+RunService itself, `create_app(runs=...)` takes one (the tests give a small
+fake).
 
 Errors the pages expect: a `KeyError` (the store's `RunNotFound`) for an
 unknown run, an `EngineError` (`CommandRefused`, `RunConflict`) for a command
@@ -18,6 +19,7 @@ from typing import Protocol
 
 from flagramp.core.types import Json
 from flagramp.engine.commands import Command
+from flagramp.reports.stored import StoredEvent, StoredIncident
 
 
 class RunSummary(Protocol):
@@ -43,13 +45,11 @@ class RunSummary(Protocol):
     def updated_at(self) -> str: ...
 
 
-class RunIncident(Protocol):
-    """One incident of a run: its id and whole record."""
-
-    @property
-    def incident(self) -> str: ...
-    @property
-    def record(self) -> Mapping[str, Json]: ...
+#: One incident of a run (its id and whole record) and one event of a run's
+#: append-only log: the shapes reports read of the same rows, so one definition
+#: serves both.
+RunIncident = StoredIncident
+RunLogEntry = StoredEvent
 
 
 class RunDetail(Protocol):
@@ -67,21 +67,6 @@ class RunDetail(Protocol):
     def last_evaluation(self) -> Mapping[str, Json] | None: ...
     @property
     def incidents(self) -> Sequence[RunIncident]: ...
-
-
-class RunLogEntry(Protocol):
-    """One event of a run's append-only log."""
-
-    @property
-    def seq(self) -> int: ...
-    @property
-    def at(self) -> str: ...
-    @property
-    def kind(self) -> str: ...
-    @property
-    def actor(self) -> str | None: ...
-    @property
-    def data(self) -> Mapping[str, Json]: ...
 
 
 class RunsPort(Protocol):

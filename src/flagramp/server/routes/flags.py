@@ -7,8 +7,10 @@ writes nothing. Keys may hold `/` (`{key:path}`); the sub-routes come first.
 
 from __future__ import annotations
 
+import inspect
 import json
 import random
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import Query, Response
@@ -22,6 +24,7 @@ from flagramp.server.identity import EnvironmentIn, Identity, SdkScope, allow
 from flagramp.server.models import FlagView
 from flagramp.server.problems import responses
 from flagramp.server.routes.common import AUTH_PROBLEMS, State, api_router
+from flagramp.server.state import ServerState
 from flagramp.store import FlagChange
 from flagramp.store.documents import flag_document
 from flagramp.store.tokens import Permission
@@ -159,205 +162,196 @@ def create_flag(
     return view(state.store.create_flag(flag, who.author(body.why), env))
 
 
-@router.post(
-    "/flags/{key:path}/enable", response_model=FlagView, responses=WRITE_PROBLEMS
-)
-def enable(
-    key: str,
-    state: State,
-    who: Annotated[Identity, WRITE],
-    body: Reason | None = None,
-    environment: Environment = None,
-) -> FlagView:
-    """Turn a flag fully on (Flipper: clears the other gates)."""
-    why = body.why if body else ""
-    return _change(state, who, key, environment, ops.enable, "enable", why)
+# The gate routes all have one shape (a key in the path, what to change in the
+# body or the path, one unit of work), so each is a row below and one function
+# makes its endpoint. A row's change gets the body (or the path's item) and
+# answers the flag change and the audit action.
+Change = Callable[[Any], tuple[FlagChange, str]]
+_KEYWORD = inspect.Parameter.KEYWORD_ONLY
 
 
-@router.post(
-    "/flags/{key:path}/disable", response_model=FlagView, responses=WRITE_PROBLEMS
-)
-def disable(
-    key: str,
-    state: State,
-    who: Annotated[Identity, WRITE],
-    body: Reason | None = None,
-    environment: Environment = None,
-) -> FlagView:
-    """Turn a flag off for everyone (the kill switch: clears every gate)."""
-    why = body.why if body else ""
-    return _change(state, who, key, environment, ops.disable, "disable", why)
+def _gate_route(
+    method: str,
+    suffix: str,
+    name: str,
+    doc: str,
+    change: Change,
+    *,
+    body: Any = None,
+    body_default: Any = inspect.Parameter.empty,
+    item: str | None = None,
+) -> None:
+    """Register `method /flags/{key}/suffix` as the endpoint `name`: its body
+    (of type `body`) or its last path segment (named `item`) says what changes;
+    a route with neither body nor `body_default` takes `why` from the query."""
+
+    def endpoint(
+        *,
+        key: str,
+        state: ServerState,
+        who: Identity,
+        environment: str | None = None,
+        body: Reason | None = None,
+        why: str = "",
+        **path: str,
+    ) -> FlagView:
+        flag_change, action = change(body if item is None else path[item])
+        reason = body.why if body is not None else why
+        return _change(state, who, key, environment, flag_change, action, reason)
+
+    def param(
+        name: str, annotation: Any, default: Any = inspect.Parameter.empty
+    ) -> inspect.Parameter:
+        return inspect.Parameter(name, _KEYWORD, annotation=annotation, default=default)
+
+    # FastAPI reads the parameters from the signature: set it to the route's own.
+    params = [param("key", str)]
+    if item is not None:
+        params.append(param(item, str))
+    if body is not None:
+        params.append(param("body", body, body_default))
+    params += [
+        param("state", State),
+        param("who", Annotated[Identity, WRITE]),
+        param("environment", Environment, None),
+    ]
+    if body is None:
+        params.append(param("why", Why, ""))
+    endpoint.__signature__ = inspect.Signature(params, return_annotation=FlagView)  # type: ignore[attr-defined]
+    endpoint.__name__ = endpoint.__qualname__ = name
+    endpoint.__doc__ = doc
+    path_format = f"/flags/{{key:path}}/{suffix}"
+    router.api_route(
+        path_format, methods=[method], response_model=FlagView, responses=WRITE_PROBLEMS
+    )(endpoint)
 
 
-@router.put(
-    "/flags/{key:path}/percentage", response_model=FlagView, responses=WRITE_PROBLEMS
-)
-def set_percentage(
-    key: str,
-    body: PercentageChange,
-    state: State,
-    who: Annotated[Identity, WRITE],
-    environment: Environment = None,
-) -> FlagView:
-    """Enable for a percentage of actors (stable) or of time (random per check)."""
+def _percentage(body: PercentageChange) -> tuple[FlagChange, str]:
     pct = Percentage.parse(str(body.percentage))
     if body.of == "time":
-        change: FlagChange = lambda f: ops.set_percentage_of_time(f, pct)  # noqa: E731
-        action = "percentage_of_time"
-    else:
-        change = lambda f: ops.set_percentage_of_actors(f, pct)  # noqa: E731
-        action = "percentage_of_actors"
-    return _change(state, who, key, environment, change, action, body.why)
+        return (lambda f: ops.set_percentage_of_time(f, pct)), "percentage_of_time"
+    return (lambda f: ops.set_percentage_of_actors(f, pct)), "percentage_of_actors"
 
 
-@router.post(
-    "/flags/{key:path}/actors", response_model=FlagView, responses=WRITE_PROBLEMS
-)
-def add_actor(
-    key: str,
-    body: ActorChange,
-    state: State,
-    who: Annotated[Identity, WRITE],
-    environment: Environment = None,
-) -> FlagView:
-    """Put an actor on the allow list."""
-    change: FlagChange = lambda f: ops.add_actor(f, body.actor)  # noqa: E731
-    return _change(state, who, key, environment, change, "actor_add", body.why)
-
-
-@router.delete(
-    "/flags/{key:path}/actors/{actor}",
-    response_model=FlagView,
-    responses=WRITE_PROBLEMS,
-)
-def remove_actor(
-    key: str,
-    actor: str,
-    state: State,
-    who: Annotated[Identity, WRITE],
-    environment: Environment = None,
-    why: Why = "",
-) -> FlagView:
-    """Take an actor off the allow list."""
-    change: FlagChange = lambda f: ops.remove_actor(f, actor)  # noqa: E731
-    return _change(state, who, key, environment, change, "actor_remove", why)
-
-
-@router.post(
-    "/flags/{key:path}/denied", response_model=FlagView, responses=WRITE_PROBLEMS
-)
-def deny_actor(
-    key: str,
-    body: ActorChange,
-    state: State,
-    who: Annotated[Identity, WRITE],
-    environment: Environment = None,
-) -> FlagView:
-    """Keep an actor off whatever the gates say (a deny always wins)."""
-    change: FlagChange = lambda f: ops.deny_actor(f, body.actor)  # noqa: E731
-    return _change(state, who, key, environment, change, "deny", body.why)
-
-
-@router.delete(
-    "/flags/{key:path}/denied/{actor}",
-    response_model=FlagView,
-    responses=WRITE_PROBLEMS,
-)
-def undeny_actor(
-    key: str,
-    actor: str,
-    state: State,
-    who: Annotated[Identity, WRITE],
-    environment: Environment = None,
-    why: Why = "",
-) -> FlagView:
-    """Take an actor off the deny list."""
-    change: FlagChange = lambda f: ops.undeny_actor(f, actor)  # noqa: E731
-    return _change(state, who, key, environment, change, "deny", why)
-
-
-@router.post(
-    "/flags/{key:path}/groups", response_model=FlagView, responses=WRITE_PROBLEMS
-)
-def add_group(
-    key: str,
-    body: GroupChange,
-    state: State,
-    who: Annotated[Identity, WRITE],
-    environment: Environment = None,
-) -> FlagView:
-    """Enable a Flipper group (groups are segments)."""
-    change: FlagChange = lambda f: ops.add_group(f, body.group)  # noqa: E731
-    return _change(state, who, key, environment, change, "group", body.why)
-
-
-@router.delete(
-    "/flags/{key:path}/groups/{group}",
-    response_model=FlagView,
-    responses=WRITE_PROBLEMS,
-)
-def remove_group(
-    key: str,
-    group: str,
-    state: State,
-    who: Annotated[Identity, WRITE],
-    environment: Environment = None,
-    why: Why = "",
-) -> FlagView:
-    """Disable a Flipper group."""
-    change: FlagChange = lambda f: ops.remove_group(f, group)  # noqa: E731
-    return _change(state, who, key, environment, change, "group", why)
-
-
-@router.put(
-    "/flags/{key:path}/expression", response_model=FlagView, responses=WRITE_PROBLEMS
-)
-def set_expression(
-    key: str,
-    body: ExpressionChange,
-    state: State,
-    who: Annotated[Identity, WRITE],
-    environment: Environment = None,
-) -> FlagView:
-    """Set (or, with null, remove) a Flipper expression gate."""
+def _expression(body: ExpressionChange) -> tuple[FlagChange, str]:
     expression = body.expression
     if expression is None:
-        change: FlagChange = ops.remove_expression
-    else:
-        ops.set_expression(Flag(key="check"), expression)  # refuse it before writing
-        change = lambda f: ops.set_expression(f, expression)  # noqa: E731
-    return _change(state, who, key, environment, change, "expression", body.why)
+        return ops.remove_expression, "expression"
+    ops.set_expression(Flag(key="check"), expression)  # refuse it before writing
+    return (lambda f: ops.set_expression(f, expression)), "expression"
 
 
-@router.put(
-    "/flags/{key:path}/eligibility", response_model=FlagView, responses=WRITE_PROBLEMS
+def _with(
+    operation: Callable[[Flag, Any], Flag], action: str, field: str | None = None
+) -> Change:
+    """A change that passes the route's value (or its body's `field`) to `operation`."""
+
+    def change(given: Any) -> tuple[FlagChange, str]:
+        value = given if field is None else getattr(given, field)
+        return (lambda f: operation(f, value)), action
+
+    return change
+
+
+_gate_route(
+    "POST",
+    "enable",
+    "enable",
+    "Turn a flag fully on (Flipper: clears the other gates).",
+    lambda _: (ops.enable, "enable"),
+    body=Reason | None,
+    body_default=None,
 )
-def set_eligibility(
-    key: str,
-    body: EligibilityChange,
-    state: State,
-    who: Annotated[Identity, WRITE],
-    environment: Environment = None,
-) -> FlagView:
-    """Limit a flag to a segment: its percentage then applies inside it only."""
-    change: FlagChange = lambda f: ops.set_eligibility(f, body.segment)  # noqa: E731
-    return _change(state, who, key, environment, change, "eligibility", body.why)
-
-
-@router.put(
-    "/flags/{key:path}/bucket_key", response_model=FlagView, responses=WRITE_PROBLEMS
+_gate_route(
+    "POST",
+    "disable",
+    "disable",
+    "Turn a flag off for everyone (the kill switch: clears every gate).",
+    lambda _: (ops.disable, "disable"),
+    body=Reason | None,
+    body_default=None,
 )
-def set_bucket_key(
-    key: str,
-    body: BucketKeyChange,
-    state: State,
-    who: Annotated[Identity, WRITE],
-    environment: Environment = None,
-) -> FlagView:
-    """Bucket a flag's actors on another flag's key, so both give their
-    percentages to the same actors (refused on Flipper's tables)."""
-    change: FlagChange = lambda f: ops.set_bucket_key(f, body.bucket_key)  # noqa: E731
-    return _change(state, who, key, environment, change, "bucket_key", body.why)
+_gate_route(
+    "PUT",
+    "percentage",
+    "set_percentage",
+    "Enable for a percentage of actors (stable) or of time (random per check).",
+    _percentage,
+    body=PercentageChange,
+)
+_gate_route(
+    "POST",
+    "actors",
+    "add_actor",
+    "Put an actor on the allow list.",
+    _with(ops.add_actor, "actor_add", "actor"),
+    body=ActorChange,
+)
+_gate_route(
+    "DELETE",
+    "actors/{actor}",
+    "remove_actor",
+    "Take an actor off the allow list.",
+    _with(ops.remove_actor, "actor_remove"),
+    item="actor",
+)
+_gate_route(
+    "POST",
+    "denied",
+    "deny_actor",
+    "Keep an actor off whatever the gates say (a deny always wins).",
+    _with(ops.deny_actor, "deny", "actor"),
+    body=ActorChange,
+)
+_gate_route(
+    "DELETE",
+    "denied/{actor}",
+    "undeny_actor",
+    "Take an actor off the deny list.",
+    _with(ops.undeny_actor, "deny"),
+    item="actor",
+)
+_gate_route(
+    "POST",
+    "groups",
+    "add_group",
+    "Enable a Flipper group (groups are segments).",
+    _with(ops.add_group, "group", "group"),
+    body=GroupChange,
+)
+_gate_route(
+    "DELETE",
+    "groups/{group}",
+    "remove_group",
+    "Disable a Flipper group.",
+    _with(ops.remove_group, "group"),
+    item="group",
+)
+_gate_route(
+    "PUT",
+    "expression",
+    "set_expression",
+    "Set (or, with null, remove) a Flipper expression gate.",
+    _expression,
+    body=ExpressionChange,
+)
+_gate_route(
+    "PUT",
+    "eligibility",
+    "set_eligibility",
+    "Limit a flag to a segment: its percentage then applies inside it only.",
+    _with(ops.set_eligibility, "eligibility", "segment"),
+    body=EligibilityChange,
+)
+_gate_route(
+    "PUT",
+    "bucket_key",
+    "set_bucket_key",
+    "Bucket a flag's actors on another flag's key, so both give their\n"
+    "percentages to the same actors (refused on Flipper's tables).",
+    _with(ops.set_bucket_key, "bucket_key", "bucket_key"),
+    body=BucketKeyChange,
+)
 
 
 @router.get(

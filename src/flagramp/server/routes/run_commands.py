@@ -12,6 +12,7 @@ person.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import anyio.to_thread
@@ -68,6 +69,24 @@ def _note(body: NoteBody | None) -> str:
     return "" if body is None else body.note
 
 
+def _note_command(
+    suffix: str, name: str, doc: str, command: Callable[[str, str], cmds.Command]
+) -> None:
+    """Register `POST /runs/{run}/suffix` as endpoint `name`: the person's
+    `command` with the body's optional note (the commands that say no more)."""
+
+    async def endpoint(
+        run: str, state: State, who: Who, body: NoteBody | None = None
+    ) -> CommandAnswer:
+        return await send(state, run, command(person_of(who), _note(body)))
+
+    endpoint.__name__ = endpoint.__qualname__ = name
+    endpoint.__doc__ = doc
+    router.post(
+        f"/runs/{{run}}/{suffix}", response_model=CommandAnswer, responses=PROBLEMS
+    )(endpoint)
+
+
 def _answer(state: ServerState, run: str, applied: Applied) -> CommandAnswer:
     return CommandAnswer.of(run, applied, state.runs.reader.load(run).status)
 
@@ -94,28 +113,28 @@ async def vote(run: str, body: VoteBody, state: State, who: Who) -> CommandAnswe
     return await send(state, run, cmd)
 
 
-@router.post("/runs/{run}/pause", response_model=CommandAnswer, responses=PROBLEMS)
-async def pause(
-    run: str, state: State, who: Who, body: NoteBody | None = None
-) -> CommandAnswer:
-    """Pause the run (its flags stay where they are)."""
-    return await send(state, run, cmds.Pause(person_of(who), _note(body)))
+_note_command(
+    "pause",
+    "pause",
+    "Pause the run (its flags stay where they are).",
+    cmds.Pause,
+)
 
 
-@router.post("/runs/{run}/resume", response_model=CommandAnswer, responses=PROBLEMS)
-async def resume(
-    run: str, state: State, who: Who, body: NoteBody | None = None
-) -> CommandAnswer:
-    """Resume a paused run."""
-    return await send(state, run, cmds.Resume(person_of(who), _note(body)))
+_note_command(
+    "resume",
+    "resume",
+    "Resume a paused run.",
+    cmds.Resume,
+)
 
 
-@router.post("/runs/{run}/kill", response_model=CommandAnswer, responses=PROBLEMS)
-async def kill(
-    run: str, state: State, who: Who, body: NoteBody | None = None
-) -> CommandAnswer:
-    """The kill switch: every flag of the run off for everyone, at once."""
-    return await send(state, run, cmds.Kill(person_of(who), _note(body)))
+_note_command(
+    "kill",
+    "kill",
+    "The kill switch: every flag of the run off for everyone, at once.",
+    cmds.Kill,
+)
 
 
 @router.post("/runs/{run}/incident", response_model=CommandAnswer, responses=PROBLEMS)
@@ -137,14 +156,12 @@ async def re_enable(
     return await send(state, run, cmd)
 
 
-@router.post(
-    "/runs/{run}/confirm-revert", response_model=CommandAnswer, responses=PROBLEMS
+_note_command(
+    "confirm-revert",
+    "confirm_revert",
+    "Confirm that the revert is deployed.",
+    cmds.ConfirmRevert,
 )
-async def confirm_revert(
-    run: str, state: State, who: Who, body: NoteBody | None = None
-) -> CommandAnswer:
-    """Confirm that the revert is deployed."""
-    return await send(state, run, cmds.ConfirmRevert(person_of(who), _note(body)))
 
 
 @router.post("/runs/{run}/finish", response_model=CommandAnswer, responses=PROBLEMS)
@@ -164,20 +181,20 @@ async def milestone(
     return await send(state, run, cmd)
 
 
-@router.post("/runs/{run}/abort", response_model=CommandAnswer, responses=PROBLEMS)
-async def abort(
-    run: str, state: State, who: Who, body: NoteBody | None = None
-) -> CommandAnswer:
-    """Abort the run (the owner or product owner); flags stay as they are."""
-    return await send(state, run, cmds.Abort(person_of(who), _note(body)))
+_note_command(
+    "abort",
+    "abort",
+    "Abort the run (the owner or product owner); flags stay as they are.",
+    cmds.Abort,
+)
 
 
-@router.post("/runs/{run}/complete", response_model=CommandAnswer, responses=PROBLEMS)
-async def complete(
-    run: str, state: State, who: Who, body: NoteBody | None = None
-) -> CommandAnswer:
-    """Complete a live run once every checkpoint is recorded."""
-    return await send(state, run, cmds.CompleteRun(person_of(who), _note(body)))
+_note_command(
+    "complete",
+    "complete",
+    "Complete a live run once every checkpoint is recorded.",
+    cmds.CompleteRun,
+)
 
 
 @router.post(
