@@ -65,7 +65,7 @@ def serve(
             min=1,
             max=64,
             metavar="N",
-            help="Worker processes (each a replica; SQLite or PostgreSQL).",
+            help="Worker processes, each a replica (any store but in-memory SQLite).",
         ),
     ] = 1,
 ) -> None:
