@@ -241,6 +241,13 @@ def test_prerequisites_are_signed_by_their_roles_once() -> None:
     assert run.status() is RunStatus.WAITING_PREREQUISITES
 
 
+def test_a_plan_without_prerequisites_says_so_when_one_is_signed() -> None:
+    run = Run(context_of(example("uae-appointments-dark-deploy")))
+    with pytest.raises(CommandRefused, match="no prerequisites") as caught:
+        run.do(SignPrerequisite("uae-eng-lead@va.gov", 0))
+    assert caught.value.code == "unknown_prerequisite"
+
+
 def test_an_aborted_run_absorbs_everything() -> None:
     run = Run(vaos())
     run.sign_all()

@@ -3,9 +3,7 @@ options): a short plan run in real time against a real app.
 
 It makes a fresh SQLite store (unless `--database-url` names one), issues the
 app an SDK token, starts `examples/app/plan.yaml`, and starts three processes
-on free loopback ports: the server (`flagramp serve --controller`, where this
-build's server has the controller; otherwise the server and the controller run
-in this process, with the events of the run's current scope routed to it), the
+on free loopback ports: the server (`flagramp serve --controller`), the
 example app (`examples/app/app.py`, under uvicorn) and its load script. The
 app's SDK sends exposures and request outcomes to the server's events
 endpoint, which puts them into the run's windows; the controller moves the run

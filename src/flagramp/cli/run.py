@@ -19,6 +19,7 @@ from flagramp.cli.commands import App
 from flagramp.cli.options import JsonOption, author, open_store
 from flagramp.cli.output import console, emit_json, fail, user_errors
 from flagramp.cli.plan import read_plan_text
+from flagramp.cli.text import count
 from flagramp.core.clock import SystemClock
 from flagramp.core.plans import Answer, PlanInvalid
 from flagramp.core.severity import Severity
@@ -159,7 +160,7 @@ def show(run: RunArg, as_json: JsonOption = False) -> None:
         actual = "not met yet" if m.actual is None else f"met {m.actual}"
         late = m.days_late
         if late:
-            actual += f" ({abs(late)} day(s) {'late' if late > 0 else 'early'})"
+            actual += f" ({count(abs(late), 'day')} {'late' if late > 0 else 'early'})"
         console.print(f"  milestone {m.name}: target {m.target}, {actual}")
     checks = (view.last_evaluation or {}).get("checks")
     if isinstance(checks, list):

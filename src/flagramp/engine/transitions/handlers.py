@@ -128,9 +128,11 @@ def handle(d: Draft, cmd: Command) -> None:
 
 
 def sign(d: Draft, cmd: SignPrerequisite) -> None:
+    items = d.plan.prerequisites
+    if not items:
+        raise refuse("unknown_prerequisite", "the plan has no prerequisites to sign")
     if d.state.status is not RunStatus.WAITING_PREREQUISITES:
         raise refuse("not_waiting_for_that", "prerequisites are signed already")
-    items = d.plan.prerequisites
     if not 0 <= cmd.item < len(items):
         raise refuse("unknown_prerequisite", f"no prerequisite #{cmd.item}")
     role = items[cmd.item].signed_by
