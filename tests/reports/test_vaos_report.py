@@ -94,8 +94,10 @@ def test_stage_values_equal_the_stored_windows() -> None:
         windows = _stage_windows(run, phase, stage)
         on, off = _merged(windows, Lane.ON), _merged(windows, Lane.OFF)
         res = _results(phase, stage)
+        # A criterion is judged over the stage's last run, as its decision was.
+        judged = _merged(_stage_windows(run, phase, stage, slice(-1, None)), Lane.ON)
         errors = next(c for c in res.criteria if c.label == "errors")
-        sums = on.metrics["error_rate"].sums
+        sums = judged.metrics["error_rate"].sums
         expected = 100 * sums.numerator.sum() / sums.denominator.sum()
         assert errors.value == pytest.approx(expected, rel=1e-12)
         assert res.treatment_users == on.actors.estimate()
@@ -129,6 +131,15 @@ def test_a_rolled_back_stage_counts_both_of_its_periods() -> None:
     assert [p.ended_by for p in res.periods] == ["rolled_back", "stage_left"]
     one = _merged(_stage_windows(vaos_run(), 1, 0, slice(1)), Lane.ON)
     assert res.treatment_users > one.actors.estimate()
+    # ... but its criteria are the last run's, the one their decisions were
+    # made on (the rolled-back hour's injected errors are the incident's).
+    assert res.criteria_period == res.periods[-1]
+    assert _results(0, 0).criteria_period is None
+    errors = next(c for c in res.criteria if c.label == "errors")
+    assert errors.value is not None and errors.interval is not None
+    assert errors.decision == "healthy"
+    text = render_markdown(report())
+    assert "over its last run" in text
 
 
 def test_recorded_intervals_and_decisions_are_the_runs() -> None:

@@ -263,6 +263,9 @@ class StageResults:
     sample_ratio: SampleRatio | None
     data_health: DataHealthRow
     answers: tuple[AnswerRow, ...]
+    criteria_period: Period | None = None
+    """When the stage ran more than once: the attempt its criteria are judged
+    over (the last, whose decisions they show); None when it ran once."""
 
 
 @dataclass(frozen=True, slots=True)

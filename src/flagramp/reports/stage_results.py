@@ -2,7 +2,10 @@
 
 Numbers come from the windows of the phase's first flag over every period the
 stage ran (a stage entered again after a step back adds a period); decisions and
-intervals from the run's last recorded check of the criterion.
+intervals from the run's last recorded check of the criterion. A criterion's
+value is taken over the last period only, the one its decision was made on: a
+value over every period (a rolled-back hour of injected errors included) beside
+the last attempt's interval and decision contradicted it.
 """
 
 from __future__ import annotations
@@ -70,17 +73,18 @@ def stage_results(
     """The results of a stage that ran in `periods`."""
     flag = phase.flags[0]
     spans = [_span(ctx, p) for p in periods]
-    windows = [
-        w
-        for start, end, _ in spans
-        for w in ctx.windows(
+    per_period = [
+        ctx.windows(
             flag,
             minute_of(start),
             minute_after(end),
             ctx.scopes.stage(ctx.record.run, *index, start),
         )
+        for start, end, _ in spans
     ]
+    windows = [w for period in per_period for w in period]
     lanes = Lanes.of(windows)
+    judged = Lanes.of(per_period[-1]) if len(spans) > 1 else lanes
     checks = last_checks(ctx.located, ctx.state, *index)
     minutes = sum(minute_after(end) - minute_of(start) for start, end, _ in spans)
     return StageResults(
@@ -88,7 +92,7 @@ def stage_results(
         treatment_users=users(lanes.on),
         control_users=users(lanes.off),
         allow_listed_users=users(lanes.allow_listed),
-        criteria=tuple(_criterion(ctx, c, lanes, checks) for c in stage.criteria),
+        criteria=tuple(_criterion(ctx, c, judged, checks) for c in stage.criteria),
         metrics=_metrics(ctx, stage, lanes),
         requests_by_status=_statuses(lanes),
         latency=_latency(ctx, lanes),
@@ -98,6 +102,7 @@ def stage_results(
             minutes, minutes_with_data(windows), _health(ctx, index)
         ),
         answers=_answers(ctx, stage, index, lanes),
+        criteria_period=Period(*spans[-1]) if len(spans) > 1 else None,
     )
 
 
