@@ -13,9 +13,11 @@ from collections.abc import Mapping, Sequence
 
 from rich.console import Group, RenderableType
 from rich.table import Table
+from rich.text import Text
 
 from flagramp.cli.demo_loop import DemoUpdate, LoggedEvent, StageRow
 from flagramp.cli.output import styled
+from flagramp.cli.text import shown
 from flagramp.core.plans import Plan, RolloutPhase
 from flagramp.core.plans.metrics import PERCENT_KINDS
 from flagramp.core.types import Json
@@ -89,13 +91,16 @@ def summary_table(plan: Plan, rows: Sequence[StageRow]) -> Table:
         phase = plan.phases[row.phase]
         assert isinstance(phase, RolloutPhase)
         ev = row.evaluation
+        # One criterion a line: a Text, since the console escapes the
+        # newlines of plain strings (they may be user text).
         criteria = (
-            "\n".join(
-                f"{c.criterion}: {_value(plan, c)} ({c.decision.outcome.value})"
+            Text("\n").join(
+                Text(shown(f"{c.criterion}: {_value(plan, c)}"))
+                + Text(f" ({c.decision.outcome.value})")
                 for c in ev.checks
             )
             if ev is not None
-            else "—"
+            else Text("—")
         )
         end = row.left
         table.add_row(
@@ -111,23 +116,23 @@ def summary_table(plan: Plan, rows: Sequence[StageRow]) -> Table:
 
 
 def incident_table(incidents: Sequence[Mapping[str, Json]]) -> Table:
-    """The run's incidents, one row each."""
-    table = Table(title="incidents")
-    for name in ("incident", "severity", "trigger", "detected", "acted", "root cause"):
-        table.add_column(name)
+    """The run's incidents, one row each; root causes below the table (a
+    person's paragraph, whole in the incident's report)."""
+    causes = [
+        f"{_text(r.get('incident'))} root cause: {_text(r.get('root_cause'))}"
+        for r in incidents
+    ]
+    table = Table(
+        title="incidents (times in UTC)",
+        caption="\n".join(causes) or None,
+        caption_justify="left",
+    )
+    for name in ("incident", "severity", "trigger", "detected", "acted"):
+        table.add_column(name, no_wrap=True)
     for record in incidents:
         table.add_row(
-            *(
-                _text(record.get(k))
-                for k in (
-                    "incident",
-                    "severity",
-                    "trigger",
-                    "detected_at",
-                    "acted_at",
-                    "root_cause",
-                )
-            )
+            *(_text(record.get(k)) for k in ("incident", "severity", "trigger")),
+            *(_when(record.get(k)) for k in ("detected_at", "acted_at")),
         )
     return table
 
@@ -185,3 +190,14 @@ def _duration(delta: dt.timedelta) -> str:
 
 def _text(value: Json) -> str:
     return "—" if value is None else str(value)
+
+
+def _when(value: Json) -> str:
+    """An ISO time as `01-10 15:00` (UTC); anything else as it is."""
+    if not isinstance(value, str):
+        return _text(value)
+    try:
+        at = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    return at.astimezone(dt.UTC).strftime("%m-%d %H:%M")
