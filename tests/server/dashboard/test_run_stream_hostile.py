@@ -1,0 +1,68 @@
+"""The guard stream attacked: a forged `Last-Event-ID` (bytes that Python
+calls digits but `int` refuses, negative, huge, another stream's kind of id)
+gets the series or a 4xx, never a 5xx."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from dataclasses import replace
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.server.dashboard.conftest import Dashboard, csrf_of
+from tests.server.dashboard.fake_runs import RUN
+from tests.server.live_server import serving
+
+STREAM = f"/dashboard/runs/{RUN}/guards/stream"
+
+
+@pytest.fixture
+def live(dashboard: Dashboard) -> Iterator[str]:
+    state = dashboard.app.state.flagramp
+    state.settings = replace(
+        state.settings, stream_poll_seconds=0.05, keepalive_seconds=0.2
+    )
+    with serving(dashboard.app) as url:
+        yield url
+
+
+def _cookie(url: str, token: str) -> str:
+    with httpx.Client(base_url=url) as client:
+        nonce = csrf_of(client.get("/dashboard/login"))
+        client.post("/dashboard/login", data={"csrf_token": nonce, "token": token})
+        return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+
+
+def _first_bytes(url: str, path: str, headers: dict[str, bytes]) -> bytes:
+    """The status line and what follows of a raw request (header values sent
+    as the bytes given: httpx would refuse what a hostile client sends)."""
+    parts = urlsplit(url)
+    lines = [f"GET {path} HTTP/1.1".encode(), f"Host: {parts.netloc}".encode()]
+    lines += [name.encode() + b": " + value for name, value in headers.items()]
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+        sock.sendall(b"\r\n".join(lines) + b"\r\n\r\n")
+        got = b""
+        while b"event: guards" not in got and b"\r\n\r\n{" not in got:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        return got
+
+
+#: Latin-1 superscripts (str.isdigit() says yes, int() no), negative, past a
+#: BIGINT, the flag stream's epoch form with a bad epoch, UTF-8 Arabic-Indic.
+FORGED = [b"\xb2", b"1\xb9", b"-1", b"999999999.zzz", b"9" * 19, b"\xd9\xa3"]
+
+
+def test_a_forged_last_event_id_gets_the_series(
+    dashboard: Dashboard, live: str
+) -> None:
+    cookie = _cookie(live, dashboard.tokens["viewer"]).encode()
+    for forged in FORGED:
+        got = _first_bytes(live, STREAM, {"Cookie": cookie, "Last-Event-ID": forged})
+        assert got.startswith(b"HTTP/1.1 200"), (forged, got[:200])
+        assert b"event: guards" in got, forged
