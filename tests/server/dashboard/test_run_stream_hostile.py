@@ -1,10 +1,13 @@
 """The guard stream attacked: a forged `Last-Event-ID` (bytes that Python
 calls digits but `int` refuses, negative, huge, another stream's kind of id)
-gets the series or a 4xx, never a 5xx."""
+gets the series or a 4xx, never a 5xx; one token holds a bounded number of
+streams open (each polls the store), and a stream's place comes back when it
+ends."""
 
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from urllib.parse import urlsplit
@@ -12,9 +15,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from flagramp.server.dashboard.stream_slots import STREAMS_PER_TOKEN
 from tests.server.dashboard.conftest import Dashboard, csrf_of
 from tests.server.dashboard.fake_runs import RUN
 from tests.server.live_server import serving
+from tests.server.sse_client import SseReader
 
 STREAM = f"/dashboard/runs/{RUN}/guards/stream"
 
@@ -66,3 +71,33 @@ def test_a_forged_last_event_id_gets_the_series(
         got = _first_bytes(live, STREAM, {"Cookie": cookie, "Last-Event-ID": forged})
         assert got.startswith(b"HTTP/1.1 200"), (forged, got[:200])
         assert b"event: guards" in got, forged
+
+
+def _status(url: str, headers: dict[str, str], method: str = "GET") -> int:
+    with httpx.Client() as client:
+        if method == "HEAD":
+            return client.head(url, headers=headers).status_code
+        with client.stream(method, url, headers=headers) as answer:
+            return answer.status_code
+
+
+def test_one_token_holds_a_bounded_number_of_streams(
+    dashboard: Dashboard, live: str
+) -> None:
+    headers = {"cookie": _cookie(live, dashboard.tokens["viewer"])}
+    url = f"{live}{STREAM}"
+    assert _status(url, headers, "HEAD") == 405  # no stream that never streams
+    readers = [SseReader(url, headers) for _ in range(STREAMS_PER_TOKEN)]
+    try:
+        assert [r.status for r in readers] == [200] * STREAMS_PER_TOKEN
+        assert _status(url, headers) == 429
+        other = {"cookie": _cookie(live, dashboard.tokens["admin"])}
+        assert _status(url, other) == 200  # another token's places are its own
+        readers.pop().close()
+        deadline = time.monotonic() + 5
+        while _status(url, headers) == 429:  # the server sees the close at a poll
+            assert time.monotonic() < deadline, "the closed stream's place stayed"
+            time.sleep(0.05)
+    finally:
+        for reader in readers:
+            reader.close()
