@@ -1,11 +1,13 @@
 """The guard stream attacked: a forged `Last-Event-ID` (bytes that Python
 calls digits but `int` refuses, negative, huge, another stream's kind of id)
-gets the series or a 4xx, never a 5xx; one token holds a bounded number of
-streams open (each polls the store), and a stream's place comes back when it
-ends."""
+gets the series or a 4xx, never a 5xx; the stream ages its session by the
+session clock, as every page does (not by the run's virtual clock); one token
+holds a bounded number of streams open (each polls the store), and a
+stream's place comes back when it ends."""
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 import time
 from collections.abc import Iterator
@@ -15,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from flagramp.core.clock import VirtualClock
 from flagramp.server.dashboard.stream_slots import STREAMS_PER_TOKEN
 from tests.server.dashboard.conftest import Dashboard, csrf_of
 from tests.server.dashboard.fake_runs import RUN
@@ -101,3 +104,24 @@ def test_one_token_holds_a_bounded_number_of_streams(
     finally:
         for reader in readers:
             reader.close()
+
+
+def test_the_stream_ages_the_session_by_the_session_clock(
+    dashboard: Dashboard, live: str
+) -> None:
+    state = dashboard.app.state.flagramp
+    state.session_clock = VirtualClock(dashboard.clock.now())
+    headers = {"cookie": _cookie(live, dashboard.tokens["viewer"])}
+    dashboard.clock.advance(dt.timedelta(days=7))  # `demo --serve`: a week on
+    reader = SseReader(f"{live}{STREAM}", headers)
+    try:
+        assert reader.next().event == "guards"
+        # Still open a few polls later: keep-alives come (the run's clock
+        # said the session had expired, and the stream ended at the first poll).
+        assert reader.next(timeout=2, skip_comments=False).event == "comment"
+        state.session_clock.advance(dt.timedelta(days=1))  # now it has expired
+        with pytest.raises((TimeoutError, httpx.HTTPError)):
+            for _ in range(20):
+                reader.next(timeout=0.5, skip_comments=False)
+    finally:
+        reader.close()

@@ -129,7 +129,9 @@ async def _guard_events(
         await anyio.sleep(settings.stream_poll_seconds)
         if await request.is_disconnected():
             return
-        if who.session.is_expired(server.clock.now()):
+        # The session clock, as `viewer` reads it: the run's clock is virtual
+        # under `demo --serve` and weeks ahead (the stream ended at once).
+        if who.session.is_expired(server.session_clock.now()):
             return  # the page's next request goes to the login page
         newer = await anyio.to_thread.run_sync(last_seq, runs, run, seq)
         if newer is None or newer <= seq:
