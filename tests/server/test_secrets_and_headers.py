@@ -142,3 +142,11 @@ def test_no_log_line_holds_token_text(
     audit = "\n".join(f"{c.before} {c.after}" for c in api.store.changes_since(0))
     for token in secrets:
         assert token.split("_", 2)[2] not in audit
+
+
+def test_the_session_key_is_not_in_the_settings_repr() -> None:
+    # `serve --workers` passes it to the workers in FLAGRAMP_SESSION_KEY; a
+    # traceback or a debug print of the settings must not show it.
+    settings = ServerSettings.from_env({"FLAGRAMP_SESSION_KEY": "k-9f3a2c-secret"})
+    assert settings.session_key == "k-9f3a2c-secret"
+    assert "k-9f3a2c-secret" not in repr(settings)
