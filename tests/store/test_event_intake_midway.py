@@ -16,7 +16,7 @@ from flagramp.core.errors import StoreError
 from flagramp.stats.batch_ingest import BatchIngest
 from flagramp.store import windows as window_module
 from flagramp.store.event_batches import Claim
-from flagramp.store.ingest_scopes import ScopeClosed
+from flagramp.store.ingest_scopes import ScopeClosed, apply_batch
 from flagramp.store.windows import WindowStore
 from tests.store.test_event_intake import LATER, NOW, batch, exposed, kept_keys, pipe
 
@@ -66,7 +66,7 @@ def test_a_scope_closed_after_the_first_wrote_leaves_nothing(
 def test_a_database_failure_after_the_first_wrote_leaves_nothing(
     sqlite: WindowStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = window_module.apply_batch
+    real = apply_batch
     calls: list[str] = []
 
     def failing_second(conn: sa.Connection, p: Any, *args: Any, **kw: Any) -> Any:
