@@ -142,3 +142,21 @@ def test_no_log_line_holds_token_text(
     audit = "\n".join(f"{c.before} {c.after}" for c in api.store.changes_since(0))
     for token in secrets:
         assert token.split("_", 2)[2] not in audit
+
+
+def test_the_session_key_is_not_in_the_settings_repr() -> None:
+    # `serve --workers` passes it to the workers in FLAGRAMP_SESSION_KEY; a
+    # traceback or a debug print of the settings must not show it.
+    settings = ServerSettings.from_env({"FLAGRAMP_SESSION_KEY": "k-9f3a2c-secret"})
+    assert settings.session_key == "k-9f3a2c-secret"
+    assert "k-9f3a2c-secret" not in repr(settings)
+
+
+def test_a_made_up_http_method_is_one_label(api: Api) -> None:
+    # The method is the client's text: a label each would grow /metrics
+    # without bound.
+    for made_up in ("XA1", "XA2", "XA3"):
+        api.client.request(made_up, "/api/v1/flags", headers=api.headers("viewer"))
+    text = api.client.get("/metrics", headers=api.headers("viewer")).text
+    assert "XA1" not in text
+    assert 'method="(other)",route="/api/v1/flags",status="405"} 3.0' in text

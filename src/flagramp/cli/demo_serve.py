@@ -16,6 +16,7 @@ shell's background job is), since a served demo ends only that way.
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 import threading
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from types import FrameType
 
 import uvicorn
+from sse_starlette.sse import AppStatus
 
 from flagramp.core.clock import Clock, SystemClock
 from flagramp.server.app import create_app
@@ -131,8 +133,29 @@ def serving(store: SqlFlagStore, clock: Clock, port: int = 0) -> Iterator[DemoSe
         yield DemoServer(url, _watcher_token(store), thread)
     finally:
         server.should_exit = True
-        thread.join(_STOP_SECONDS)
+        # uvicorn waits for every open connection to close, and sse-starlette
+        # ends its streams (the flag stream, the dashboard's) only when told:
+        # by a signal uvicorn handled, which it does not off the main thread,
+        # or by this flag. It is process-wide, so it is put back once the
+        # server is gone (another server in this process would lose its streams).
+        AppStatus.should_exit = True
+        quiet = _StreamsCut()
+        uvicorn_log = logging.getLogger("uvicorn.error")
+        uvicorn_log.addFilter(quiet)
+        try:
+            thread.join(_STOP_SECONDS)
+        finally:
+            AppStatus.should_exit = False
+            uvicorn_log.removeFilter(quiet)
         sock.close()
+
+
+class _StreamsCut(logging.Filter):
+    """Drops uvicorn's complaint about the streams cut on exit: sse-starlette
+    ends them without a last chunk, which is what the demo asked for."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "without completing response" not in record.getMessage()
 
 
 def serve_until_interrupted(server: DemoServer) -> None:

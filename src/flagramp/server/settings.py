@@ -43,7 +43,8 @@ class ServerSettings:
     auth_failures: int = 20
     auth_window_seconds: float = 60.0
     flipper_environments: tuple[str, ...] = field(default_factory=tuple)
-    session_key: str | None = None
+    # Not in the repr: settings end up in tracebacks and debug output.
+    session_key: str | None = field(default=None, repr=False)
     controller: bool = False
     controller_interval: float = 60.0
     backup_dir: Path | None = None

@@ -259,6 +259,10 @@ class BackupReader:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.source = str(path)
+        # A FIFO (or a device) would block the open until a writer came: a
+        # listing of the backup directory would hang on one named `*.zip`.
+        if path.exists() and not path.is_file() and not path.is_dir():
+            raise BackupError(f"{path} is not a regular file")
         try:
             self._zip = zipfile.ZipFile(path)
         except FileNotFoundError as exc:

@@ -22,6 +22,8 @@ from flagramp.store.tables import environments, store_meta
 
 #: Rows per INSERT batch, and per fetch when reading a table.
 BATCH_ROWS = 500
+#: The store_meta row every unit of work locks first.
+VERSION_KEY = "version"
 
 
 class RowSource(Protocol):
@@ -98,7 +100,15 @@ def replace_rows(
     """Delete every row of `tables`, then insert the source's; returns the rows
     written per table."""
     for table in reversed(tables):
-        conn.execute(delete(table))
+        if table.name == store_meta.name:
+            # The version row is the store's write lock: every writer's first
+            # statement updates it. Deleted and inserted again, a writer that
+            # waited on it finds (on PostgreSQL) no row to update once the
+            # restore commits, and goes on without the lock and with the
+            # restore's version as its own. Kept, it is updated in place.
+            conn.execute(delete(table).where(store_meta.c.key != VERSION_KEY))
+        else:
+            conn.execute(delete(table))
     written: dict[str, int] = {}
     for table in tables:
         names = list(table.columns.keys())
@@ -108,7 +118,17 @@ def replace_rows(
             values: list[dict[str, Any]] = [
                 dict(zip(names, row, strict=True)) for row in batch
             ]
-            conn.execute(insert(table), values)
+            if table.name == store_meta.name:
+                kept = [v for v in values if v["key"] == VERSION_KEY]
+                values = [v for v in values if v["key"] != VERSION_KEY]
+                for row in kept:  # set_version moves it on afterwards
+                    conn.execute(
+                        update(store_meta)
+                        .where(store_meta.c.key == VERSION_KEY)
+                        .values(**{k: v for k, v in row.items() if k != "key"})
+                    )
+            if values:
+                conn.execute(insert(table), values)
             count += len(batch)
         written[table.name] = count
     return written

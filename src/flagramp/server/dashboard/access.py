@@ -9,7 +9,7 @@ without one to the login page (htmx requests get `HX-Redirect`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio.to_thread
 from starlette.requests import HTTPConnection, Request
@@ -19,6 +19,7 @@ from flagramp.server.dashboard.offers import offers
 from flagramp.server.dashboard.rendering import Pages
 from flagramp.server.dashboard.runs_port import RunsPort
 from flagramp.server.dashboard.session import COOKIE, Session, SessionCodec
+from flagramp.server.dashboard.stream_slots import StreamSlots
 from flagramp.server.identity import Identity
 from flagramp.server.state import server_state
 from flagramp.store.tokens import Permission
@@ -31,6 +32,7 @@ class DashboardState:
     sessions: SessionCodec
     pages: Pages
     runs: RunsPort | None = None
+    streams: StreamSlots = field(default_factory=StreamSlots)
 
 
 def dashboard_state(connection: HTTPConnection) -> DashboardState:

@@ -26,6 +26,7 @@ import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.background import BackgroundTask
 from starlette.responses import JSONResponse, Response
 
 from flagramp.server.dashboard.access import Viewer, dashboard_state, viewer
@@ -71,7 +72,8 @@ async def run_guards_stream(
     last_event_id: Annotated[str | None, Header(max_length=40)] = None,
 ) -> Response:
     """The run's guard series, sent again whenever the run's log grows."""
-    runs = dashboard_state(request).runs
+    state = dashboard_state(request)
+    runs = state.runs
     if runs is None:
         return JSONResponse({"criteria": {}}, status_code=503)
     first = await anyio.to_thread.run_sync(guard_document, runs, run)
@@ -80,29 +82,62 @@ async def run_guards_stream(
     seen = parse_last_event_id(last_event_id)
     server = server_state(request)
     settings = server.settings
+    slot = state.streams.take(who.identity.token.id)
+    if slot is None:
+        # The page falls back to polling guards.json (run.js) on an error.
+        return JSONResponse(
+            {"criteria": {}, "detail": "too many open streams"},
+            status_code=429,
+            headers={"retry-after": "30"},
+        )
 
     async def events() -> AsyncIterator[ServerSentEvent]:
-        document, seq = first
-        if seen != seq:
-            yield guards_event(document, seq)
-        while True:
-            await anyio.sleep(settings.stream_poll_seconds)
-            if await request.is_disconnected():
-                return
-            if who.session.is_expired(server.clock.now()):
-                return  # the page's next request goes to the login page
-            newer = await anyio.to_thread.run_sync(last_seq, runs, run, seq)
-            if newer is None or newer <= seq:
-                continue
-            found = await anyio.to_thread.run_sync(guard_document, runs, run)
-            if found is None:
-                return
-            document, seq = found
-            yield guards_event(document, seq)
+        try:
+            async for event in _guard_events(request, run, who, first, seen):
+                yield event
+        finally:
+            slot.release()
 
     return EventSourceResponse(
         events(),
+        # Should the response end without running `events` (sse-starlette
+        # answers HEAD so; the route takes GET only today), this gives it back.
+        background=BackgroundTask(slot.release),
         ping=settings.keepalive_seconds,
         ping_message_factory=lambda: ServerSentEvent(comment="keep-alive"),
         headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
     )
+
+
+async def _guard_events(
+    request: Request,
+    run: str,
+    who: Viewer,
+    first: tuple[dict[str, Any], int],
+    seen: int | None,
+) -> AsyncIterator[ServerSentEvent]:
+    """The stream's events: the series unless the browser has it, then again
+    whenever the run's log grows, until the browser goes or the session ends."""
+    runs = dashboard_state(request).runs
+    assert runs is not None  # checked before the stream began
+    server = server_state(request)
+    settings = server.settings
+    document, seq = first
+    if seen != seq:
+        yield guards_event(document, seq)
+    while True:
+        await anyio.sleep(settings.stream_poll_seconds)
+        if await request.is_disconnected():
+            return
+        # The session clock, as `viewer` reads it: the run's clock is virtual
+        # under `demo --serve` and weeks ahead (the stream ended at once).
+        if who.session.is_expired(server.session_clock.now()):
+            return  # the page's next request goes to the login page
+        newer = await anyio.to_thread.run_sync(last_seq, runs, run, seq)
+        if newer is None or newer <= seq:
+            continue
+        found = await anyio.to_thread.run_sync(guard_document, runs, run)
+        if found is None:
+            return
+        document, seq = found
+        yield guards_event(document, seq)

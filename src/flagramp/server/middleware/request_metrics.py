@@ -10,6 +10,11 @@ from flagramp.server.metrics import ServerMetrics
 
 #: The route label of a request that matched no route (keeps the label set small).
 UNMATCHED = "(unmatched)"
+#: The methods labelled as they are; any other is `OTHER_METHOD`, since the
+#: method is the client's text (uvicorn's h11 parser takes any token), and a
+#: label per made-up method would grow the scrape without bound.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "(other)"
 
 
 class RequestMetrics:
@@ -31,7 +36,7 @@ class RequestMetrics:
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 self.metrics.request_seconds.labels(
-                    scope["method"], _route(scope)
+                    _method(scope), _route(scope)
                 ).observe(time.perf_counter() - started)
             await send(message)
 
@@ -39,8 +44,13 @@ class RequestMetrics:
             await self.app(scope, receive, send_counting)
         finally:
             self.metrics.requests.labels(
-                scope["method"], _route(scope), str(status)
+                _method(scope), _route(scope), str(status)
             ).inc()
+
+
+def _method(scope: Scope) -> str:
+    method = str(scope["method"])
+    return method if method in METHODS else OTHER_METHOD
 
 
 def _route(scope: Scope) -> str:

@@ -42,7 +42,9 @@ def parse_last_event_id(text: str | None) -> int | None:
     if text is None:
         return None
     text = text.strip()
-    if not text.isdigit() or len(text) > 18:
+    # ASCII digits only: str.isdigit() also takes `²` (a header is read as
+    # latin-1, so one byte sends it), which int() refuses: a 500.
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         return None
     return int(text)
 
