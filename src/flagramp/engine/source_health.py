@@ -133,6 +133,7 @@ class SourceHealth:
         for kind, queries in sorted(self._queries(context, stage).items()):
             reads.arms.update({metric: {} for metric in queries})
             source = self.sources.get(kind)
+            problem: str | None
             if source is None:
                 problem = not_configured(kind)
                 reads.problems[kind] = problem
