@@ -227,9 +227,13 @@ def test_a_source_that_is_not_configured_is_a_data_gap_that_says_so(
                 break
         assert state.clock.running_since is None
         assert state.clock.gap_reason is not None
-        assert state.clock.gap_reason.startswith(
+        reason = (
             "source prometheus not configured (set FLAGRAMP_PROMETHEUS_URL), "
             "no data since"
         )
+        assert state.clock.gap_reason.startswith(reason)
+        # The gap as long as the machine waits: the run pauses, saying so.
+        assert state.status is RunStatus.PAUSED
+        assert state.paused_reason is not None and reason in state.paused_reason
     finally:
         rig.close()
