@@ -9,8 +9,10 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
-#: `query_range` answers by mode.
-MODES = ("ok", "hang", "garbage")
+#: `query_range` answers by mode: `ok` one point per variant; `counts` one
+#: point per step from `start` to `end` (both included, as Prometheus does), of
+#: `counts[query][variant]` (the variant left out when absent).
+MODES = ("ok", "counts", "hang", "garbage")
 
 
 class PrometheusStub:
@@ -19,7 +21,11 @@ class PrometheusStub:
     def __init__(self) -> None:
         self.mode = "ok"
         self.requests = 0
+        self.counts: dict[str, dict[str, float]] = {}
+        #: The `query` parameters asked, in order.
+        self.queries: list[str] = []
         self.released = threading.Event()
+        self.stopped = False
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -30,7 +36,13 @@ class PrometheusStub:
                     return
                 query = parse_qs(urlparse(self.path).query)
                 start = float(query["start"][0])
-                body = stub.garbage() if stub.mode == "garbage" else stub.ok(start)
+                stub.queries.append(query["query"][0])
+                if stub.mode == "garbage":
+                    body = stub.garbage()
+                elif stub.mode == "counts":
+                    body = stub.matrix(query)
+                else:
+                    body = stub.ok(start)
                 data = json.dumps(body).encode()
                 self.send_response(200)
                 self.send_header("content-type", "application/json")
@@ -52,10 +64,31 @@ class PrometheusStub:
         ]
         return {"status": "success", "data": {"resultType": "matrix", "result": series}}
 
+    def matrix(self, query: dict[str, list[str]]) -> dict[str, object]:
+        """`counts` for the query, one sample per step of [start, end]."""
+        start, end = float(query["start"][0]), float(query["end"][0])
+        step = float(query["step"][0].removesuffix("s"))
+        steps = int((end - start) // step) + 1
+        series = [
+            {
+                "metric": {"variant": variant},
+                "values": [[start + i * step, f"{value:g}"] for i in range(steps)],
+            }
+            for variant, value in self.counts.get(query["query"][0], {}).items()
+        ]
+        return {"status": "success", "data": {"resultType": "matrix", "result": series}}
+
     @staticmethod
     def garbage() -> dict[str, object]:
         series = [{"metric": {"variant": "on"}, "values": [["soon", {"a": []}]]}]
         return {"status": "success", "data": {"resultType": "matrix", "result": series}}
+
+    def stop(self) -> None:
+        """Close the listening socket: from now on, connections are refused."""
+        self.released.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self.stopped = True
 
     @contextmanager
     def running(self) -> Iterator[PrometheusStub]:
@@ -64,7 +97,6 @@ class PrometheusStub:
         try:
             yield self
         finally:
-            self.released.set()
-            self._server.shutdown()
-            self._server.server_close()
+            if not self.stopped:
+                self.stop()
             thread.join(5)

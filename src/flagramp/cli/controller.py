@@ -27,6 +27,7 @@ from flagramp.core.clock import SystemClock
 from flagramp.engine.controller import Controller, TickReport
 from flagramp.engine.hook_loading import load_hooks
 from flagramp.engine.lease import Lease
+from flagramp.engine.source_health import SourceHealth
 from flagramp.store.windows import WindowStore
 
 #: The most a pushed file may hold (the server's batch limit is smaller).
@@ -53,21 +54,29 @@ def controller(
         store = open_store()
         # Promotion hooks: the modules FLAGRAMP_HOOKS names (never a plan's).
         hooks = load_hooks()
+        # Prometheus and Datadog: from FLAGRAMP_PROMETHEUS_URL, DD_* (never a plan).
+        sources = SourceHealth.from_env()
         driver = Controller(
-            store, WindowStore(store.engine), SystemClock(), hooks=hooks
+            store,
+            WindowStore(store.engine),
+            SystemClock(),
+            hooks=hooks,
+            sources=sources,
         )
         lease = Lease(store.engine)
-        if once:
-            with lease:
-                lease.acquire(timeout=wait)
-                _say(driver.tick(), as_json)
-            return
         try:
+            if once:
+                with lease:
+                    lease.acquire(timeout=wait)
+                    _say(driver.tick(), as_json)
+                return
             driver.run(lease, interval=interval, on_tick=lambda r: _say(r, as_json))
         except KeyboardInterrupt:
             # Stopping is how the loop ends: a tick is one transaction per run,
             # so nothing is half written; the lease is released for a standby.
             console.print("stopped")
+        finally:
+            sources.close()
 
 
 def _say(report: TickReport, as_json: bool) -> None:

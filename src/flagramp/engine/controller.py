@@ -26,10 +26,12 @@ registered (`engine.hook_loading`), and writes its result.
 
 Metric sources (`sources`, an `engine.source_health.SourceHealth` over the
 Prometheus and Datadog sources by plan source kind): each tick the evaluated
-stage's sources are probed with a deadline; one that fails, hangs or answers
-garbage is passed to the evaluation as `source_failures`, a data gap that stops
-the stage's clock and says which source since when. Without it (the default)
-no source is read.
+stage's source-backed metrics are read over the stage's span with a deadline
+and judged on what they answer (`source_arms`); a source that fails, hangs,
+answers garbage or is not configured is passed to the evaluation as
+`source_failures`, a data gap that stops the stage's clock and says which
+source since when. Without it (the default) no source is read; `flagramp
+controller` and `serve --controller` pass `SourceHealth.from_env()`.
 
 The controller never reads the wall clock: its `Clock` is given (real in
 `flagramp controller`, virtual in tests and the demo).

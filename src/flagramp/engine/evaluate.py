@@ -179,6 +179,7 @@ def evaluate_stage(
     baseline_fingerprints: Mapping[str, int] | None = None,
     previous: Mapping[str, GuardDecision] | None = None,
     source_failures: Mapping[str, int] | None = None,
+    source_problems: Mapping[str, str] | None = None,
     environment_counts: Mapping[str, int] | None = None,
     prior_counts: Mapping[str, int] | None = None,
     source_arms: Mapping[str, Mapping[Lane, ArmEstimate]] | None = None,
@@ -190,7 +191,9 @@ def evaluate_stage(
     `baselines`: criterion -> the pre-run (or pre-stage) arm of its metric.
     `baseline_fingerprints`: fingerprint -> count before the run (novelty's F and
     what is not new). `previous`: criterion -> its decision at the last tick.
-    `source_failures`: source name -> the epoch minute it began failing.
+    `source_failures`: source name -> the epoch minute it began failing;
+    `source_problems`: source name -> what is wrong when it is not
+    "unavailable" (a source the controller was not configured with).
     `environment_counts`: count metric -> events without an actor in the stage.
     `prior_counts`: count criterion -> its count in earlier attempts of the
     stage (for `after_step_back: keep`). `source_arms`: metric -> lane -> its
@@ -255,6 +258,7 @@ def evaluate_stage(
         srm=srm,
         metrics=ratio_metrics,
         source_failures=source_failures or {},
+        source_problems=source_problems,
     )
     latest = max(
         (

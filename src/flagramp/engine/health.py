@@ -73,6 +73,7 @@ def data_health(
     srm: tuple[float | None, bool],
     metrics: tuple[str, ...],
     source_failures: Mapping[str, int],
+    source_problems: Mapping[str, str] | None = None,
 ) -> DataHealth:
     """The stage's data health at `minute` (see the module's rules)."""
     p, mismatch = srm
@@ -80,7 +81,13 @@ def data_health(
         return DataHealth(f"sample ratio mismatch p={p:.2g}", since=minute, srm=True)
     problems: list[tuple[int, str]] = []
     for source, failing_since in sorted(source_failures.items()):
-        problems.append((failing_since, f"source {source} unavailable since {{time}}"))
+        words = (source_problems or {}).get(source)
+        text = (
+            f"source {source} unavailable since {{time}}"
+            if words is None
+            else f"source {source} {words}, no data since {{time}}"
+        )
+        problems.append((failing_since, text))
     lanes = list(totals.values())
     last_exposure = max(
         (t.last_exposure for t in lanes if t.last_exposure is not None),

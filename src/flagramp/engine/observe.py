@@ -85,8 +85,9 @@ class Observer:
     windows: WindowStore
     evaluate: EvaluateStage = evaluate_stage
     sources: SourceHealth | None = None
-    """The metric sources (Prometheus, Datadog) stages read; their failures
-    are passed to `evaluate` as `source_failures` (a data gap)."""
+    """The metric sources (Prometheus, Datadog) stages read: their readings
+    are passed to `evaluate` as `source_arms`, their failures as
+    `source_failures` (a data gap)."""
     decoded: DecodedWindows = field(default_factory=DecodedWindows)
     """Windows decoded at earlier ticks, by scope: rows that did not change are
     not decoded again (`store.windows.DecodedWindows`)."""
@@ -166,7 +167,14 @@ class Observer:
                 context, scope, started, minute
             )
         if self.sources is not None:
-            extra["source_failures"] = self.sources.failures(context, stage, now)
+            # One read per external metric per tick: its arms, and its
+            # source's failure (a data gap) when it could not be read.
+            reads = self.sources.read(context, stage, now, entered)
+            extra["source_failures"] = reads.failures
+            if reads.arms:
+                extra["source_arms"] = reads.arms
+            if reads.problems:
+                extra["source_problems"] = reads.problems
         evaluation = self.evaluate(
             stage,
             self.stage_windows(scope, stage, started, minute),

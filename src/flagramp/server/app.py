@@ -32,6 +32,7 @@ from flagramp.core.identifiers import check_environment
 from flagramp.engine.controller import Controller
 from flagramp.engine.lease import Lease
 from flagramp.engine.service import RunService
+from flagramp.engine.source_health import SourceHealth
 from flagramp.server import openapi, problems
 from flagramp.server.alert_sinks import AuditAlertSink
 from flagramp.server.auth_failures import FailureLimiter
@@ -124,9 +125,16 @@ def create_app(
     backup_dir = settings.backup_dir or _backup_dir(store)
     loop = None
     if settings.controller:
+        # Prometheus and Datadog: from FLAGRAMP_PROMETHEUS_URL, DD_* (never a plan).
+        sources = SourceHealth.from_env()
         loop = ControllerLoop(
             lambda sleep: Controller(
-                store, windows, clock, sleep=sleep, backup_dir=backup_dir
+                store,
+                windows,
+                clock,
+                sleep=sleep,
+                backup_dir=backup_dir,
+                sources=sources,
             ),
             Lease(store.engine),
             controller_metrics,

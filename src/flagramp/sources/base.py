@@ -87,16 +87,6 @@ class UnknownMetric(SourceError):
 
 
 @dataclass(frozen=True, slots=True)
-class MetricQuery:
-    """A plan metric over [start, end), one point per `step`."""
-
-    metric: str
-    start: dt.datetime
-    end: dt.datetime
-    step: dt.timedelta = dt.timedelta(minutes=1)
-
-
-@dataclass(frozen=True, slots=True)
 class ExternalQuery:
     """A plan metric in a backend's query language, grouped by `variant`.
 
@@ -105,6 +95,23 @@ class ExternalQuery:
 
     numerator: str
     denominator: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricQuery:
+    """A plan metric over [start, end), one point per `step`.
+
+    `external`: the plan's own query for the metric (its `source.query` and
+    `denominator_query`); an external source uses it rather than a query it
+    was built with, so one source configured from the environment serves
+    every plan.
+    """
+
+    metric: str
+    start: dt.datetime
+    end: dt.datetime
+    step: dt.timedelta = dt.timedelta(minutes=1)
+    external: ExternalQuery | None = None
 
 
 @dataclass(frozen=True, slots=True)

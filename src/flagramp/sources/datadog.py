@@ -50,7 +50,7 @@ class DatadogSource:
 
     def __init__(
         self,
-        queries: Mapping[str, ExternalQuery],
+        queries: Mapping[str, ExternalQuery] | None = None,
         *,
         api_key: str,
         application_key: str,
@@ -60,7 +60,7 @@ class DatadogSource:
         retries: int = 3,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.queries = dict(queries)
+        self.queries = dict(queries or {})
         self.url = f"https://api.{site}/api/v1/query"
         self._headers = {"DD-API-KEY": api_key, "DD-APPLICATION-KEY": application_key}
         self._client = client or httpx.Client(timeout=timeout)
@@ -69,7 +69,7 @@ class DatadogSource:
 
     def read(self, query: MetricQuery) -> Reading:
         """One point per Datadog interval and variant; raises SourceError."""
-        external = self.queries.get(query.metric)
+        external = query.external or self.queries.get(query.metric)
         if external is None:
             raise UnknownMetric(self.name, query.metric)
         numerators = self._query(external.numerator, query)

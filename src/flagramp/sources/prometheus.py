@@ -44,18 +44,18 @@ class PrometheusSource:
     def __init__(
         self,
         base_url: str,
-        queries: Mapping[str, ExternalQuery],
+        queries: Mapping[str, ExternalQuery] | None = None,
         *,
         client: httpx.Client | None = None,
         timeout: float = 10.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.queries = dict(queries)
+        self.queries = dict(queries or {})
         self._client = client or httpx.Client(timeout=timeout)
 
     def read(self, query: MetricQuery) -> Reading:
         """One point per step and variant; raises SourceError subclasses."""
-        external = self.queries.get(query.metric)
+        external = query.external or self.queries.get(query.metric)
         if external is None:
             raise UnknownMetric(self.name, query.metric)
         numerators = self._range(external.numerator, query)
