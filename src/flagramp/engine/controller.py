@@ -368,7 +368,10 @@ def _looks(
     scope = evaluated_scope(context, state)
     if scope is None or observation.evaluation is None:
         return None
-    return StageLooks.of(scope, observation.evaluation)
+    looks = StageLooks.of(scope, observation.evaluation)
+    # Only the minute moved: the stored looks stay, so that a run without new
+    # evidence is not rewritten every tick (and its chart gets no new point).
+    return state.looks if looks.same_evidence(state.looks) else looks
 
 
 def _kinds(step: Step) -> str:

@@ -1,19 +1,23 @@
 """`GET /dashboard/runs/{run}/guards/stream`: a run's guard data over SSE.
 
 The run page's charts read this instead of polling `guards.json`. The stream
-sends a `guards` event (the same document as `guards.json`) first and then
-whenever the run's log grows, with the log's last sequence number as the event
-id; a browser that reconnects with `Last-Event-ID` equal to that number gets
-nothing until the log grows again. A `: keep-alive` comment comes every
-`keepalive_seconds` (server settings), and the stream ends when the browser goes
-or its session expires.
+sends a `guards` event (the same document as `guards.json`: the log's
+evaluations and the current look) first and then whenever the run's log grows;
+and whenever only the run's current look changes (the controller's tick wrote
+new decisions into the run's state, `engine.looks`, without a log event), a
+`guards` event with that look's points alone, which the page adds to what it
+has. The event id says which log sequence and which look: `SEQ` or `SEQ.MINUTE`
+(the look's epoch minute). A browser that reconnects with `Last-Event-ID` equal
+to the current id gets nothing until something changes. A `: keep-alive`
+comment comes every `keepalive_seconds` (server settings), and the stream ends
+when the browser goes or its session expires.
 
-Why poll the log: the controller may run in another process (or on another
-replica), and the flag change hub carries flag versions, not run events, so
-there is nothing in process to wait on; reading the run's events after the last
-sequence seen is one indexed query, asked every `stream_poll_seconds` (server
-settings, as the flag stream's safety net), and the guard series is rebuilt
-only when it returns something.
+Why poll: the controller may run in another process (or on another replica),
+and the flag change hub carries flag versions, not run events, so there is
+nothing in process to wait on. Every `stream_poll_seconds` (server settings, as
+the flag stream's safety net) the stream reads the run's events after the last
+sequence seen and the run's row (two indexed queries); the whole series is
+rebuilt only when the log grew.
 """
 
 from __future__ import annotations
@@ -28,22 +32,28 @@ from fastapi import APIRouter, Depends, Header, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.responses import JSONResponse, Response
 
+from flagramp.core.types import Json
 from flagramp.server.dashboard.access import Viewer, dashboard_state, viewer
-from flagramp.server.dashboard.run_views import guard_series
+from flagramp.server.dashboard.run_views import guard_series, look_id
 from flagramp.server.dashboard.runs_port import RunsPort
 from flagramp.server.state import server_state
-from flagramp.server.streaming.events import parse_last_event_id
 
 router = APIRouter(include_in_schema=False)
 
 
-def guards_event(document: dict[str, Any], seq: int) -> ServerSentEvent:
-    """A `guards` event: the run's guard series as of log sequence `seq`."""
+def guards_event(document: dict[str, Any], ident: str) -> ServerSentEvent:
+    """A `guards` event: guard series (or the current look's points) as of
+    the event id `ident` (`event_id`)."""
     return ServerSentEvent(
         data=json.dumps(document, separators=(",", ":"), ensure_ascii=False),
         event="guards",
-        id=str(seq),
+        id=ident,
     )
+
+
+def event_id(seq: int, look: str) -> str:
+    """`SEQ`, or `SEQ.MINUTE` when the run's state holds a look of that minute."""
+    return f"{seq}.{look}" if look else str(seq)
 
 
 def last_seq(runs: RunsPort, run: str, since: int) -> int | None:
@@ -52,15 +62,25 @@ def last_seq(runs: RunsPort, run: str, since: int) -> int | None:
     return max((e.seq for e in events), default=None)
 
 
-def guard_document(runs: RunsPort, run: str) -> tuple[dict[str, Any], int] | None:
-    """The guard series and the log's last sequence, or None for no such run."""
+def current_looks(runs: RunsPort, run: str) -> Json | None:
+    """The looks the run's state holds (None too for no such run)."""
+    try:
+        return runs.row(run).state.get("looks")
+    except KeyError:
+        return None
+
+
+def guard_document(runs: RunsPort, run: str) -> tuple[dict[str, Any], int, str] | None:
+    """The guard series, the log's last sequence and the look's id, or None
+    for no such run."""
     try:
         detail = runs.show(run)
     except KeyError:
         return None
     log = runs.log(run)
     seq = max((e.seq for e in log), default=0)
-    return dict(guard_series(log, detail.last_evaluation)), seq
+    looks = detail.row.state.get("looks")
+    return dict(guard_series(log, detail.last_evaluation, looks)), seq, look_id(looks)
 
 
 @router.get("/runs/{run}/guards/stream")
@@ -77,14 +97,14 @@ async def run_guards_stream(
     first = await anyio.to_thread.run_sync(guard_document, runs, run)
     if first is None:
         return JSONResponse({"criteria": {}}, status_code=404)
-    seen = parse_last_event_id(last_event_id)
+    seen = (last_event_id or "").strip()
     server = server_state(request)
     settings = server.settings
 
     async def events() -> AsyncIterator[ServerSentEvent]:
-        document, seq = first
-        if seen != seq:
-            yield guards_event(document, seq)
+        document, seq, look = first
+        if seen != event_id(seq, look):
+            yield guards_event(document, event_id(seq, look))
         while True:
             await anyio.sleep(settings.stream_poll_seconds)
             if await request.is_disconnected():
@@ -92,13 +112,19 @@ async def run_guards_stream(
             if who.session.is_expired(server.clock.now()):
                 return  # the page's next request goes to the login page
             newer = await anyio.to_thread.run_sync(last_seq, runs, run, seq)
-            if newer is None or newer <= seq:
+            if newer is not None and newer > seq:
+                found = await anyio.to_thread.run_sync(guard_document, runs, run)
+                if found is None:
+                    return
+                document, seq, look = found
+                yield guards_event(document, event_id(seq, look))
                 continue
-            found = await anyio.to_thread.run_sync(guard_document, runs, run)
-            if found is None:
-                return
-            document, seq = found
-            yield guards_event(document, seq)
+            looks = await anyio.to_thread.run_sync(current_looks, runs, run)
+            if look_id(looks) == look:
+                continue
+            # Only the look moved: its points alone, which the page adds.
+            look = look_id(looks)
+            yield guards_event(guard_series((), None, looks), event_id(seq, look))
 
     return EventSourceResponse(
         events(),
