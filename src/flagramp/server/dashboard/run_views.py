@@ -320,7 +320,8 @@ def look_evaluation(looks: Json) -> Mapping[str, Json] | None:
     """The run's current looks (`RunState.looks`, `engine.looks`: each
     criterion's decision at the controller's last tick) as an evaluation
     `guard_series` reads, or None when there are none or they carry no minute
-    (stored before it was kept)."""
+    (stored before it was kept). A criterion without an estimate yet is left
+    out."""
     document = _object(looks)
     minute = document.get("minute")
     if not isinstance(minute, int) or isinstance(minute, bool):
@@ -328,6 +329,9 @@ def look_evaluation(looks: Json) -> Mapping[str, Json] | None:
     checks: list[Json] = []
     for name, look in sorted(_object(document.get("criteria")).items()):
         found = _object(look)
+        estimate = found.get("estimate")
+        if not isinstance(estimate, int | float) or not math.isfinite(estimate):
+            continue  # no data yet ("nan"): nothing to draw
         evidence = {
             key: found.get(key) for key in ("estimate", "lower", "upper", "reference")
         }
