@@ -31,6 +31,10 @@ garbage is passed to the evaluation as `source_failures`, a data gap that stops
 the stage's clock and says which source since when. Without it (the default)
 no source is read.
 
+Housekeeping after the runs: the store's scheduled backups that are due, and
+the event batch keys past their retention (`engine.batch_key_retention`,
+`batch_key_retention`: 7 days by default), deleted in bounded chunks.
+
 The controller never reads the wall clock: its `Clock` is given (real in
 `flagramp controller`, virtual in tests and the demo).
 """
@@ -49,6 +53,7 @@ from flagramp.core.clock import Clock
 from flagramp.core.errors import FlagrampError, StoreError
 from flagramp.engine import evaluate as stage_evaluation
 from flagramp.engine import machine
+from flagramp.engine.batch_key_retention import DEFAULT_RETENTION, expire_batch_keys
 from flagramp.engine.checkpoint_inputs import checkpoint_for
 from flagramp.engine.evaluation import Observation
 from flagramp.engine.go_live_schedule import go_live_scope
@@ -68,6 +73,7 @@ from flagramp.engine.scopes import epoch_minute
 from flagramp.engine.source_health import SourceHealth
 from flagramp.engine.steps import Step
 from flagramp.store import Author, SqlFlagStore, run_due_backups
+from flagramp.store.event_batches import EventBatchKeys
 from flagramp.store.runs import ObservedState, RunReader, RunRow, save_observed
 from flagramp.store.windows import WindowStore
 
@@ -105,6 +111,8 @@ class TickReport:
     dispatched: DispatchReport | None = None
     backups: list[str] = field(default_factory=list)
     """Ids of the scheduled backups made in this tick."""
+    batch_keys_deleted: int = 0
+    """Event batch keys past their retention deleted in this tick."""
 
 
 class Controller:
@@ -125,6 +133,7 @@ class Controller:
         hooks: HookRegistry | None = None,
         sources: SourceHealth | None = None,
         backup_dir: Path | None = None,
+        batch_key_retention: dt.timedelta = DEFAULT_RETENTION,
     ) -> None:
         self.store, self.windows, self.clock = store, windows, clock
         self.name = name
@@ -141,6 +150,8 @@ class Controller:
         )
         self.plans = PlanCache()
         self.backup_dir = backup_dir
+        self.batch_keys = EventBatchKeys(store.engine)
+        self.batch_key_retention = batch_key_retention
         self.reader = RunReader(store.engine)
         #: run -> (run version, store version looked up to): outside changes
         #: are looked for from there while the run does not move.
@@ -162,6 +173,7 @@ class Controller:
         self.observer.forget_except([row.id for row in active])
         self._save_observed()
         report.backups = self._run_due_backups(now)
+        report.batch_keys_deleted = self._expire_batch_keys(now)
         if self._send is not None:
             try:
                 report.dispatched = self._send(self.store, self.clock)
@@ -183,6 +195,15 @@ class Controller:
             log.warning("scheduled backup failed: %s", exc)
             return []
         return [ref.id for ref in made]
+
+    def _expire_batch_keys(self, now: dt.datetime) -> int:
+        """Event batch keys past their retention, deleted in bounded chunks
+        (`engine.batch_key_retention`): here so that no cron job is needed."""
+        try:
+            return expire_batch_keys(self.batch_keys, now, self.batch_key_retention)
+        except StoreError as exc:  # the rest are deleted by a later tick
+            log.warning("old event batch keys were not deleted: %s", exc)
+            return 0
 
     def settle(self, run: str) -> TickReport:
         """Decide and write the run `run` only, until it has nothing more to do

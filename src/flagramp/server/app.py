@@ -126,7 +126,12 @@ def create_app(
     if settings.controller:
         loop = ControllerLoop(
             lambda sleep: Controller(
-                store, windows, clock, sleep=sleep, backup_dir=backup_dir
+                store,
+                windows,
+                clock,
+                sleep=sleep,
+                backup_dir=backup_dir,
+                batch_key_retention=settings.batch_key_retention,
             ),
             Lease(store.engine),
             controller_metrics,

@@ -12,6 +12,12 @@ exists, so the environment check, the duplicate check and the key's write are
 one round trip, and the key commits (or not) with the batch's ingest. Two
 requests with the same key at once: the second waits on the key's row lock
 (SQLite: on the write lock) until the first commits, then finds the key.
+
+`expire` is retention: one bounded chunk of the keys whose `forget_after` is
+before a cutoff, deleted in a short transaction of its own, so that deleting
+millions of keys never holds the table's locks for long
+(`engine.batch_key_retention` calls it chunk after chunk from the controller's
+tick).
 """
 
 from __future__ import annotations
@@ -20,7 +26,16 @@ import datetime as dt
 import math
 from enum import Enum
 
-from sqlalchemy import Connection, Engine, TextClause, delete, insert, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    TextClause,
+    delete,
+    insert,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from flagramp.core.errors import StoreError
@@ -135,5 +150,35 @@ class EventBatchKeys:
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"old batch keys were not dropped: {short_reason(exc)}"
+            ) from exc
+        return int(done.rowcount or 0)
+
+    def expire(self, before: dt.datetime, *, limit: int) -> int:
+        """Delete at most `limit` keys whose `forget_after` is before `before`,
+        oldest first, in one short transaction. Returns how many (fewer than
+        `limit`: none older is left). Raises StoreError (nothing deleted)."""
+        t = event_batches.c
+        cutoff = math.floor(before.timestamp())
+        # Chosen first, then deleted by key: MySQL and MariaDB take no LIMIT in
+        # an IN subquery, and a DELETE ... LIMIT is not portable.
+        oldest = (
+            select(t.environment, t.batch_key)
+            .where(t.forget_after < cutoff)
+            .order_by(t.forget_after)
+            .limit(limit)
+        )
+        try:
+            with begin_write(self.engine) as conn:
+                keys = [tuple(row) for row in conn.execute(oldest)]
+                if not keys:
+                    return 0
+                done = conn.execute(
+                    delete(event_batches).where(
+                        tuple_(t.environment, t.batch_key).in_(keys)
+                    )
+                )
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"old batch keys were not deleted: {short_reason(exc)}"
             ) from exc
         return int(done.rowcount or 0)
