@@ -33,7 +33,8 @@ no source is read.
 
 Housekeeping after the runs: the store's scheduled backups that are due, and
 the event batch keys past their retention (`engine.batch_key_retention`,
-`batch_key_retention`: 7 days by default), deleted in bounded chunks.
+`batch_key_retention`: 7 days by default), deleted in bounded chunks; a store
+that is unavailable there is retried with the same backoff as a transition.
 
 The controller never reads the wall clock: its `Clock` is given (real in
 `flagramp controller`, virtual in tests and the demo).
@@ -48,9 +49,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from flagramp.core.clock import Clock
-from flagramp.core.errors import FlagrampError, StoreError
+from flagramp.core.errors import BackupError, FlagrampError, StoreError
 from flagramp.engine import evaluate as stage_evaluation
 from flagramp.engine import machine
 from flagramp.engine.batch_key_retention import DEFAULT_RETENTION, expire_batch_keys
@@ -90,6 +92,7 @@ MAX_STEPS_PER_TICK = 20
 #: Minutes between two compactions of a live run's go-live scope.
 COMPACT_EVERY = 60
 
+_T = TypeVar("_T")
 Tick = Callable[[RunContext, RunState, dt.datetime, Observation], Step]
 LoadState = Callable[[Mapping[str, object]], RunState]
 Dispatch = Callable[[SqlFlagStore, Clock], DispatchReport | None]
@@ -184,26 +187,45 @@ class Controller:
     def _run_due_backups(self, now: dt.datetime) -> list[str]:
         """The store's scheduled backups that are due (`flagramp backup
         schedule`): made here so that no cron job is needed beside a controller."""
-        try:
-            made = run_due_backups(
+        made = self._housekeeping(
+            "scheduled backup failed",
+            lambda: run_due_backups(
                 self.store,
                 now,
                 author=Author(self.name, "scheduled backup"),
                 directory=self.backup_dir,
-            )
-        except FlagrampError as exc:  # the schedule stays due: the next tick tries
-            log.warning("scheduled backup failed: %s", exc)
-            return []
-        return [ref.id for ref in made]
+            ),
+        )
+        return [ref.id for ref in made or ()]
 
     def _expire_batch_keys(self, now: dt.datetime) -> int:
         """Event batch keys past their retention, deleted in bounded chunks
         (`engine.batch_key_retention`): here so that no cron job is needed."""
-        try:
-            return expire_batch_keys(self.batch_keys, now, self.batch_key_retention)
-        except StoreError as exc:  # the rest are deleted by a later tick
-            log.warning("old event batch keys were not deleted: %s", exc)
-            return 0
+        deleted = self._housekeeping(
+            "old event batch keys were not deleted",
+            lambda: expire_batch_keys(self.batch_keys, now, self.batch_key_retention),
+        )
+        return deleted or 0
+
+    def _housekeeping(self, failed: str, action: Callable[[], _T]) -> _T | None:
+        """`action`'s result, or None when it failed (logged; a later tick does
+        it instead). A store that is unavailable is retried with backoff, as a
+        run's transition is; a backup that fails otherwise is not."""
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            try:
+                return action()
+            except BackupError as exc:
+                log.warning("%s: %s", failed, exc)
+                return None
+            except StoreError as exc:
+                if attempt == STORE_ATTEMPTS:
+                    log.warning("%s: %s", failed, exc)
+                    return None
+                self._sleep(STORE_BACKOFF_SECONDS * 2 ** (attempt - 1))
+            except FlagrampError as exc:
+                log.warning("%s: %s", failed, exc)
+                return None
+        return None  # pragma: no cover
 
     def settle(self, run: str) -> TickReport:
         """Decide and write the run `run` only, until it has nothing more to do
