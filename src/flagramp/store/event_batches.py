@@ -26,16 +26,7 @@ import datetime as dt
 import math
 from enum import Enum
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    TextClause,
-    delete,
-    insert,
-    select,
-    text,
-    tuple_,
-)
+from sqlalchemy import Connection, Engine, TextClause, delete, insert, select, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from flagramp.core.errors import StoreError
@@ -69,6 +60,21 @@ _CLAIM = {
     # and the key and environment are checked for length before they get here.
     "mysql": text(
         f"INSERT IGNORE INTO event_batches {_VALUES} FROM DUAL {_IF_ENVIRONMENT}"
+    ),
+}
+# One statement, the keys chosen by the database: a list of 10,000 keys sent
+# back as `IN ((…), …)` exceeds PostgreSQL's stack depth. MySQL and MariaDB
+# take no LIMIT in an IN subquery, but a single-table DELETE with ORDER BY and
+# LIMIT; PostgreSQL and SQLite the reverse.
+_EXPIRE = {
+    "ansi": text(
+        "DELETE FROM event_batches WHERE (environment, batch_key) IN ("
+        "SELECT environment, batch_key FROM event_batches "
+        "WHERE forget_after < :cutoff ORDER BY forget_after LIMIT :limit)"
+    ),
+    "mysql": text(
+        "DELETE FROM event_batches WHERE forget_after < :cutoff "
+        "ORDER BY forget_after LIMIT :limit"
     ),
 }
 _ENVIRONMENT_EXISTS = text("SELECT 1 FROM environments WHERE name = :environment")
@@ -157,26 +163,13 @@ class EventBatchKeys:
         """Delete at most `limit` keys whose `forget_after` is before `before`,
         oldest first, in one short transaction. Returns how many (fewer than
         `limit`: none older is left). Raises StoreError (nothing deleted)."""
-        t = event_batches.c
-        cutoff = math.floor(before.timestamp())
-        # Chosen first, then deleted by key: MySQL and MariaDB take no LIMIT in
-        # an IN subquery, and a DELETE ... LIMIT is not portable.
-        oldest = (
-            select(t.environment, t.batch_key)
-            .where(t.forget_after < cutoff)
-            .order_by(t.forget_after)
-            .limit(limit)
-        )
+        params = {"cutoff": math.floor(before.timestamp()), "limit": limit}
         try:
             with begin_write(self.engine) as conn:
-                keys = [tuple(row) for row in conn.execute(oldest)]
-                if not keys:
-                    return 0
-                done = conn.execute(
-                    delete(event_batches).where(
-                        tuple_(t.environment, t.batch_key).in_(keys)
-                    )
-                )
+                statement = _EXPIRE[
+                    "mysql" if conn.dialect.name in ("mysql", "mariadb") else "ansi"
+                ]
+                done = conn.execute(statement, params)
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"old batch keys were not deleted: {short_reason(exc)}"
