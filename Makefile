@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/engine_acceptance.py
 	$(BIN)/python bench/kills.py
 	$(BIN)/python bench/demo_plans.py
+	$(BIN)/python bench/batch_key_retention.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache flagramp.db

@@ -103,8 +103,9 @@ def test_a_run_starts_moves_on_a_controller_tick_and_is_killed_by_on_call(
         "applied": {"R1": 2},
         "conflicts": [],
         "failed": {},
-        "delivered": 0,
         "backups": [],
+        "batch_keys_deleted": 0,
+        "delivered": 0,
     }
     assert store.require_flag(UAE_FLAG).percentage_of_actors == Percentage.parse(1)
     shown = _json(cli, "run", "show", "R1")
@@ -173,3 +174,10 @@ def test_pushed_events_land_in_the_runs_windows_once_per_batch_key(
     windows = WindowStore(store.engine).windows("R1/p0/pre", UAE_FLAG)
     assert windows
     assert sum(w.exposed.total_numerator for w in windows) == pytest.approx(10)
+
+
+def test_the_controller_command_says_a_wrong_period_in_one_line(
+    cli: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLAGRAMP_BATCH_KEY_RETENTION_DAYS", "a week")
+    assert_one_error(cli("controller", "--once"), "FLAGRAMP_BATCH_KEY_RETENTION_DAYS")

@@ -1,8 +1,10 @@
 """`serve --controller`: the controller loop in the server process, under the
-store's lease (one replica acts; a standby takes over when it stops)."""
+store's lease (one replica acts; a standby takes over when it stops); its
+ticks delete the event batch keys past the server's retention setting."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
 
@@ -17,6 +19,7 @@ from flagramp.server.controller_loop import ControllerLoop
 from flagramp.server.run_metrics import ControllerMetrics
 from flagramp.server.settings import ServerSettings
 from flagramp.store import SqlFlagStore
+from flagramp.store.event_batches import EventBatchKeys
 from flagramp.store.windows import WindowStore
 from tests.server.conftest import Api
 from tests.server.live_server import serving
@@ -89,3 +92,21 @@ def test_serve_with_the_controller_ticks_under_the_lease_and_says_so(api: Api) -
         assert 'flagramp_runs{status="waiting_prerequisites"} 1.0' in text
         assert "flagramp_controller_tick_duration_seconds_count" in text
     assert not app.state.controller.is_running  # stopped with the server
+
+
+def test_serve_with_the_controller_deletes_batch_keys_past_the_retention(
+    api: Api,
+) -> None:
+    keys = EventBatchKeys(api.store.engine)
+    now = api.clock.now()
+    keys.remember("production", "old", 1, now - dt.timedelta(hours=3))
+    keys.remember("production", "new", 1, now + dt.timedelta(minutes=65))
+    settings = ServerSettings(
+        controller=True,
+        controller_interval=0.05,
+        batch_key_retention=dt.timedelta(hours=2),
+    )
+    app = create_app(settings, store=api.store, clock=api.clock)
+    with serving(app):
+        _until(lambda: not keys.seen("production", "old"))
+    assert keys.seen("production", "new")

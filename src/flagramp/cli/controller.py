@@ -24,6 +24,7 @@ from flagramp.cli.output import console, emit_json, fail, user_errors
 from flagramp.cli.run import service
 from flagramp.cli.text import count
 from flagramp.core.clock import SystemClock
+from flagramp.engine.batch_key_retention import retention_from_env
 from flagramp.engine.controller import Controller, TickReport
 from flagramp.engine.hook_loading import load_hooks
 from flagramp.engine.lease import Lease
@@ -62,6 +63,7 @@ def controller(
             SystemClock(),
             hooks=hooks,
             sources=sources,
+            batch_key_retention=retention_from_env(),
         )
         lease = Lease(store.engine)
         try:
@@ -89,6 +91,7 @@ def _say(report: TickReport, as_json: bool) -> None:
                 "conflicts": report.conflicts,
                 "failed": report.failed,
                 "backups": report.backups,
+                "batch_keys_deleted": report.batch_keys_deleted,
                 "delivered": len(report.dispatched.delivered)
                 if report.dispatched
                 else 0,
@@ -101,6 +104,11 @@ def _say(report: TickReport, as_json: bool) -> None:
         + (f"; moved {moved}" if moved else "")
         + (f"; {len(report.failed)} failed" if report.failed else "")
         + (f"; backed up {', '.join(report.backups)}" if report.backups else "")
+        + (
+            f"; {count(report.batch_keys_deleted, 'old batch key')} deleted"
+            if report.batch_keys_deleted
+            else ""
+        )
     )
     for run, why in report.failed.items():
         console.print(f"  {run}: {why}")

@@ -70,9 +70,12 @@ def serve(
     ] = 1,
 ) -> None:
     """Serve /api/v1, /flipper/api, /dashboard and /metrics."""
-    settings = dataclasses.replace(
-        ServerSettings.from_env(), controller=controller, controller_interval=interval
-    )
+    with user_errors():  # a setting from the environment that is wrong
+        settings = dataclasses.replace(
+            ServerSettings.from_env(),
+            controller=controller,
+            controller_interval=interval,
+        )
     if workers == 1:
         with user_errors():
             app = create_app(settings, store=open_store())

@@ -33,6 +33,11 @@ answers garbage or is not configured is passed to the evaluation as
 source since when. Without it (the default) no source is read; `flagramp
 controller` and `serve --controller` pass `SourceHealth.from_env()`.
 
+Housekeeping after the runs: the store's scheduled backups that are due, and
+the event batch keys past their retention (`engine.batch_key_retention`,
+`batch_key_retention`: 7 days by default), deleted in bounded chunks; a store
+that is unavailable there is retried with the same backoff as a transition.
+
 The controller never reads the wall clock: its `Clock` is given (real in
 `flagramp controller`, virtual in tests and the demo).
 """
@@ -49,9 +54,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from flagramp.core.clock import Clock
-from flagramp.core.errors import FlagrampError, StoreError
+from flagramp.core.errors import BackupError, FlagrampError, StoreError
 from flagramp.engine import evaluate as stage_evaluation
 from flagramp.engine import machine
+from flagramp.engine.batch_key_retention import DEFAULT_RETENTION, expire_batch_keys
 from flagramp.engine.checkpoint_inputs import checkpoint_for
 from flagramp.engine.evaluation import Observation
 from flagramp.engine.go_live_schedule import go_live_scope
@@ -71,6 +77,7 @@ from flagramp.engine.scopes import epoch_minute
 from flagramp.engine.source_health import SourceHealth
 from flagramp.engine.steps import Step
 from flagramp.store import Author, SqlFlagStore, run_due_backups
+from flagramp.store.event_batches import EventBatchKeys
 from flagramp.store.runs import ObservedState, RunReader, RunRow, save_observed
 from flagramp.store.windows import WindowStore
 
@@ -109,6 +116,8 @@ class TickReport:
     dispatched: DispatchReport | None = None
     backups: list[str] = field(default_factory=list)
     """Ids of the scheduled backups made in this tick."""
+    batch_keys_deleted: int = 0
+    """Event batch keys past their retention deleted in this tick."""
 
 
 class Controller:
@@ -129,6 +138,7 @@ class Controller:
         hooks: HookRegistry | None = None,
         sources: SourceHealth | None = None,
         backup_dir: Path | None = None,
+        batch_key_retention: dt.timedelta = DEFAULT_RETENTION,
     ) -> None:
         self.store, self.windows, self.clock = store, windows, clock
         self.name = name
@@ -145,6 +155,8 @@ class Controller:
         )
         self.plans = PlanCache()
         self.backup_dir = backup_dir
+        self.batch_keys = EventBatchKeys(store.engine)
+        self.batch_key_retention = batch_key_retention
         self.reader = RunReader(store.engine)
         #: run -> (run version, store version looked up to): outside changes
         #: are looked for from there while the run does not move.
@@ -166,6 +178,7 @@ class Controller:
         self.observer.forget_except([row.id for row in active])
         self._save_observed()
         report.backups = self._run_due_backups(now)
+        report.batch_keys_deleted = self._expire_batch_keys(now)
         if self._send is not None:
             try:
                 report.dispatched = self._send(self.store, self.clock)
@@ -176,19 +189,45 @@ class Controller:
     def _run_due_backups(self, now: dt.datetime) -> list[str]:
         """The store's scheduled backups that are due (`flagramp backup
         schedule`): made here so that no cron job is needed beside a controller."""
-        try:
-            made = self._retrying(
-                "scheduled backups failed",
-                run_due_backups,
+        made = self._housekeeping(
+            "scheduled backup failed",
+            lambda: run_due_backups(
                 self.store,
                 now,
                 author=Author(self.name, "scheduled backup"),
                 directory=self.backup_dir,
-            )
-        except FlagrampError as exc:  # the schedule stays due: the next tick tries
-            log.warning("scheduled backup failed: %s", exc)
-            return []
+            ),
+        )
         return [ref.id for ref in made or ()]
+
+    def _expire_batch_keys(self, now: dt.datetime) -> int:
+        """Event batch keys past their retention, deleted in bounded chunks
+        (`engine.batch_key_retention`): here so that no cron job is needed."""
+        deleted = self._housekeeping(
+            "old event batch keys were not deleted",
+            lambda: expire_batch_keys(self.batch_keys, now, self.batch_key_retention),
+        )
+        return deleted or 0
+
+    def _housekeeping(self, failed: str, action: Callable[[], _T]) -> _T | None:
+        """`action`'s result, or None when it failed (logged; a later tick does
+        it instead). A store that is unavailable is retried with backoff, as a
+        run's transition is; a backup that fails otherwise is not."""
+        for attempt in range(1, STORE_ATTEMPTS + 1):
+            try:
+                return action()
+            except BackupError as exc:
+                log.warning("%s: %s", failed, exc)
+                return None
+            except StoreError as exc:
+                if attempt == STORE_ATTEMPTS:
+                    log.warning("%s: %s", failed, exc)
+                    return None
+                self._sleep(STORE_BACKOFF_SECONDS * 2 ** (attempt - 1))
+            except FlagrampError as exc:
+                log.warning("%s: %s", failed, exc)
+                return None
+        return None  # pragma: no cover
 
     def settle(self, run: str) -> TickReport:
         """Decide and write the run `run` only, until it has nothing more to do
@@ -388,7 +427,10 @@ def _looks(
     scope = evaluated_scope(context, state)
     if scope is None or observation.evaluation is None:
         return None
-    return StageLooks.of(scope, observation.evaluation)
+    looks = StageLooks.of(scope, observation.evaluation)
+    # Only the minute moved: the stored looks stay, so that a run without new
+    # evidence is not rewritten every tick (and its chart gets no new point).
+    return state.looks if looks.same_evidence(state.looks) else looks
 
 
 def _kinds(step: Step) -> str:

@@ -9,10 +9,17 @@ controller writes each criterion's decision (guard, outcome, interval) into
 `RunState.looks` at every tick, for the stage attempt's ingest scope, and the
 next tick, in this process or another, reads it back from there.
 
-Only what `evaluate_ratio_guard(previous=...)` reads is kept: the guard's
-name, the outcome and the interval (non-finite bounds as the strings "inf",
-"-inf", "nan", as `stats.decision` records do); the rebuilt decision carries
-nothing else.
+What `evaluate_ratio_guard(previous=...)` reads is kept: the guard's name,
+the outcome and the interval (non-finite bounds as the strings "inf", "-inf",
+"nan", as `stats.decision` records do); the rebuilt decision carries nothing
+else. For the dashboard's guard charts, which would otherwise move only when
+the run's log grows, each look also keeps its estimate and reference, and the
+stage's looks the epoch minute they were evaluated at: a point a chart can
+draw. That is all: it is written every tick for every run that moved.
+
+The minute alone does not make new looks (`StageLooks.same_evidence`): a tick
+whose evidence is what the last one's was keeps the stored looks, minute and
+all, so a run without new windows is not rewritten every minute.
 """
 
 from __future__ import annotations
@@ -41,6 +48,10 @@ class Look:
     severity: Severity
     lower: float
     upper: float
+    estimate: float = math.nan
+    """The criterion's estimate (nan in looks stored before it was kept)."""
+    reference: float | None = None
+    """What the estimate is compared with, if anything."""
 
     def decision(self) -> GuardDecision:
         """A decision `evaluate_ratio_guard` takes as `previous`."""
@@ -59,13 +70,17 @@ class Look:
         )
 
     def to_json(self) -> dict[str, Json]:
-        return {
+        document: dict[str, Json] = {
             "guard": self.guard,
             "outcome": self.outcome.value,
             "severity": self.severity.value,
             "lower": _number(self.lower),
             "upper": _number(self.upper),
+            "estimate": _number(self.estimate),
         }
+        if self.reference is not None:  # kept small: written every tick
+            document["reference"] = _number(self.reference)
+        return document
 
     @classmethod
     def from_json(cls, document: Mapping[str, object]) -> Look:
@@ -80,6 +95,7 @@ class Look:
             and isinstance(severity, str)
         ):
             raise RunStateInvalid("looks", "a look needs its guard, outcome, severity")
+        reference = document.get("reference")
         try:
             return cls(
                 guard,
@@ -87,6 +103,8 @@ class Look:
                 Severity(severity),
                 _float(document.get("lower")),
                 _float(document.get("upper")),
+                _float(document.get("estimate", "nan")),
+                None if reference is None else _float(reference),
             )
         except ValueError as exc:
             raise RunStateInvalid("looks", str(exc)) from exc
@@ -98,6 +116,9 @@ class StageLooks:
 
     scope: str
     criteria: tuple[tuple[str, Look], ...] = ()
+    minute: int | None = None
+    """The epoch minute of the evaluation (None in looks stored before it was
+    kept)."""
 
     @classmethod
     def of(cls, scope: str, evaluation: StageEvaluation) -> StageLooks:
@@ -113,11 +134,23 @@ class StageLooks:
                         c.decision.severity,
                         c.decision.evidence.lower,
                         c.decision.evidence.upper,
+                        c.decision.evidence.estimate,
+                        c.decision.evidence.reference,
                     ),
                 )
                 for c in evaluation.checks
             ),
+            evaluation.minute,
         )
+
+    def same_evidence(self, other: StageLooks | None) -> bool:
+        """Whether `other` holds the same decisions and figures for the same
+        attempt, whatever its minute (nan equal to nan)."""
+        if other is None or other.scope != self.scope:
+            return False
+        return [(c, look.to_json()) for c, look in self.criteria] == [
+            (c, look.to_json()) for c, look in other.criteria
+        ]
 
     def previous(self, scope: str) -> dict[str, GuardDecision]:
         """`evaluate_stage(previous=...)` for the attempt `scope` (nothing for
@@ -127,24 +160,32 @@ class StageLooks:
         return {criterion: look.decision() for criterion, look in self.criteria}
 
     def to_json(self) -> dict[str, Json]:
-        return {
+        document: dict[str, Json] = {
             "scope": self.scope,
             "criteria": {
                 criterion: look.to_json() for criterion, look in self.criteria
             },
         }
+        if self.minute is not None:
+            document["minute"] = self.minute
+        return document
 
     @classmethod
     def from_json(cls, document: Mapping[str, object]) -> StageLooks:
         scope, criteria = document.get("scope"), document.get("criteria")
         if not isinstance(scope, str) or not isinstance(criteria, Mapping):
             raise RunStateInvalid("looks", "needs a scope and its criteria")
+        minute = document.get("minute")
+        if minute is not None and (
+            isinstance(minute, bool) or not isinstance(minute, int)
+        ):
+            raise RunStateInvalid("looks", "the minute is not an integer")
         looks = []
         for criterion, look in criteria.items():
             if not isinstance(look, Mapping):
                 raise RunStateInvalid("looks", f"{criterion!r} is not an object")
             looks.append((str(criterion), Look.from_json(look)))
-        return cls(scope, tuple(looks))
+        return cls(scope, tuple(looks), minute)
 
 
 def _number(x: float) -> float | str:

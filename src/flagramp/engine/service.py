@@ -345,6 +345,11 @@ class RunService:
             milestones=milestone_rows(context.plan, met),
         )
 
+    def row(self, run: str) -> RunRow:
+        """The run's row alone (one indexed read): what the dashboard's guard
+        stream polls for the looks the controller keeps in the run's state."""
+        return self.reader.load(run)
+
     def list(self, statuses: Sequence[str] | None = None) -> list[RunRow]:
         """Every run, oldest first (only those in `statuses` when given)."""
         return self.reader.runs(statuses=statuses)

@@ -135,6 +135,7 @@ def create_app(
                 sleep=sleep,
                 backup_dir=backup_dir,
                 sources=sources,
+                batch_key_retention=settings.batch_key_retention,
             ),
             Lease(store.engine),
             controller_metrics,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from flagramp.engine.batch_key_retention import DEFAULT_RETENTION, retention_from_env
 
 #: Largest request body on /api/v1 (after gzip is undone, for events too).
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -30,7 +33,9 @@ class ServerSettings:
     --controller`), ticking every `controller_interval` seconds while it holds
     the store's lease. `backup_dir` is where `/api/v1/backups` writes and
     finds backup files (None: `store.backup_directory` of the store, the same
-    directory `flagramp backup` uses).
+    directory `flagramp backup` uses). `batch_key_retention` is how long the
+    controller keeps event batch keys (`engine.batch_key_retention`; a batch
+    retried after its key was deleted is counted again).
     """
 
     database_url: str | None = None
@@ -48,12 +53,14 @@ class ServerSettings:
     controller: bool = False
     controller_interval: float = 60.0
     backup_dir: Path | None = None
+    batch_key_retention: dt.timedelta = DEFAULT_RETENTION
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
         """Settings from `FLAGRAMP_DATABASE_URL`, `FLAGRAMP_CORS_ORIGINS`
-        (comma-separated origins), `FLAGRAMP_SESSION_KEY` and
-        `FLAGRAMP_BACKUP_DIR`."""
+        (comma-separated origins), `FLAGRAMP_SESSION_KEY`,
+        `FLAGRAMP_BACKUP_DIR` and `FLAGRAMP_BATCH_KEY_RETENTION_DAYS` (raises
+        EngineError if that is not a positive number)."""
         env = os.environ if environ is None else environ
         origins = tuple(
             o.strip()
@@ -65,6 +72,7 @@ class ServerSettings:
             cors_origins=origins,
             session_key=env.get("FLAGRAMP_SESSION_KEY") or None,
             backup_dir=_path(env.get("FLAGRAMP_BACKUP_DIR")),
+            batch_key_retention=retention_from_env(env),
         )
 
 

@@ -12,6 +12,12 @@ exists, so the environment check, the duplicate check and the key's write are
 one round trip, and the key commits (or not) with the batch's ingest. Two
 requests with the same key at once: the second waits on the key's row lock
 (SQLite: on the write lock) until the first commits, then finds the key.
+
+`expire` is retention: one bounded chunk of the keys whose `forget_after` is
+before a cutoff, deleted in a short transaction of its own, so that deleting
+millions of keys never holds the table's locks for long
+(`engine.batch_key_retention` calls it chunk after chunk from the controller's
+tick).
 """
 
 from __future__ import annotations
@@ -54,6 +60,21 @@ _CLAIM = {
     # and the key and environment are checked for length before they get here.
     "mysql": text(
         f"INSERT IGNORE INTO event_batches {_VALUES} FROM DUAL {_IF_ENVIRONMENT}"
+    ),
+}
+# One statement, the keys chosen by the database: a list of 10,000 keys sent
+# back as `IN ((…), …)` exceeds PostgreSQL's stack depth. MySQL and MariaDB
+# take no LIMIT in an IN subquery, but a single-table DELETE with ORDER BY and
+# LIMIT; PostgreSQL and SQLite the reverse.
+_EXPIRE = {
+    "ansi": text(
+        "DELETE FROM event_batches WHERE (environment, batch_key) IN ("
+        "SELECT environment, batch_key FROM event_batches "
+        "WHERE forget_after < :cutoff ORDER BY forget_after LIMIT :limit)"
+    ),
+    "mysql": text(
+        "DELETE FROM event_batches WHERE forget_after < :cutoff "
+        "ORDER BY forget_after LIMIT :limit"
     ),
 }
 _ENVIRONMENT_EXISTS = text("SELECT 1 FROM environments WHERE name = :environment")
@@ -135,5 +156,22 @@ class EventBatchKeys:
         except SQLAlchemyError as exc:
             raise StoreError(
                 f"old batch keys were not dropped: {short_reason(exc)}"
+            ) from exc
+        return int(done.rowcount or 0)
+
+    def expire(self, before: dt.datetime, *, limit: int) -> int:
+        """Delete at most `limit` keys whose `forget_after` is before `before`,
+        oldest first, in one short transaction. Returns how many (fewer than
+        `limit`: none older is left). Raises StoreError (nothing deleted)."""
+        params = {"cutoff": math.floor(before.timestamp()), "limit": limit}
+        try:
+            with begin_write(self.engine) as conn:
+                statement = _EXPIRE[
+                    "mysql" if conn.dialect.name in ("mysql", "mariadb") else "ansi"
+                ]
+                done = conn.execute(statement, params)
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"old batch keys were not deleted: {short_reason(exc)}"
             ) from exc
         return int(done.rowcount or 0)

@@ -163,6 +163,9 @@ class FakeRuns:
             tuple(self.incidents[run]),
         )
 
+    def row(self, run: str) -> Row:
+        return self.rows[run]
+
     def log(self, run: str, since: int = 0) -> builtins.list[Event]:
         return [e for e in self.events[run] if e.seq > since]
 

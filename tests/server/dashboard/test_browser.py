@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,9 @@ from flagramp.core.clock import VirtualClock
 from flagramp.core.flags import Flag
 from flagramp.core.plans import Answer
 from flagramp.engine.commands import SignPrerequisite, Vote
+from flagramp.engine.compiled import CompiledStage
 from flagramp.engine.controller import Controller
+from flagramp.engine.evaluation import StageEvaluation
 from flagramp.engine.service import RunService
 from flagramp.server.app import create_app
 from flagramp.server.settings import ServerSettings
@@ -245,11 +247,27 @@ def test_a_go_no_go_signed_in_the_page_advances_the_stage(
 
 
 def _stage_running(real: RealRuns) -> None:
-    """A second run of the plan, in its canary with nothing evaluated yet."""
+    """A second run of the plan, in its canary: nothing in its log evaluated
+    yet, only the controller's current look (`engine.looks`) in its state."""
     run = real.service.start(PLAN, person=ENG).id
     real.service.command(run, SignPrerequisite(ENG, 0))
     real.controller.tick()
     assert real.service.show(run).last_evaluation is None
+
+
+def _drifted(stage: CompiledStage, windows: Any, **context: Any) -> StageEvaluation:
+    """`healthy`, with every estimate a little higher: new evidence."""
+    found = healthy(stage, windows, **context)
+    checks = tuple(
+        replace(
+            c,
+            decision=replace(
+                c.decision, evidence=replace(c.decision.evidence, estimate=0.015)
+            ),
+        )
+        for c in found.checks
+    )
+    return replace(found, checks=checks)
 
 
 def test_the_guard_chart_updates_over_sse_when_the_controller_ticks(
@@ -262,18 +280,27 @@ def test_the_guard_chart_updates_over_sse_when_the_controller_ticks(
         page.goto(f"{url}/dashboard/runs/R2")
         box = page.locator("#guard-charts")
         expect(box).to_have_attribute("data-live", "sse")
-        expect(box).to_contain_text("No evaluation yet")
+        # On load: the current look, one point with an hour either side (not
+        # uPlot's default span of years).
+        chart = page.locator("figure.chart")
+        expect(chart).to_have_count(1)
+        expect(chart).to_have_attribute("data-points", "1")
+        span = float(chart.get_attribute("data-x-span") or "inf")
+        assert span <= 2 * 3600
         page.evaluate("window.__notReloaded = true")
+        # A healthy tick a minute later with new evidence: no log event, the
+        # stream sends the new look and the page adds its point.
+        real_runs.clock.advance(dt.timedelta(minutes=1))
+        store = real_runs.store
+        windows = WindowStore(store.engine)
+        clock = real_runs.clock
+        Controller(store, windows, clock, evaluate=_drifted, send=None).tick()
+        expect(chart).to_have_attribute("data-points", "2")
         # The canary's hold passes: the controller asks the go/no-go and
         # freezes the evaluation, and the page draws it from the stream.
         real_runs.clock.advance(dt.timedelta(hours=1, minutes=5))
         real_runs.controller.tick()
-        chart = page.locator("figure.chart")
-        expect(chart).to_have_count(1)
-        expect(chart).to_have_attribute("data-points", "1")
-        # One point: an hour either side, not uPlot's default span of years.
-        span = float(chart.get_attribute("data-x-span") or "inf")
-        assert span <= 2 * 3600
+        expect(chart).to_have_attribute("data-points", "3")
         assert page.evaluate("window.__notReloaded === true")
         _shoot(page, "run-live-chart")
         page.context.close()

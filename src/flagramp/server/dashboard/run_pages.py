@@ -177,7 +177,9 @@ async def run_guards(
             detail = runs.show(run)
         except KeyError:
             return None
-        return guard_series(runs.log(run), detail.last_evaluation)
+        return guard_series(
+            runs.log(run), detail.last_evaluation, detail.row.state.get("looks")
+        )
 
     series = await anyio.to_thread.run_sync(read)
     if series is None:

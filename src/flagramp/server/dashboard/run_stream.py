@@ -1,19 +1,23 @@
 """`GET /dashboard/runs/{run}/guards/stream`: a run's guard data over SSE.
 
 The run page's charts read this instead of polling `guards.json`. The stream
-sends a `guards` event (the same document as `guards.json`) first and then
-whenever the run's log grows, with the log's last sequence number as the event
-id; a browser that reconnects with `Last-Event-ID` equal to that number gets
-nothing until the log grows again. A `: keep-alive` comment comes every
-`keepalive_seconds` (server settings), and the stream ends when the browser goes
-or its session expires.
+sends a `guards` event (the same document as `guards.json`: the log's
+evaluations and the current look) first and then whenever the run's log grows;
+and whenever only the run's current look changes (the controller's tick wrote
+new decisions into the run's state, `engine.looks`, without a log event), a
+`guards` event with that look's points alone, which the page adds to what it
+has. The event id says which log sequence and which look: `SEQ` or `SEQ.MINUTE`
+(the look's epoch minute). A browser that reconnects with `Last-Event-ID` equal
+to the current id gets nothing until something changes. A `: keep-alive`
+comment comes every `keepalive_seconds` (server settings), and the stream ends
+when the browser goes or its session expires.
 
-Why poll the log: the controller may run in another process (or on another
-replica), and the flag change hub carries flag versions, not run events, so
-there is nothing in process to wait on; reading the run's events after the last
-sequence seen is one indexed query, asked every `stream_poll_seconds` (server
-settings, as the flag stream's safety net), and the guard series is rebuilt
-only when it returns something.
+Why poll: the controller may run in another process (or on another replica),
+and the flag change hub carries flag versions, not run events, so there is
+nothing in process to wait on. Every `stream_poll_seconds` (server settings, as
+the flag stream's safety net) the stream reads the run's events after the last
+sequence seen and the run's row (two indexed queries); the whole series is
+rebuilt only when the log grew.
 """
 
 from __future__ import annotations
@@ -29,22 +33,28 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.background import BackgroundTask
 from starlette.responses import JSONResponse, Response
 
+from flagramp.core.types import Json
 from flagramp.server.dashboard.access import Viewer, dashboard_state, viewer
-from flagramp.server.dashboard.run_views import guard_series
+from flagramp.server.dashboard.run_views import guard_series, look_id
 from flagramp.server.dashboard.runs_port import RunsPort
 from flagramp.server.state import server_state
-from flagramp.server.streaming.events import parse_last_event_id
 
 router = APIRouter(include_in_schema=False)
 
 
-def guards_event(document: dict[str, Any], seq: int) -> ServerSentEvent:
-    """A `guards` event: the run's guard series as of log sequence `seq`."""
+def guards_event(document: dict[str, Any], ident: str) -> ServerSentEvent:
+    """A `guards` event: guard series (or the current look's points) as of
+    the event id `ident` (`event_id`)."""
     return ServerSentEvent(
         data=json.dumps(document, separators=(",", ":"), ensure_ascii=False),
         event="guards",
-        id=str(seq),
+        id=ident,
     )
+
+
+def event_id(seq: int, look: str) -> str:
+    """`SEQ`, or `SEQ.MINUTE` when the run's state holds a look of that minute."""
+    return f"{seq}.{look}" if look else str(seq)
 
 
 def last_seq(runs: RunsPort, run: str, since: int) -> int | None:
@@ -53,15 +63,25 @@ def last_seq(runs: RunsPort, run: str, since: int) -> int | None:
     return max((e.seq for e in events), default=None)
 
 
-def guard_document(runs: RunsPort, run: str) -> tuple[dict[str, Any], int] | None:
-    """The guard series and the log's last sequence, or None for no such run."""
+def current_looks(runs: RunsPort, run: str) -> Json | None:
+    """The looks the run's state holds (None too for no such run)."""
+    try:
+        return runs.row(run).state.get("looks")
+    except KeyError:
+        return None
+
+
+def guard_document(runs: RunsPort, run: str) -> tuple[dict[str, Any], int, str] | None:
+    """The guard series, the log's last sequence and the look's id, or None
+    for no such run."""
     try:
         detail = runs.show(run)
     except KeyError:
         return None
     log = runs.log(run)
     seq = max((e.seq for e in log), default=0)
-    return dict(guard_series(log, detail.last_evaluation)), seq
+    looks = detail.row.state.get("looks")
+    return dict(guard_series(log, detail.last_evaluation, looks)), seq, look_id(looks)
 
 
 @router.get("/runs/{run}/guards/stream")
@@ -71,7 +91,8 @@ async def run_guards_stream(
     who: Annotated[Viewer, Depends(viewer)],
     last_event_id: Annotated[str | None, Header(max_length=40)] = None,
 ) -> Response:
-    """The run's guard series, sent again whenever the run's log grows."""
+    """The run's guard series, sent again whenever the run's log grows or its
+    current look moves."""
     state = dashboard_state(request)
     runs = state.runs
     if runs is None:
@@ -79,9 +100,9 @@ async def run_guards_stream(
     first = await anyio.to_thread.run_sync(guard_document, runs, run)
     if first is None:
         return JSONResponse({"criteria": {}}, status_code=404)
-    seen = parse_last_event_id(last_event_id)
-    server = server_state(request)
-    settings = server.settings
+    # Compared as sent, never parsed: any text is just "not the current id".
+    seen = (last_event_id or "").strip()
+    settings = server_state(request).settings
     slot = state.streams.take(who.identity.token.id)
     if slot is None:
         # The page falls back to polling guards.json (run.js) on an error.
@@ -113,18 +134,19 @@ async def _guard_events(
     request: Request,
     run: str,
     who: Viewer,
-    first: tuple[dict[str, Any], int],
-    seen: int | None,
+    first: tuple[dict[str, Any], int, str],
+    seen: str,
 ) -> AsyncIterator[ServerSentEvent]:
     """The stream's events: the series unless the browser has it, then again
-    whenever the run's log grows, until the browser goes or the session ends."""
+    whenever the run's log grows, and a look's points whenever only the look
+    moved, until the browser goes or the session ends."""
     runs = dashboard_state(request).runs
     assert runs is not None  # checked before the stream began
     server = server_state(request)
     settings = server.settings
-    document, seq = first
-    if seen != seq:
-        yield guards_event(document, seq)
+    document, seq, look = first
+    if seen != event_id(seq, look):
+        yield guards_event(document, event_id(seq, look))
     while True:
         await anyio.sleep(settings.stream_poll_seconds)
         if await request.is_disconnected():
@@ -134,10 +156,16 @@ async def _guard_events(
         if who.session.is_expired(server.session_clock.now()):
             return  # the page's next request goes to the login page
         newer = await anyio.to_thread.run_sync(last_seq, runs, run, seq)
-        if newer is None or newer <= seq:
+        if newer is not None and newer > seq:
+            found = await anyio.to_thread.run_sync(guard_document, runs, run)
+            if found is None:
+                return
+            document, seq, look = found
+            yield guards_event(document, event_id(seq, look))
             continue
-        found = await anyio.to_thread.run_sync(guard_document, runs, run)
-        if found is None:
-            return
-        document, seq = found
-        yield guards_event(document, seq)
+        looks = await anyio.to_thread.run_sync(current_looks, runs, run)
+        if look_id(looks) == look:
+            continue
+        # Only the look moved: its points alone, which the page adds.
+        look = look_id(looks)
+        yield guards_event(guard_series((), None, looks), event_id(seq, look))

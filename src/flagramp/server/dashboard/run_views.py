@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -315,15 +316,52 @@ def x_range(times: Sequence[int]) -> list[Json]:
     return [low, high]
 
 
+def look_evaluation(looks: Json) -> Mapping[str, Json] | None:
+    """The run's current looks (`RunState.looks`, `engine.looks`: each
+    criterion's decision at the controller's last tick) as an evaluation
+    `guard_series` reads, or None when there are none or they carry no minute
+    (stored before it was kept). A criterion without an estimate yet is left
+    out."""
+    document = _object(looks)
+    minute = document.get("minute")
+    if not isinstance(minute, int) or isinstance(minute, bool):
+        return None
+    checks: list[Json] = []
+    for name, look in sorted(_object(document.get("criteria")).items()):
+        found = _object(look)
+        estimate = found.get("estimate")
+        if not isinstance(estimate, int | float) or not math.isfinite(estimate):
+            continue  # no data yet ("nan"): nothing to draw
+        evidence = {
+            key: found.get(key) for key in ("estimate", "lower", "upper", "reference")
+        }
+        checks.append({"criterion": name, "decision": {"evidence": evidence}})
+    return {"minute": minute, "checks": checks}
+
+
+def look_id(looks: Json) -> str:
+    """Which look the run's state holds, for an event id: its minute, or ""."""
+    minute = _object(looks).get("minute")
+    return str(minute) if isinstance(minute, int) else ""
+
+
 def guard_series(
-    log: Sequence[RunLogEntry], last: Mapping[str, Json] | None
+    log: Sequence[RunLogEntry],
+    last: Mapping[str, Json] | None,
+    looks: Json = None,
 ) -> dict[str, Json]:
     """Each criterion's estimate and interval over the evaluations the log and
-    the latest evaluation hold: `{"criteria": {name: {"t", "estimate", "lower",
-    "upper", "reference", "range"}}}` with epoch seconds, oldest first, each
-    minute once; `range` is the chart's time axis (`x_range`)."""
+    the latest evaluation hold, and the current look (`looks`, the run state's,
+    when given; a minute the log has keeps the log's point): `{"criteria":
+    {name: {"t", "estimate", "lower", "upper", "reference", "range"}}}` with
+    epoch seconds, oldest first, each minute once; `range` is the chart's time
+    axis (`x_range`)."""
     points: dict[str, dict[int, dict[str, Json]]] = {}
-    for evaluation in _evaluations(log, last):
+    evaluations = _evaluations(log, last)
+    current = look_evaluation(looks)
+    if current is not None:
+        evaluations.append(current)
+    for evaluation in evaluations:
         minute = evaluation.get("minute")
         if not isinstance(minute, int):
             continue
@@ -334,7 +372,11 @@ def guard_series(
             points.setdefault(name, {}).setdefault(
                 minute * 60,
                 {
-                    key: value if isinstance(value, int | float) else None
+                    key: value
+                    if isinstance(value, int | float)
+                    and not isinstance(value, bool)
+                    and math.isfinite(value)
+                    else None
                     for key in ("estimate", "lower", "upper", "reference")
                     for value in (evidence.get(key),)
                 },

@@ -80,6 +80,10 @@ class RunsPort(Protocol):
         """One run; raises KeyError when there is none."""
         ...
 
+    def row(self, run: str) -> RunSummary:
+        """The run's row only (cheap); raises KeyError when there is none."""
+        ...
+
     def log(self, run: str, since: int = 0) -> Sequence[RunLogEntry]:
         """The run's events after `since`."""
         ...

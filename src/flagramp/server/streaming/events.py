@@ -36,19 +36,6 @@ from flagramp.store.epochs import INITIAL_EPOCH, StorePosition
 MAX_CATCH_UP_VERSIONS = 10_000
 
 
-def parse_last_event_id(text: str | None) -> int | None:
-    """A version a reconnecting client saw last, or None (absent, malformed);
-    the dashboard's streams, whose ids are plain numbers, read it so."""
-    if text is None:
-        return None
-    text = text.strip()
-    # ASCII digits only: str.isdigit() also takes `²` (a header is read as
-    # latin-1, so one byte sends it), which int() refuses: a 500.
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        return None
-    return int(text)
-
-
 def parse_last_position(text: str | None) -> StorePosition | None:
     """The store position a reconnecting flag-stream client saw last, or None
     (absent, malformed: it then gets a fresh snapshot)."""

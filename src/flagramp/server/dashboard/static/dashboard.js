@@ -1,7 +1,8 @@
 // Guard charts on a run's page: each criterion's estimate with its interval
 // (uPlot). The data come over Server-Sent Events from guards/stream whenever
-// the run changes; where EventSource is missing or keeps failing, the page
-// polls guards.json every few seconds instead. `data-live` on the box says
+// the run's log or its current look changes (points are merged in by time);
+// where EventSource is missing or keeps failing, the page polls guards.json
+// every few seconds instead. `data-live` on the box says
 // which ("sse" or "poll"). No inline script: the page's CSP allows only files
 // served from here.
 (function () {
@@ -14,8 +15,15 @@
   // Failures in a row before the page gives up on the stream and polls.
   var MAX_FAILURES = 3;
   var charts = {};
-  // Each chart's time axis as the server gives it (`range`: one point gets an
-  // hour either side instead of uPlot's default of years).
+  // Each criterion's points by epoch second: what the server sent so far. A
+  // `guards` event carries either the whole series (on load, and when the
+  // run's log grows) or only the current look's points (a controller tick
+  // while the stage runs); both are merged in, so a healthy stage's chart
+  // grows by a point a tick.
+  var points = {};
+  // One point gets an hour either side instead of uPlot's default of years
+  // (as the server's `range`, run_views.x_range).
+  var ONE_POINT_MARGIN = 3600;
   var ranges = {};
 
   function xRange(name) {
@@ -23,6 +31,22 @@
       var r = ranges[name];
       return r && r.length === 2 ? [r[0], r[1]] : [min, max];
     };
+  }
+
+  function merge(name, s) {
+    var known = points[name] || (points[name] = {});
+    for (var i = 0; i < s.t.length; i += 1) {
+      known[s.t[i]] = [s.estimate[i], s.lower[i], s.upper[i], s.reference[i]];
+    }
+    var times = Object.keys(known).map(Number).sort(function (a, b) { return a - b; });
+    var data = [times, [], [], [], []];
+    times.forEach(function (t) {
+      for (var k = 0; k < 4; k += 1) { data[k + 1].push(known[t][k]); }
+    });
+    ranges[name] = times.length === 0 ? [] : times[0] === times[times.length - 1]
+      ? [times[0] - ONE_POINT_MARGIN, times[0] + ONE_POINT_MARGIN]
+      : [times[0], times[times.length - 1]];
+    return data;
   }
 
   function mark(name) {
@@ -38,19 +62,17 @@
     var empty = box.querySelector("p.muted");
     if (empty) { empty.remove(); }
     names.forEach(function (name) {
-      var s = criteria[name];
-      var data = [s.t, s.estimate, s.lower, s.upper, s.reference];
-      ranges[name] = s.range;
+      var data = merge(name, criteria[name]);
       if (charts[name]) {
         charts[name].setData(data);
-        charts[name].root.parentNode.setAttribute("data-points", String(s.t.length));
+        charts[name].root.parentNode.setAttribute("data-points", String(data[0].length));
         mark(name);
         return;
       }
       var figure = document.createElement("figure");
       figure.className = "chart";
       figure.setAttribute("data-criterion", name);
-      figure.setAttribute("data-points", String(s.t.length));
+      figure.setAttribute("data-points", String(data[0].length));
       var caption = document.createElement("figcaption");
       caption.textContent = name + ": estimate (solid), interval (dashed), reference (dotted)";
       figure.appendChild(caption);
