@@ -11,7 +11,8 @@ from urllib.parse import parse_qs, urlparse
 
 #: `query_range` answers by mode: `ok` one point per variant; `counts` one
 #: point per step from `start` to `end` (both included, as Prometheus does), of
-#: `counts[query][variant]` (the variant left out when absent).
+#: `counts[query][variant]` (the variant left out when absent; samples before
+#: `history_until`, a timestamp, are `history[query][variant]` instead).
 MODES = ("ok", "counts", "hang", "garbage")
 
 
@@ -22,6 +23,10 @@ class PrometheusStub:
         self.mode = "ok"
         self.requests = 0
         self.counts: dict[str, dict[str, float]] = {}
+        self.history: dict[str, dict[str, float]] = {}
+        self.history_until = float("-inf")
+        #: The (start, end, step) of each query asked, in order.
+        self.ranges: list[tuple[float, float, float]] = []
         #: The `query` parameters asked, in order.
         self.queries: list[str] = []
         self.released = threading.Event()
@@ -69,13 +74,19 @@ class PrometheusStub:
         start, end = float(query["start"][0]), float(query["end"][0])
         step = float(query["step"][0].removesuffix("s"))
         steps = int((end - start) // step) + 1
-        series = [
-            {
-                "metric": {"variant": variant},
-                "values": [[start + i * step, f"{value:g}"] for i in range(steps)],
-            }
-            for variant, value in self.counts.get(query["query"][0], {}).items()
-        ]
+        self.ranges.append((start, end, step))
+        promql = query["query"][0]
+        now, before = self.counts.get(promql, {}), self.history.get(promql, {})
+        series = []
+        for variant in sorted({*now, *before}):
+            values = []
+            for i in range(steps):
+                at = start + i * step
+                value = (before if at < self.history_until else now).get(variant)
+                if value is not None:
+                    values.append([at, f"{value:g}"])
+            if values:
+                series.append({"metric": {"variant": variant}, "values": values})
         return {"status": "success", "data": {"resultType": "matrix", "result": series}}
 
     @staticmethod
