@@ -181,7 +181,9 @@ class Observer:
             # re-read the same after a restart: `engine.source_baselines`).
             if self.source_baselines is None:
                 self.source_baselines = SourceBaselines(self.sources)
-            read = self.source_baselines.read(context, stage, state, now)
+            read = self.source_baselines.read(
+                context, stage, state, now, failing=reads.failures
+            )
             baselines.update(read.arms)
             for kind, since in read.failures.items():
                 if kind not in failures:  # the stage's own failure says more

@@ -144,9 +144,12 @@ class SourceBaselines:
         stage: CompiledStage,
         state: RunState,
         now: dt.datetime,
+        failing: Collection[str] = (),
     ) -> BaselineReads:
         """The baseline of each relative-to-baseline criterion of `stage`
-        whose metric a source holds, read once per span."""
+        whose metric a source holds, read once per span. Kinds in `failing`
+        (their stage reads failed this tick) are not asked again: a hung
+        source would hold the tick up twice."""
         reads = BaselineReads()
         external = {
             metric: (kind, query)
@@ -166,6 +169,8 @@ class SourceBaselines:
             kind, query = external[check.metric]
             key: _Key = (context.run, kind, query, *span)
             if key not in self._arms:
+                if kind in failing:
+                    continue
                 problem = self._fetch(key, check.metric)
                 if problem is not None:
                     since = self._failing.setdefault(key, epoch_minute(now))
