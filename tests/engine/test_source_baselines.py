@@ -6,11 +6,13 @@ failure is a data gap that says so."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 
 import pytest
 
 from flagramp.core.plans import load_plan
 from flagramp.engine.compile import compile_plan
+from flagramp.engine.compiled import CompiledRatio
 from flagramp.engine.machine import RunContext
 from flagramp.engine.run_state import RunState, RunStatus
 from flagramp.engine.scopes import epoch_minute
@@ -83,7 +85,8 @@ def test_the_window_ends_at_the_runs_first_flag_change_or_at_the_stage() -> None
     assert run_started_at(state) == RUN_AT
     for before, end in (("run", RUN_AT), ("stage", STAGE_AT)):
         check = _context(before).compiled(0, 0).checks[0]
-        span = baseline_span(check, state)  # type: ignore[arg-type]
+        assert isinstance(check, CompiledRatio)
+        span = baseline_span(check, state)
         whole = dt.datetime.fromtimestamp(epoch_minute(end) * 60, dt.UTC)
         assert span == (whole - dt.timedelta(days=7), whole)
 
@@ -113,7 +116,7 @@ def test_pieces_cover_the_span_without_overlap() -> None:
     start = RUN_AT - dt.timedelta(days=30)
     found = list(pieces(start, RUN_AT))
     assert found[0][0] == start and found[-1][1] == RUN_AT
-    assert all(a[1] == b[0] for a, b in zip(found, found[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(found))
     assert len(found) == 5
 
 

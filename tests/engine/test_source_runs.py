@@ -87,9 +87,7 @@ BASE_RATE = 0.01
 class Rig:
     """A store, a run of PLAN and a controller reading `sources`."""
 
-    def __init__(
-        self, tmp_path: Path, sources: SourceHealth, plan: str = PLAN
-    ) -> None:
+    def __init__(self, tmp_path: Path, sources: SourceHealth, plan: str = PLAN) -> None:
         self.clock = VirtualClock(T0)
         self.store = SqlFlagStore.open(f"sqlite:///{tmp_path / 'f.db'}", self.clock)
         self.windows = WindowStore(self.store.engine)
@@ -258,7 +256,8 @@ def baseline_rig(tmp_path: Path, stub: PrometheusStub) -> Iterator[Rig]:
     stub.history = {ERRORS: {"off": BASE_RATE * n}, REQUESTS: {"off": n}}
     stub.history_until = T0.timestamp()
     source = PrometheusSource(stub.url, timeout=5)
-    made = Rig(tmp_path, SourceHealth({"prometheus": source}, deadline=2), BASELINE_PLAN)
+    health = SourceHealth({"prometheus": source}, deadline=2)
+    made = Rig(tmp_path, health, BASELINE_PLAN)
     try:
         yield made
     finally:
@@ -310,3 +309,26 @@ def test_a_stage_above_the_baselines_error_rate_rolls_back(
     assert look.outcome is GuardOutcome.HARMFUL
     assert look.reference == pytest.approx(BASE_RATE, rel=1e-3)
     assert look.lower < 2 * BASE_RATE < look.upper
+
+
+def test_a_baseline_that_cannot_be_read_is_a_data_gap_that_says_so(
+    baseline_rig: Rig, stub: PrometheusStub
+) -> None:
+    # The stage's own span answers; the week before the run is refused.
+    _rates(stub, treatment=BASE_RATE)
+    stub.refuse_before = T0.timestamp()
+    state = baseline_rig.tick()
+    for _ in range(DEFAULT_GRACE_MINUTES + 3):
+        state = baseline_rig.tick()
+        if state.clock.gap_reason:
+            break
+    assert state.clock.running_since is None
+    assert state.clock.gap_reason is not None
+    assert state.clock.gap_reason.startswith(
+        "source prometheus failed reading the baseline of api_error_rate"
+        " (api_error_rate: prometheus refused the query (HTTP 503)"
+    ), state.clock.gap_reason
+    assert state.stage == 0 and state.rollback is None
+    assert state.looks is not None
+    look = dict(state.looks.criteria)["errors_vs_baseline"]
+    assert look.outcome is GuardOutcome.INCONCLUSIVE

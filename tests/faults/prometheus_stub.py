@@ -14,6 +14,8 @@ from urllib.parse import parse_qs, urlparse
 #: `counts[query][variant]` (the variant left out when absent; samples before
 #: `history_until`, a timestamp, are `history[query][variant]` instead).
 MODES = ("ok", "counts", "hang", "garbage")
+#: Prometheus refuses a range of more points than this per series.
+MAX_POINTS = 11_000
 
 
 class PrometheusStub:
@@ -25,6 +27,8 @@ class PrometheusStub:
         self.counts: dict[str, dict[str, float]] = {}
         self.history: dict[str, dict[str, float]] = {}
         self.history_until = float("-inf")
+        #: `counts` queries starting before this timestamp are refused (503).
+        self.refuse_before = float("-inf")
         #: The (start, end, step) of each query asked, in order.
         self.ranges: list[tuple[float, float, float]] = []
         #: The `query` parameters asked, in order.
@@ -42,14 +46,15 @@ class PrometheusStub:
                 query = parse_qs(urlparse(self.path).query)
                 start = float(query["start"][0])
                 stub.queries.append(query["query"][0])
+                status = 200
                 if stub.mode == "garbage":
                     body = stub.garbage()
                 elif stub.mode == "counts":
-                    body = stub.matrix(query)
+                    status, body = stub.answer(query)
                 else:
                     body = stub.ok(start)
                 data = json.dumps(body).encode()
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
@@ -68,6 +73,24 @@ class PrometheusStub:
             {"metric": {"variant": v}, "values": [[start, "1"]]} for v in ("on", "off")
         ]
         return {"status": "success", "data": {"resultType": "matrix", "result": series}}
+
+    def answer(self, query: dict[str, list[str]]) -> tuple[int, dict[str, object]]:
+        """The HTTP status and body for a `counts` query: refused, as
+        Prometheus does, past 11,000 points or before `refuse_before`."""
+        start, end = float(query["start"][0]), float(query["end"][0])
+        step = float(query["step"][0].removesuffix("s"))
+        if (end - start) / step > MAX_POINTS:
+            return 400, self.error(
+                "exceeded maximum resolution of 11,000 points per timeseries. "
+                "Try decreasing the query resolution (?step=XX)"
+            )
+        if start < self.refuse_before:
+            return 503, self.error("the stub refuses ranges this old")
+        return 200, self.matrix(query)
+
+    @staticmethod
+    def error(text: str) -> dict[str, object]:
+        return {"status": "error", "errorType": "bad_data", "error": text}
 
     def matrix(self, query: dict[str, list[str]]) -> dict[str, object]:
         """`counts` for the query, one sample per step of [start, end]."""

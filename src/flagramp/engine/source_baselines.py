@@ -177,8 +177,7 @@ class SourceBaselines:
                     if kind not in reads.failures:
                         reads.failures[kind] = since
                         reads.problems[kind] = (
-                            f"failed reading the baseline of {check.metric} "
-                            f"({problem})"
+                            f"failed reading the baseline of {check.metric} ({problem})"
                         )
                     continue
                 self._failing.pop(key, None)
