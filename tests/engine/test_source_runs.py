@@ -2,7 +2,9 @@
 error rate per variant over the stage's span from a loopback Prometheus and
 judges it with the real evaluator. Healthy values pass the stage, a treatment
 error rate above the limit rolls back, a server that is down is a data gap,
-and a plan naming a source the controller was not configured with says so."""
+and a plan naming a source the controller was not configured with says so. A
+relative-to-baseline criterion reads its baseline from the same Prometheus,
+over the 7 days before the run."""
 
 from __future__ import annotations
 
@@ -69,6 +71,14 @@ rollback:
     critical: {{action: disable_all}}
   re-enable: {{approved_by: [eng]}}
 """
+BASELINE_PLAN = PLAN.replace(
+    """  - name: errors_vs_control
+    kind: relative_to_control""",
+    """  - name: errors_vs_baseline
+    kind: relative_to_baseline
+    baseline: {window: 7d, before: run}""",
+)
+assert BASELINE_PLAN != PLAN
 #: Requests per variant and minute, and control's error rate.
 REQUESTS_PER_MINUTE = 50_000.0
 BASE_RATE = 0.01
@@ -77,12 +87,12 @@ BASE_RATE = 0.01
 class Rig:
     """A store, a run of PLAN and a controller reading `sources`."""
 
-    def __init__(self, tmp_path: Path, sources: SourceHealth) -> None:
+    def __init__(self, tmp_path: Path, sources: SourceHealth, plan: str = PLAN) -> None:
         self.clock = VirtualClock(T0)
         self.store = SqlFlagStore.open(f"sqlite:///{tmp_path / 'f.db'}", self.clock)
         self.windows = WindowStore(self.store.engine)
         self.service = RunService(self.store, self.windows, self.clock)
-        self.service.start(PLAN, person="eng@example.org", file="sourced.yaml")
+        self.service.start(plan, person="eng@example.org", file="sourced.yaml")
         self.sources = sources
         self.controller = Controller(
             self.store, self.windows, self.clock, send=None, sources=sources
@@ -237,3 +247,88 @@ def test_a_source_that_is_not_configured_is_a_data_gap_that_says_so(
         assert state.paused_reason is not None and reason in state.paused_reason
     finally:
         rig.close()
+
+
+@pytest.fixture
+def baseline_rig(tmp_path: Path, stub: PrometheusStub) -> Iterator[Rig]:
+    # Before the run every variant's error rate was 1 %.
+    n = REQUESTS_PER_MINUTE
+    stub.history = {ERRORS: {"off": BASE_RATE * n}, REQUESTS: {"off": n}}
+    stub.history_until = T0.timestamp()
+    source = PrometheusSource(stub.url, timeout=5)
+    health = SourceHealth({"prometheus": source}, deadline=2)
+    made = Rig(tmp_path, health, BASELINE_PLAN)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def _baseline_reads(stub: PrometheusStub) -> list[tuple[float, float, float]]:
+    """The ranges asked that start before the run (the baseline's pieces)."""
+    return [r for r in stub.ranges if r[0] < T0.timestamp()]
+
+
+def test_a_stage_at_the_baselines_error_rate_passes(
+    baseline_rig: Rig, stub: PrometheusStub
+) -> None:
+    _rates(stub, treatment=BASE_RATE)
+    state = baseline_rig.until_running()
+    outcomes = []
+    for _ in range(20):
+        if state.looks is not None and state.looks.criteria:
+            look = dict(state.looks.criteria)["errors_vs_baseline"]
+            outcomes.append(look.outcome)
+        state = baseline_rig.tick()
+        if state.stage != 0:
+            break
+    assert state.stage == 1, (state.status, state.clock)
+    assert outcomes and outcomes[-1] is GuardOutcome.HEALTHY
+    assert look.reference == pytest.approx(BASE_RATE, rel=1e-3)
+    # Read once, at one-minute steps, in pieces under Prometheus's limit:
+    # 7 days are 10,080 minutes, two pieces of each query.
+    pieces = _baseline_reads(stub)
+    assert len(pieces) == 4
+    assert {step for *_, step in pieces} == {60.0}
+    assert all((end - start) / 60 <= 10_000 for start, end, _ in pieces)
+    assert min(start for start, *_ in pieces) <= (T0 - dt.timedelta(days=7)).timestamp()
+
+
+def test_a_stage_above_the_baselines_error_rate_rolls_back(
+    baseline_rig: Rig, stub: PrometheusStub
+) -> None:
+    # Control is as bad as treatment now: only the baseline shows the harm.
+    _rates(stub, treatment=3 * BASE_RATE, control=3 * BASE_RATE)
+    for _ in range(10):
+        state = baseline_rig.tick()
+        if state.rollback is not None:
+            break
+    assert state.status is RunStatus.ROLLED_BACK, state.status
+    assert state.looks is not None
+    look = dict(state.looks.criteria)["errors_vs_baseline"]
+    assert look.outcome is GuardOutcome.HARMFUL
+    assert look.reference == pytest.approx(BASE_RATE, rel=1e-3)
+    assert look.lower < 2 * BASE_RATE < look.upper
+
+
+def test_a_baseline_that_cannot_be_read_is_a_data_gap_that_says_so(
+    baseline_rig: Rig, stub: PrometheusStub
+) -> None:
+    # The stage's own span answers; the week before the run is refused.
+    _rates(stub, treatment=BASE_RATE)
+    stub.refuse_before = T0.timestamp()
+    state = baseline_rig.tick()
+    for _ in range(DEFAULT_GRACE_MINUTES + 3):
+        state = baseline_rig.tick()
+        if state.clock.gap_reason:
+            break
+    assert state.clock.running_since is None
+    assert state.clock.gap_reason is not None
+    assert state.clock.gap_reason.startswith(
+        "source prometheus failed reading the baseline of api_error_rate"
+        " (api_error_rate: prometheus refused the query (HTTP 503)"
+    ), state.clock.gap_reason
+    assert state.stage == 0 and state.rollback is None
+    assert state.looks is not None
+    look = dict(state.looks.criteria)["errors_vs_baseline"]
+    assert look.outcome is GuardOutcome.INCONCLUSIVE

@@ -11,8 +11,11 @@ from urllib.parse import parse_qs, urlparse
 
 #: `query_range` answers by mode: `ok` one point per variant; `counts` one
 #: point per step from `start` to `end` (both included, as Prometheus does), of
-#: `counts[query][variant]` (the variant left out when absent).
+#: `counts[query][variant]` (the variant left out when absent; samples before
+#: `history_until`, a timestamp, are `history[query][variant]` instead).
 MODES = ("ok", "counts", "hang", "garbage")
+#: Prometheus refuses a range of more points than this per series.
+MAX_POINTS = 11_000
 
 
 class PrometheusStub:
@@ -22,6 +25,12 @@ class PrometheusStub:
         self.mode = "ok"
         self.requests = 0
         self.counts: dict[str, dict[str, float]] = {}
+        self.history: dict[str, dict[str, float]] = {}
+        self.history_until = float("-inf")
+        #: `counts` queries starting before this timestamp are refused (503).
+        self.refuse_before = float("-inf")
+        #: The (start, end, step) of each query asked, in order.
+        self.ranges: list[tuple[float, float, float]] = []
         #: The `query` parameters asked, in order.
         self.queries: list[str] = []
         self.released = threading.Event()
@@ -37,14 +46,15 @@ class PrometheusStub:
                 query = parse_qs(urlparse(self.path).query)
                 start = float(query["start"][0])
                 stub.queries.append(query["query"][0])
+                status = 200
                 if stub.mode == "garbage":
                     body = stub.garbage()
                 elif stub.mode == "counts":
-                    body = stub.matrix(query)
+                    status, body = stub.answer(query)
                 else:
                     body = stub.ok(start)
                 data = json.dumps(body).encode()
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
@@ -64,18 +74,42 @@ class PrometheusStub:
         ]
         return {"status": "success", "data": {"resultType": "matrix", "result": series}}
 
+    def answer(self, query: dict[str, list[str]]) -> tuple[int, dict[str, object]]:
+        """The HTTP status and body for a `counts` query: refused, as
+        Prometheus does, past 11,000 points or before `refuse_before`."""
+        start, end = float(query["start"][0]), float(query["end"][0])
+        step = float(query["step"][0].removesuffix("s"))
+        if (end - start) / step > MAX_POINTS:
+            return 400, self.error(
+                "exceeded maximum resolution of 11,000 points per timeseries. "
+                "Try decreasing the query resolution (?step=XX)"
+            )
+        if start < self.refuse_before:
+            return 503, self.error("the stub refuses ranges this old")
+        return 200, self.matrix(query)
+
+    @staticmethod
+    def error(text: str) -> dict[str, object]:
+        return {"status": "error", "errorType": "bad_data", "error": text}
+
     def matrix(self, query: dict[str, list[str]]) -> dict[str, object]:
         """`counts` for the query, one sample per step of [start, end]."""
         start, end = float(query["start"][0]), float(query["end"][0])
         step = float(query["step"][0].removesuffix("s"))
         steps = int((end - start) // step) + 1
-        series = [
-            {
-                "metric": {"variant": variant},
-                "values": [[start + i * step, f"{value:g}"] for i in range(steps)],
-            }
-            for variant, value in self.counts.get(query["query"][0], {}).items()
-        ]
+        self.ranges.append((start, end, step))
+        promql = query["query"][0]
+        now, before = self.counts.get(promql, {}), self.history.get(promql, {})
+        series = []
+        for variant in sorted({*now, *before}):
+            values = []
+            for i in range(steps):
+                at = start + i * step
+                value = (before if at < self.history_until else now).get(variant)
+                if value is not None:
+                    values.append([at, f"{value:g}"])
+            if values:
+                series.append({"metric": {"variant": variant}, "values": values})
         return {"status": "success", "data": {"resultType": "matrix", "result": series}}
 
     @staticmethod

@@ -32,6 +32,7 @@ from flagramp.engine.scopes import (
     pre_scope,
     watch_scope,
 )
+from flagramp.engine.source_baselines import SourceBaselines
 from flagramp.engine.source_health import SourceHealth
 from flagramp.stats.windows import Lane, Window
 from flagramp.store import SqlFlagStore
@@ -88,6 +89,8 @@ class Observer:
     """The metric sources (Prometheus, Datadog) stages read: their readings
     are passed to `evaluate` as `source_arms`, their failures as
     `source_failures` (a data gap)."""
+    source_baselines: SourceBaselines | None = None
+    """Baselines of source-backed metrics (made from `sources` when None)."""
     decoded: DecodedWindows = field(default_factory=DecodedWindows)
     """Windows decoded at earlier ticks, by scope: rows that did not change are
     not decoded again (`store.windows.DecodedWindows`)."""
@@ -137,6 +140,8 @@ class Observer:
             del self._memos[key]
         for cached in [k for k in self._baselines if k[0] not in keep]:
             del self._baselines[cached]
+        if self.source_baselines is not None:
+            self.source_baselines.forget_except(keep)
 
     def _memo(self, run: str, scope: str) -> StageMemo:
         self._evaluated.add(scope)
@@ -166,22 +171,36 @@ class Observer:
             extra["environment_counts"] = self.environment_counts(
                 context, scope, started, minute
             )
+        baselines = baseline_arms(stage, before)
         if self.sources is not None:
             # One read per external metric per tick: its arms, and its
             # source's failure (a data gap) when it could not be read.
             reads = self.sources.read(context, stage, now, entered)
-            extra["source_failures"] = reads.failures
+            failures, problems = dict(reads.failures), dict(reads.problems)
+            # Source-backed baselines, read once per span (kept in memory,
+            # re-read the same after a restart: `engine.source_baselines`).
+            if self.source_baselines is None:
+                self.source_baselines = SourceBaselines(self.sources)
+            read = self.source_baselines.read(
+                context, stage, state, now, failing=reads.failures
+            )
+            baselines.update(read.arms)
+            for kind, since in read.failures.items():
+                if kind not in failures:  # the stage's own failure says more
+                    failures[kind] = since
+                    problems[kind] = read.problems[kind]
+            extra["source_failures"] = failures
             if reads.arms:
                 extra["source_arms"] = reads.arms
-            if reads.problems:
-                extra["source_problems"] = reads.problems
+            if problems:
+                extra["source_problems"] = problems
         evaluation = self.evaluate(
             stage,
             self.stage_windows(scope, stage, started, minute),
             minute=minute,
             started=started,
             observe=context.observe,
-            baselines=baseline_arms(stage, before),
+            baselines=baselines,
             baseline_fingerprints=baseline_fingerprints(before),
             previous=previous,
             memo=self._memo(context.run, scope),

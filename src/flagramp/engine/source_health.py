@@ -130,7 +130,7 @@ class SourceHealth:
         minute = epoch_minute(now)
         treatment_lane = Lane.ALLOW_LISTED if stage.allow_list_only else Lane.ON
         reads = SourceReads()
-        for kind, queries in sorted(self._queries(context, stage).items()):
+        for kind, queries in sorted(self.queries(context, stage).items()):
             reads.arms.update({metric: {} for metric in queries})
             source = self.sources.get(kind)
             problem: str | None
@@ -160,9 +160,11 @@ class SourceHealth:
         """Stop the worker threads (a hung read's thread ends with its read)."""
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def _queries(
+    def queries(
         self, context: RunContext, stage: CompiledStage
     ) -> dict[str, dict[str, ExternalQuery]]:
+        """Source kind -> metric -> the plan's query, for `stage`'s external
+        metrics."""
         wanted: dict[str, dict[str, ExternalQuery]] = {}
         for check in stage.checks:
             name = getattr(check, "metric", None)
@@ -189,24 +191,38 @@ class SourceHealth:
         found: dict[str, Reading] = {}
         for metric, external in queries.items():
             query = MetricQuery(metric, since, end, step_for(end - since), external)
-            future = self._pool.submit(source.read, query)
-            try:
-                answer = future.result(timeout=self.deadline)
-            except concurrent.futures.TimeoutError:
-                return found, f"no answer to {metric} within {self.deadline:g} s"
-            except Exception as exc:
-                return found, f"{metric}: {exc}"
-            if not isinstance(answer, Reading):
-                return found, f"{metric}: not a reading ({type(answer).__name__})"
+            answer, problem = self.read_one(source, query)
+            if answer is None:
+                return found, problem
             found[metric] = answer
         return found, None
+
+    def read_one(
+        self, source: MetricSource, query: MetricQuery
+    ) -> tuple[Reading | None, str | None]:
+        """`source.read(query)` within the deadline: the reading, or None and
+        what went wrong."""
+        metric = query.metric
+        future = self._pool.submit(source.read, query)
+        try:
+            answer = future.result(timeout=self.deadline)
+        except concurrent.futures.TimeoutError:
+            return None, f"no answer to {metric} within {self.deadline:g} s"
+        except Exception as exc:
+            return None, f"{metric}: {exc}"
+        if not isinstance(answer, Reading):
+            return None, f"{metric}: not a reading ({type(answer).__name__})"
+        return answer, None
 
 
 __all__ = [
     "CONTROL_VARIANT",
     "DEFAULT_DEADLINE",
+    "MAX_POINTS",
+    "STEP",
     "TREATMENT_VARIANT",
     "SourceHealth",
     "SourceReads",
     "lane_arms",
+    "step_for",
 ]
