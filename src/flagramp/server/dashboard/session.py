@@ -3,7 +3,8 @@
 The cookie holds the token's *id* (never the token: its secret stays with the
 person), a CSRF nonce and when the session began, signed with HMAC-SHA256
 under the server's session key. Reading the cookie therefore gives nobody an
-API credential, and the session dies with its 12 hours. The signature proves
+API credential: at most this dashboard session, which dies with its 12 hours
+or its token. The signature proves
 the server wrote the cookie after a login with that token; the id is looked up
 in the token store on every request (`access.viewer`), so a revoked token ends
 its sessions at the next click. The cookie is HttpOnly (scripts cannot read
