@@ -175,6 +175,19 @@ def test_a_revoked_tokens_session_is_refused_on_every_kind_of_request(
     assert posted.headers["location"] == "/dashboard/login"
 
 
+def test_the_store_finds_a_sessions_token_by_id_while_it_is_valid(
+    dashboard: Dashboard,
+) -> None:
+    tokens = TokenStore(dashboard.store)
+    token = dashboard.tokens["engineer"]
+    token_id = token.split("_")[1]
+    assert tokens.active(token_id) == tokens.authenticate(token)
+    assert tokens.active("000000000000") is None
+    assert tokens.active("") is None
+    tokens.revoke(token_id, Author("admin@example.org"))
+    assert tokens.active(token_id) is None
+
+
 def test_revoking_the_token_ends_its_sessions_at_the_next_request(
     dashboard: Dashboard,
 ) -> None:
