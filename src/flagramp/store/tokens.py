@@ -201,6 +201,18 @@ class TokenStore:
         record = _record(row)
         return None if record.is_revoked else record
 
+    def active(self, token_id: str) -> TokenRecord | None:
+        """The record of the unrevoked token `token_id`; None for an unknown or
+        revoked one.
+
+        For callers that already hold proof the token was presented (the
+        dashboard's signed session cookie carries only the id): no secret is
+        compared, so an id must reach it only from something the server signed.
+        """
+        row = self._row(token_id)
+        record = None if row is None else _record(row)
+        return None if record is None or record.is_revoked else record
+
     def get(self, token_id: str) -> TokenRecord:
         """The token's record; raises TokenNotFound."""
         row = self._row(token_id)

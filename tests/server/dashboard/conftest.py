@@ -4,6 +4,10 @@ that keeps cookies like a browser."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +27,8 @@ from tests.server.conftest import Template, copy_store
 from tests.server.dashboard.fake_runs import ENG_LEAD, ON_CALL, FakeRuns
 
 SETUP = Author("test-setup")
+#: The dashboard fixture's session key.
+SESSION_KEY = "a test key of enough length"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -61,6 +67,24 @@ class Browser:
     def login(self, token: str) -> httpx.Response:
         nonce = csrf_of(self.get("/dashboard/login"))
         return self.post("/dashboard/login", data={"csrf_token": nonce, "token": token})
+
+
+def signed_cookie(key: str, document: object) -> str:
+    """A session cookie value signed as the server signs one (`SessionCodec`
+    under the setting `key`), holding any JSON `document`: for cookies the
+    codec would never write, such as the old ones that held the token."""
+    body = json.dumps(document).encode()
+    payload = base64.urlsafe_b64encode(body).decode().rstrip("=")
+    digest = hmac.new(
+        hashlib.sha256(key.encode()).digest(), payload.encode(), hashlib.sha256
+    ).digest()
+    return f"{payload}.{base64.urlsafe_b64encode(digest).decode().rstrip('=')}"
+
+
+def cookie_document(value: str) -> Any:
+    """The JSON a session cookie value carries (its signature left aside)."""
+    payload = value.rsplit(".", 1)[0]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
 
 def csrf_of(page: httpx.Response) -> str:
@@ -121,7 +145,7 @@ def dashboard(server_template: Template, tmp_path: Any) -> Dashboard:
     tokens["eng_lead"] = person_token(store, ENG_LEAD, Permission.ENGINEER)
     clock = VirtualClock()
     app = create_app(
-        ServerSettings(session_key="a test key of enough length"),
+        ServerSettings(session_key=SESSION_KEY),
         store=store,
         clock=clock,
         runs=runs,

@@ -12,6 +12,7 @@ under FLAGRAMP_REQUIRE_SERVICES=1).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,13 +33,14 @@ from flagramp.engine.controller import Controller
 from flagramp.engine.evaluation import StageEvaluation
 from flagramp.engine.service import RunService
 from flagramp.server.app import create_app
+from flagramp.server.dashboard.session import COOKIE
 from flagramp.server.settings import ServerSettings
 from flagramp.store import Author, SqlFlagStore
 from flagramp.store.tokens import Permission
 from flagramp.store.windows import WindowStore
 from tests.engine.run_support import healthy
 from tests.server.conftest import Template, copy_store
-from tests.server.dashboard.conftest import Dashboard, person_token
+from tests.server.dashboard.conftest import Dashboard, cookie_document, person_token
 from tests.server.dashboard.fake_runs import RUN
 from tests.server.live_server import serving
 from tests.server.routes.run_plan import ENG, PLAN, PO
@@ -117,7 +119,13 @@ def test_log_in_turn_a_flag_on_and_see_it_on_through_the_api(
 ) -> None:
     dashboard.store.create_flag(Flag(key=FLAG), Author("setup"), "production")
     page = _page(chromium)
-    _log_in(page, live, dashboard.tokens["engineer"])
+    token = dashboard.tokens["engineer"]
+    _log_in(page, live, token)
+    # What the browser keeps on disk: the token's id, never the token.
+    (session,) = [c for c in page.context.cookies() if c["name"] == COOKIE]
+    assert session["httpOnly"] and session["sameSite"] == "Strict"
+    assert cookie_document(session["value"])["k"] == token.split("_")[1]
+    assert token.split("_")[2] not in json.dumps(cookie_document(session["value"]))
     page.get_by_role("link", name="Flags").click()
     page.get_by_role("link", name=FLAG).click()
     state = page.get_by_test_id("state-production")

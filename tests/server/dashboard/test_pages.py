@@ -3,6 +3,7 @@ offered, flag changes with their audit rows, escaping, and the run pages."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -13,7 +14,14 @@ from flagramp.server.dashboard.run_views import x_range
 from flagramp.server.dashboard.session import COOKIE
 from flagramp.store import Author
 from flagramp.store.tokens import TokenStore
-from tests.server.dashboard.conftest import Browser, Dashboard, csrf_of
+from tests.server.dashboard.conftest import (
+    SESSION_KEY,
+    Browser,
+    Dashboard,
+    cookie_document,
+    csrf_of,
+    signed_cookie,
+)
 from tests.server.dashboard.fake_runs import ON_CALL, RUN
 
 FLAG = "new_checkout"
@@ -108,6 +116,76 @@ def test_a_tampered_cookie_is_no_session(dashboard: Dashboard) -> None:
     )
     assert browser.cookies[COOKIE] != value
     assert browser.get("/dashboard/flags").status_code == 303
+
+
+@pytest.mark.parametrize("who", ["viewer", "engineer", "admin"])
+def test_the_cookie_carries_the_tokens_id_never_the_token(
+    dashboard: Dashboard, who: str
+) -> None:
+    token = dashboard.tokens[who]
+    _, token_id, secret = token.split("_", 2)
+    value = dashboard.browser(who).cookies[COOKIE]
+    document = cookie_document(value)
+    assert document["k"] == token_id
+    decoded = json.dumps(document)
+    assert token not in decoded and secret not in decoded
+    assert token not in value and secret not in value
+
+
+def test_an_old_cookie_holding_the_token_sends_the_browser_to_the_login(
+    dashboard: Dashboard,
+) -> None:
+    browser = dashboard.browser()
+    old = {
+        "t": dashboard.tokens["admin"],
+        "c": "an old nonce",
+        "i": dashboard.clock.now().isoformat(),
+    }
+    browser.cookies.set(
+        COOKIE,
+        signed_cookie(SESSION_KEY, old),
+        domain="flagramp.test",
+        path="/dashboard",
+    )
+    answer = browser.get("/dashboard/flags")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/dashboard/login"
+    posted = browser.post("/dashboard/logout", data={"csrf_token": "an old nonce"})
+    assert posted.status_code == 303
+    htmx = browser.get("/dashboard/flags", headers={"hx-request": "true"})
+    assert htmx.status_code == 401
+    assert browser.get("/dashboard/login").status_code == 200
+
+
+def test_a_revoked_tokens_session_is_refused_on_every_kind_of_request(
+    dashboard: Dashboard,
+) -> None:
+    browser = dashboard.browser("admin")
+    nonce = browser.csrf()
+    token_id = dashboard.tokens["admin"].split("_")[1]
+    TokenStore(dashboard.store).revoke(token_id, Author("admin@example.org"))
+    page = browser.get("/dashboard/flags")
+    assert page.status_code == 303
+    assert page.headers["location"] == "/dashboard/login"
+    htmx = browser.get("/dashboard/flags", headers={"hx-request": "true"})
+    assert htmx.status_code == 401
+    assert htmx.headers["hx-redirect"] == "/dashboard/login"
+    posted = browser.post("/dashboard/logout", data={"csrf_token": nonce})
+    assert posted.status_code == 303
+    assert posted.headers["location"] == "/dashboard/login"
+
+
+def test_the_store_finds_a_sessions_token_by_id_while_it_is_valid(
+    dashboard: Dashboard,
+) -> None:
+    tokens = TokenStore(dashboard.store)
+    token = dashboard.tokens["engineer"]
+    token_id = token.split("_")[1]
+    assert tokens.active(token_id) == tokens.authenticate(token)
+    assert tokens.active("000000000000") is None
+    assert tokens.active("") is None
+    tokens.revoke(token_id, Author("admin@example.org"))
+    assert tokens.active(token_id) is None
 
 
 def test_revoking_the_token_ends_its_sessions_at_the_next_request(

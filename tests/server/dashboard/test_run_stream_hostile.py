@@ -1,7 +1,8 @@
 """The guard stream attacked: a forged `Last-Event-ID` (bytes that Python
 calls digits but `int` refuses, negative, huge, another stream's kind of id)
 gets the series or a 4xx, never a 5xx; the stream ages its session by the
-session clock, as every page does (not by the run's virtual clock); one token
+session clock, as every page does (not by the run's virtual clock), and
+ends when its token is revoked; one token
 holds a bounded number of streams open (each polls the store), and a
 stream's place comes back when it ends."""
 
@@ -19,6 +20,8 @@ import pytest
 
 from flagramp.core.clock import VirtualClock
 from flagramp.server.dashboard.stream_slots import STREAMS_PER_TOKEN
+from flagramp.store import Author
+from flagramp.store.tokens import TokenStore
 from tests.server.dashboard.conftest import Dashboard, csrf_of
 from tests.server.dashboard.fake_runs import RUN
 from tests.server.live_server import serving
@@ -120,6 +123,22 @@ def test_the_stream_ages_the_session_by_the_session_clock(
         # said the session had expired, and the stream ended at the first poll).
         assert reader.next(timeout=2, skip_comments=False).event == "comment"
         state.session_clock.advance(dt.timedelta(days=1))  # now it has expired
+        with pytest.raises((TimeoutError, httpx.HTTPError)):
+            for _ in range(20):
+                reader.next(timeout=0.5, skip_comments=False)
+    finally:
+        reader.close()
+
+
+def test_revoking_the_token_ends_its_open_stream(
+    dashboard: Dashboard, live: str
+) -> None:
+    token = dashboard.tokens["viewer"]
+    reader = SseReader(f"{live}{STREAM}", {"cookie": _cookie(live, token)})
+    try:
+        assert reader.next().event == "guards"
+        assert reader.next(timeout=2, skip_comments=False).event == "comment"
+        TokenStore(dashboard.store).revoke(token.split("_")[1], Author("admin"))
         with pytest.raises((TimeoutError, httpx.HTTPError)):
             for _ in range(20):
                 reader.next(timeout=0.5, skip_comments=False)

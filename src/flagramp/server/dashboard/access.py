@@ -1,8 +1,8 @@
 """Who is looking at the dashboard: the session, checked on every request.
 
-`viewer(request)` reads the signed session cookie and authenticates the token
-inside it against the token store (a revoked token logs the browser out at its
-next request); `posted(request, viewer)` reads a form and refuses it (403) when
+`viewer(request)` reads the signed session cookie and loads the token whose id
+it holds from the token store (a revoked or deleted token logs the browser out
+at its next request); `posted(request, viewer)` reads a form and refuses it (403) when
 its `csrf_token` is not the session's. Pages that need a login send a browser
 without one to the login page (htmx requests get `HX-Redirect`).
 """
@@ -76,7 +76,9 @@ async def viewer(request: Request) -> Viewer:
     session = dashboard_state(request).sessions.decode(request.cookies.get(COOKIE))
     if session is None or session.is_expired(server.session_clock.now()):
         raise LoginNeeded
-    record = await anyio.to_thread.run_sync(server.tokens.authenticate, session.token)
+    # The signature stands for the secret checked at login; the store says
+    # whether the token is still good now.
+    record = await anyio.to_thread.run_sync(server.tokens.active, session.token_id)
     if record is None or record.permission is Permission.SDK:
         raise LoginNeeded
     return Viewer(Identity(record), session)

@@ -93,7 +93,8 @@ async def login(request: Request) -> Response:
         )
         return _login_page(request, error=message, status=401)
     state = dashboard_state(request)
-    session = state.sessions.new(token, server.session_clock.now())
+    # The cookie carries the token's id, never the token itself.
+    session = state.sessions.new(record.id, server.session_clock.now())
     response = RedirectResponse("/dashboard/", status_code=303)
     secure = is_https(request)
     value = state.sessions.encode(session)

@@ -10,14 +10,16 @@ has. The event id says which log sequence and which look: `SEQ` or `SEQ.MINUTE`
 (the look's epoch minute). A browser that reconnects with `Last-Event-ID` equal
 to the current id gets nothing until something changes. A `: keep-alive`
 comment comes every `keepalive_seconds` (server settings), and the stream ends
-when the browser goes or its session expires.
+when the browser goes, its session expires or its token is revoked (the
+session's token id is looked up again at every poll, as `access.viewer` does
+at every request).
 
 Why poll: the controller may run in another process (or on another replica),
 and the flag change hub carries flag versions, not run events, so there is
 nothing in process to wait on. Every `stream_poll_seconds` (server settings, as
 the flag stream's safety net) the stream reads the run's events after the last
-sequence seen and the run's row (two indexed queries); the whole series is
-rebuilt only when the log grew.
+sequence seen and the run's row (two indexed queries, besides the token's row);
+the whole series is rebuilt only when the log grew.
 """
 
 from __future__ import annotations
@@ -155,6 +157,11 @@ async def _guard_events(
         # under `demo --serve` and weeks ahead (the stream ended at once).
         if who.session.is_expired(server.session_clock.now()):
             return  # the page's next request goes to the login page
+        # Revoking the token ends an open stream too, as `viewer` would end
+        # the next request (one indexed lookup; streams per token are bounded).
+        token_id = who.session.token_id
+        if await anyio.to_thread.run_sync(server.tokens.active, token_id) is None:
+            return
         newer = await anyio.to_thread.run_sync(last_seq, runs, run, seq)
         if newer is not None and newer > seq:
             found = await anyio.to_thread.run_sync(guard_document, runs, run)

@@ -1,11 +1,17 @@
-"""The dashboard's session cookie: the token a person logged in with, signed.
+"""The dashboard's session cookie: which token a person logged in with, signed.
 
-The cookie holds the token, a CSRF nonce and when the session began, signed
-with HMAC-SHA256 under the server's session key. The signature only proves the
-server wrote the cookie; the token inside is checked against the token store on
-every request (`pages.current_viewer`), so a revoked token ends its sessions at
-the next click. The cookie is HttpOnly (scripts cannot read the token),
-SameSite=Strict (no other site's page sends it) and Secure on https.
+The cookie holds the token's *id* (never the token: its secret stays with the
+person), a CSRF nonce and when the session began, signed with HMAC-SHA256
+under the server's session key. Reading the cookie therefore gives nobody an
+API credential: at most this dashboard session, which dies with its 12 hours
+or its token. The signature proves
+the server wrote the cookie after a login with that token; the id is looked up
+in the token store on every request (`access.viewer`), so a revoked token ends
+its sessions at the next click. The cookie is HttpOnly (scripts cannot read
+it), SameSite=Strict (no other site's page sends it) and Secure on https.
+
+Cookies written before the id replaced the token (they hold `t`, not `k`) read
+as no session: their holders log in again.
 
 Forms carry the nonce (`csrf_token`); a POST whose nonce is not the session's
 is refused. The nonce is bound to the session, so one stolen from an old page
@@ -25,6 +31,8 @@ from dataclasses import dataclass
 
 from starlette.responses import Response
 
+from flagramp.store.token_tables import TOKEN_ID_MAX
+
 #: The session cookie's name.
 COOKIE = "flagramp_session"
 #: The cookie that carries the login form's CSRF nonce (double-submit: the
@@ -38,9 +46,9 @@ SESSION_SECONDS = 12 * 3600
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    """One logged-in browser: its token, its CSRF nonce, when it began."""
+    """One logged-in browser: its token's id, its CSRF nonce, when it began."""
 
-    token: str
+    token_id: str
     csrf: str
     issued_at: dt.datetime
 
@@ -67,14 +75,15 @@ class SessionCodec:
             return cls(secrets.token_bytes(32))
         return cls(hashlib.sha256(key.encode()).digest())
 
-    def new(self, token: str, now: dt.datetime) -> Session:
-        """A fresh session (a new CSRF nonce) for `token`."""
-        return Session(token, secrets.token_urlsafe(24), now)
+    def new(self, token_id: str, now: dt.datetime) -> Session:
+        """A fresh session (a new CSRF nonce) for the token `token_id`."""
+        return Session(token_id, secrets.token_urlsafe(24), now)
 
     def encode(self, session: Session) -> str:
+        """The cookie value: the session as JSON, base64url, a dot, its HMAC."""
         body = json.dumps(
             {
-                "t": session.token,
+                "k": session.token_id,
                 "c": session.csrf,
                 "i": session.issued_at.isoformat(),
             },
@@ -93,13 +102,17 @@ class SessionCodec:
         try:
             padded = payload + "=" * (-len(payload) % 4)
             document = json.loads(base64.urlsafe_b64decode(padded))
-            return Session(
-                str(document["t"]),
-                str(document["c"]),
-                dt.datetime.fromisoformat(str(document["i"])),
-            )
+            # An old cookie has the token under "t" and no "k": KeyError.
+            token_id = document["k"]
+            csrf = document["c"]
+            issued_at = dt.datetime.fromisoformat(document["i"])
         except (ValueError, KeyError, TypeError, binascii.Error):
             return None
+        if not isinstance(token_id, str) or not 0 < len(token_id) <= TOKEN_ID_MAX:
+            return None
+        if not isinstance(csrf, str) or not csrf or issued_at.tzinfo is None:
+            return None
+        return Session(token_id, csrf, issued_at)
 
     def _sign(self, payload: str) -> str:
         digest = hmac.new(self._key, payload.encode(), hashlib.sha256).digest()
