@@ -211,23 +211,13 @@ class Controller:
 
     def _housekeeping(self, failed: str, action: Callable[[], _T]) -> _T | None:
         """`action`'s result, or None when it failed (logged; a later tick does
-        it instead). A store that is unavailable is retried with backoff, as a
-        run's transition is; a backup that fails otherwise is not."""
-        for attempt in range(1, STORE_ATTEMPTS + 1):
-            try:
-                return action()
-            except BackupError as exc:
-                log.warning("%s: %s", failed, exc)
-                return None
-            except StoreError as exc:
-                if attempt == STORE_ATTEMPTS:
-                    log.warning("%s: %s", failed, exc)
-                    return None
-                self._sleep(STORE_BACKOFF_SECONDS * 2 ** (attempt - 1))
-            except FlagrampError as exc:
-                log.warning("%s: %s", failed, exc)
-                return None
-        return None  # pragma: no cover
+        it instead). A store that is unavailable is retried as a run's
+        transition is (`_retrying`)."""
+        try:
+            return self._retrying(failed, action)
+        except FlagrampError as exc:
+            log.warning("%s: %s", failed, exc)
+            return None
 
     def settle(self, run: str) -> TickReport:
         """Decide and write the run `run` only, until it has nothing more to do
@@ -270,18 +260,19 @@ class Controller:
 
     def _active(self) -> list[RunRow]:
         found = self._retrying(
-            "runs could not be read", self.reader.runs, statuses=ACTIVE
+            "runs could not be read", lambda: self.reader.runs(statuses=ACTIVE)
         )
         return found or []
 
-    def _retrying(
-        self, failed: str, call: Callable[..., _T], *args: object, **kwargs: object
-    ) -> _T | None:
-        """`call(...)`, retried with backoff while the store fails; None (and a
-        warning) once it has failed `STORE_ATTEMPTS` times."""
+    def _retrying(self, failed: str, action: Callable[[], _T]) -> _T | None:
+        """`action()`, retried with backoff while the store is unavailable; None
+        (and a warning) once it has failed `STORE_ATTEMPTS` times. A backup that
+        fails (its file, not the store) is raised, not retried."""
         for attempt in range(1, STORE_ATTEMPTS + 1):
             try:
-                return call(*args, **kwargs)
+                return action()
+            except BackupError:
+                raise
             except StoreError as exc:
                 if attempt == STORE_ATTEMPTS:
                     log.warning("%s: %s", failed, exc)
@@ -396,9 +387,7 @@ class Controller:
         # in a restarted one) and saves its own.
         self._retrying(
             "the tick's looks were not saved",
-            save_observed,
-            self.store.engine,
-            observed,
+            lambda: save_observed(self.store.engine, observed),
         )
 
     # --- the go-live scope -----------------------------------------------------
