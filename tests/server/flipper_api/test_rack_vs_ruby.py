@@ -58,6 +58,8 @@ FORM = "application/x-www-form-urlencoded"
 TABLE: dict[str, tuple[str, str | None, str, str]] = {
     "plain": ("a=1&b=2", None, "GET", ""),
     "last-wins": ("a=1&a=2", None, "GET", ""),
+    # Found by the generated test: Rack makes [[""]], a list of lists.
+    "list-of-lists": ("a[][]=", None, "GET", ""),
     "list": ("k[]=a&k[]=b&k[]", None, "GET", ""),
     "bare-key-is-nil": ("flag&x=", None, "GET", ""),
     "semicolons-and-spaces": ("a=1; b=2;c=3", None, "GET", ""),

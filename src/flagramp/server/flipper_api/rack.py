@@ -19,7 +19,8 @@ from flagramp.core.types import Json
 
 
 class Nested:
-    """A param Rack parses into a Hash (`a[b]=1`): present, but not a string."""
+    """A param Rack parses into a Hash (`a[b]=1`) or a list of hashes or lists
+    (`a[][]=`): present, but neither a string nor a list of strings."""
 
     def __repr__(self) -> str:
         return "Nested()"

@@ -16,7 +16,9 @@ $stdout.sync = true
 def plain(value)
   case value
   when Hash then "__nested__"
-  when Array then value.any? { |v| v.is_a?(Hash) } ? "__nested__" : value.map { |v| plain(v) }
+  # A list of hashes or of lists (`a[][]=`) is, like a hash, nothing Flipper's
+  # actions can read: flagramp calls both "nested".
+  when Array then value.any? { |v| v.is_a?(Hash) || v.is_a?(Array) } ? "__nested__" : value.map { |v| plain(v) }
   when String then value.valid_encoding? ? value : (raise EncodingError, "invalid UTF-8")
   else value
   end
