@@ -52,6 +52,7 @@ from flagramp.sim import span_aggregate as simulate_span
 from flagramp.sim.channels import Channel
 from flagramp.sim.lane_sums import FlagSums
 from flagramp.sim.outcomes import Outcomes, realise
+from flagramp.sim.render import outcome_stamps
 from flagramp.sim.span import hour_slices
 from flagramp.stats.batch_ingest import FIRST_TIME_KINDS, MetricSpec
 from flagramp.stats.buckets import BucketSums
@@ -97,9 +98,6 @@ BoolArray = npt.NDArray[np.bool_]
 
 #: The simulator's lane numbers (OFF 0, ON 1, ALLOW_LISTED 2) as stats lanes.
 SIM_LANES = (Lane.OFF, Lane.ON, Lane.ALLOW_LISTED)
-# Do not change: `sim.render` spreads a visit's events over these seconds; the
-# fingerprints' times below must be the ones its events carry.
-_VISIT_SECONDS = 30.0
 _EMPTY = np.zeros(0, np.int64)
 
 
@@ -584,20 +582,8 @@ def _breakdown_key(c: Channel) -> BreakdownKey:
 
 def _request_stamps(found: Outcomes) -> FloatArray:
     """Each request's epoch second, as `sim.render` dates its event."""
-    # Do not change without `sim.render._render`: the same arithmetic, so that
-    # the floats are equal to the bit.
-    n_req = found.request_visit.shape[0]
-    visit = np.concatenate([found.request_visit, found.event_visit])
-    seq = np.concatenate([found.request_seq, found.event_seq])
-    order = np.lexsort((seq, visit))
-    visit = visit[order]
-    per_visit = np.bincount(visit, minlength=found.visit_user.shape[0])
-    first = np.concatenate([[0], np.cumsum(per_visit)])
-    rank = np.arange(visit.shape[0]) - first[visit]
-    step = _VISIT_SECONDS / (per_visit[visit] + 1.0)
-    start_ts = found.visit_minute * 60.0 + found.visit_offset
-    stamps = start_ts[visit] + (rank + 1) * step
-    out = np.empty(n_req)
-    is_request = order < n_req
+    order, stamps, _ = outcome_stamps(found)
+    out = np.empty(found.request_visit.shape[0])
+    is_request = order < out.shape[0]
     out[order[is_request]] = stamps[is_request]
     return out

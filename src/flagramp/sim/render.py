@@ -26,6 +26,7 @@ from flagramp.core.events import (
     RequestOutcome,
     Variant,
 )
+from flagramp.sim.aggregate import FloatArray, IntArray
 from flagramp.sim.assignment import ALLOW_LISTED, OFF, FlagState
 from flagramp.sim.channels import channel_table
 from flagramp.sim.outcomes import Outcomes, realise
@@ -39,16 +40,13 @@ NO_ACTOR = ""
 _VISIT_SECONDS = 30.0
 
 
-def _render(
-    seed: int, world: World, out: Outcomes, environment: str
-) -> dict[int, list[Event]]:
-    ids = population_ids(seed, world.population)
-    table = channel_table(world.model, world.population).channels
-    names = world.fingerprint_names()
-    env_names = [k.name for k in world.model.environment]
-    keys = [f.key for f in out.flags]
-    # All of a visit's outcomes in order: requests and other events by seq.
-    n_req = out.request_visit.shape[0]
+def outcome_stamps(
+    out: Outcomes,
+) -> tuple[IntArray, FloatArray, FloatArray]:
+    """A span's outcomes in each visit's order (requests, then other events,
+    by seq): the order (indices into requests then events), each one's epoch
+    second in that order, and each visit's start. The simulated windows date
+    error fingerprints with these, so their times are the events' to the bit."""
     visit = np.concatenate([out.request_visit, out.event_visit])
     seq = np.concatenate([out.request_seq, out.event_seq])
     order = np.lexsort((seq, visit))
@@ -58,7 +56,24 @@ def _render(
     rank = np.arange(visit.shape[0]) - first[visit]
     step = _VISIT_SECONDS / (per_visit[visit] + 1.0)
     start_ts = out.visit_minute * 60.0 + out.visit_offset
-    stamps = (start_ts[visit] + (rank + 1) * step).tolist()
+    return order, start_ts[visit] + (rank + 1) * step, start_ts
+
+
+def _render(
+    seed: int, world: World, out: Outcomes, environment: str
+) -> dict[int, list[Event]]:
+    ids = population_ids(seed, world.population)
+    table = channel_table(world.model, world.population).channels
+    names = world.fingerprint_names()
+    env_names = [k.name for k in world.model.environment]
+    keys = [f.key for f in out.flags]
+    n_req = out.request_visit.shape[0]
+    order, stamps_array, start_ts = outcome_stamps(out)
+    per_visit = np.bincount(
+        np.concatenate([out.request_visit, out.event_visit]),
+        minlength=out.visit_user.shape[0],
+    )
+    stamps = stamps_array.tolist()
     visit_stamps = start_ts.tolist()
     order_list = order.tolist()
     by_minute: dict[int, list[Event]] = {m: [] for m in range(out.start, out.end)}
