@@ -179,12 +179,16 @@ class Controller:
         self._save_observed()
         report.backups = self._run_due_backups(now)
         report.batch_keys_deleted = self._expire_batch_keys(now)
+        self._dispatch(report)
+        return report
+
+    def _dispatch(self, report: TickReport) -> None:
+        """Send the outbox; a failure is logged and a later tick sends it."""
         if self._send is not None:
             try:
                 report.dispatched = self._send(self.store, self.clock)
-            except FlagrampError as exc:  # sent on the next tick instead
+            except FlagrampError as exc:
                 log.warning("dispatch failed: %s", exc)
-        return report
 
     def _run_due_backups(self, now: dt.datetime) -> list[str]:
         """The store's scheduled backups that are due (`flagramp backup
@@ -226,11 +230,7 @@ class Controller:
         now = self.clock.now()
         report = TickReport(now, runs=1)
         self._run_until_settled(run, now, report)
-        if self._send is not None:
-            try:
-                report.dispatched = self._send(self.store, self.clock)
-            except FlagrampError as exc:  # sent by a later tick instead
-                log.warning("dispatch failed: %s", exc)
+        self._dispatch(report)
         return report
 
     def run(
