@@ -39,6 +39,7 @@ from flagramp.server.auth_failures import FailureLimiter
 from flagramp.server.controller_loop import ControllerLoop
 from flagramp.server.dashboard import RunsPort
 from flagramp.server.dashboard import install as install_dashboard
+from flagramp.server.event_intake import GroupedIntake
 from flagramp.server.event_sinks import KeyedSink, ScopeSink, VersionedRoutes
 from flagramp.server.flipper_api import Caller, flipper_api, token_from_headers
 from flagramp.server.flipper_failures import FlipperFailureLimit
@@ -141,13 +142,16 @@ def create_app(
             controller_metrics,
             interval=settings.controller_interval,
         )
+    tokens = TokenStore(store)
+    intake = _intake(store, windows, service, events_sink)
     state = ServerState(
         settings=settings,
         store=store,
         clock=clock,
-        tokens=TokenStore(store),
+        tokens=tokens,
         batch_keys=EventBatchKeys(store.engine),
-        events=_intake(store, windows, service, events_sink),
+        events=intake,
+        event_writer=GroupedIntake(intake, tokens.unrevoked),
         alerts=alerts_sink or AuditAlertSink(store),
         hub=hub,
         snapshots=SnapshotCache(store),
@@ -176,6 +180,7 @@ def create_app(
         finally:
             if loop is not None:
                 await asyncio.to_thread(loop.stop)
+            await asyncio.to_thread(state.event_writer.close)
             for task in tasks:
                 task.cancel()
             for task in tasks:

@@ -29,11 +29,11 @@ from contextlib import ExitStack
 
 from flagramp.core.events import EventBatch, Exposure
 from flagramp.engine.event_targets import EventRoute
-from flagramp.server.ports import EventSink, RoutedBatch, TakenBatch
+from flagramp.server.ports import EventSink, KeyedBatch, RoutedBatch, TakenBatch
 from flagramp.stats.batch_ingest import BatchIngest
 from flagramp.store import SqlFlagStore
 from flagramp.store.event_batches import Claim, EventBatchKeys
-from flagramp.store.windows import WindowStore
+from flagramp.store.windows import BatchToTake, Taken, WindowStore
 
 #: Routed scopes whose ingest pipes are kept (their caches are worth keeping).
 ROUTED_PIPES = 1024
@@ -97,32 +97,40 @@ class ScopeSink:
         forget_after: dt.datetime,
     ) -> TakenBatch:
         """The batch key and every scope's ingest in one transaction."""
-        with self._lock:
-            scopes = list(self._scopes.get(environment, {}).values())
-        scopes += self._routed_scopes(environment)
+        return self.take_many(
+            [KeyedBatch(environment, batch, received_at, forget_after)]
+        )[0]
+
+    def take_many(self, batches: Sequence[KeyedBatch]) -> list[TakenBatch]:
+        """Every batch's key and ingest in one transaction (`WindowStore.take_many`)."""
+        found: dict[str, list[_Scope]] = {}
+        for item in batches:
+            if item.environment not in found:
+                with self._lock:
+                    scopes = list(self._scopes.get(item.environment, {}).values())
+                found[item.environment] = scopes + self._routed_scopes(item.environment)
+        held_scopes = {id(s): s for scopes in found.values() for s in scopes}
         # The store's order, so that two requests never wait on each other.
-        scopes.sort(key=lambda s: (s.pipe.run, s.pipe.flag))
+        ordered = sorted(held_scopes.values(), key=lambda s: (s.pipe.run, s.pipe.flag))
         with ExitStack() as held:
-            for scope in scopes:
+            for scope in ordered:
                 held.enter_context(scope.lock)  # a BatchIngest is not thread-safe
-            taken = self.windows.take(
-                environment,
-                [scope.pipe for scope in scopes],
-                batch,
-                received_at=received_at,
-                forget_after=forget_after,
+            taken = self.windows.take_many(
+                [
+                    BatchToTake(
+                        item.environment,
+                        tuple(s.pipe for s in found[item.environment]),
+                        item.batch,
+                        item.received_at,
+                        item.forget_after,
+                    )
+                    for item in batches
+                ]
             )
-        if taken.claim is Claim.NO_ENVIRONMENT:
-            return TakenBatch(known_environment=False)
-        if taken.duplicate:
-            return TakenBatch(duplicate=True)
-        watched = {scope.pipe.flag for scope in scopes}
-        unwatched = sum(
-            1
-            for e in batch.events
-            if not scopes or (isinstance(e, Exposure) and e.flag not in watched)
-        )
-        return TakenBatch(unwatched=unwatched)
+        return [
+            _taken(item.batch, found[item.environment], one)
+            for item, one in zip(batches, taken, strict=True)
+        ]
 
     def _routed_scopes(self, environment: str) -> list[_Scope]:
         if self.routes is None:
@@ -143,6 +151,20 @@ class ScopeSink:
                     self._routed.move_to_end(key)
             found.append(scope)
         return found
+
+
+def _taken(batch: EventBatch, scopes: Sequence[_Scope], taken: Taken) -> TakenBatch:
+    if taken.claim is Claim.NO_ENVIRONMENT:
+        return TakenBatch(known_environment=False)
+    if taken.duplicate:
+        return TakenBatch(duplicate=True)
+    watched = {scope.pipe.flag for scope in scopes}
+    unwatched = sum(
+        1
+        for e in batch.events
+        if not scopes or (isinstance(e, Exposure) and e.flag not in watched)
+    )
+    return TakenBatch(unwatched=unwatched)
 
 
 class _Scope:
@@ -187,6 +209,19 @@ class KeyedSink:
         if routed.duplicate or not fresh:
             return TakenBatch(duplicate=True)
         return TakenBatch(unwatched=routed.unwatched)
+
+    def take_many(self, batches: Sequence[KeyedBatch]) -> list[TakenBatch]:
+        """`take` for each batch in turn (a sink outside the store has no
+        transaction to share)."""
+        return [
+            self.take(
+                b.environment,
+                b.batch,
+                received_at=b.received_at,
+                forget_after=b.forget_after,
+            )
+            for b in batches
+        ]
 
 
 class VersionedRoutes:

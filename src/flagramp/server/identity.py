@@ -122,8 +122,9 @@ class Identity:
 class Guard:
     """The dependency `allow()` builds: authenticate, then check `access`."""
 
-    def __init__(self, access: Access) -> None:
+    def __init__(self, access: Access, *, rechecked: bool = False) -> None:
         self.access = access
+        self.rechecked = rechecked
 
     async def __call__(self, request: Request) -> Identity:
         known = request.scope.get(IDENTITY_KEY)
@@ -145,8 +146,12 @@ class Guard:
             )
         token = token_from_headers(request.headers)
         record = None
-        if token is not None:
+        if token is not None and self.rechecked:
+            record = state.token_cache.get(token)
+        if token is not None and record is None:
             record = await anyio.to_thread.run_sync(state.tokens.authenticate, token)
+            if record is not None and self.rechecked:
+                state.token_cache.put(token, record)
         if record is None:
             state.auth_limiter.fail(client)
             state.metrics.auth_failures.labels(
@@ -186,11 +191,16 @@ def allow(
     *,
     sdk: SdkScope | None = None,
     environment: EnvironmentIn = EnvironmentIn.NONE,
+    rechecked: bool = False,
 ) -> Any:
     """The dependency of a route that `permission` and above (and, with `sdk`,
     SDK tokens of the right environment) may call: `who: Annotated[Identity,
-    allow(Permission.VIEWER)]`."""
-    return Depends(Guard(Access(permission, sdk, environment)))
+    allow(Permission.VIEWER)]`.
+
+    `rechecked`: the route checks the token again when it writes (the events
+    writer does, per group), so a token verified in the last seconds is taken
+    from `ServerState.token_cache` without reading it."""
+    return Depends(Guard(Access(permission, sdk, environment), rechecked=rechecked))
 
 
 def route_access(dependencies: Any) -> list[Access]:

@@ -61,6 +61,17 @@ class TakenBatch:
     unwatched: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class KeyedBatch:
+    """A parsed batch with its key, for `BatchIntake.take_many`."""
+
+    environment: str
+    batch: EventBatch
+    received_at: dt.datetime
+    #: When the batch's key may be forgotten.
+    forget_after: dt.datetime
+
+
 class BatchIntake(Protocol):
     """Takes a parsed batch with its key in one go: the environment check, the
     batch key (kept until `forget_after`) and the ingest, all or nothing."""
@@ -73,6 +84,11 @@ class BatchIntake(Protocol):
         received_at: dt.datetime,
         forget_after: dt.datetime,
     ) -> TakenBatch: ...
+
+    def take_many(self, batches: Sequence[KeyedBatch]) -> list[TakenBatch]:
+        """`take` for each batch, in order; in one transaction where the
+        intake can (then all or nothing)."""
+        ...
 
 
 class AlertHandling(Protocol):

@@ -73,6 +73,14 @@ def create_scope(conn: Connection, run: str, flag: str, environment: str) -> Non
     )
 
 
+def lock_scope(conn: Connection, run: str, flag: str) -> None:
+    """Take the scope's row lock for the rest of the transaction (a write that
+    changes nothing; PostgreSQL and MySQL lock the row, SQLite the database)."""
+    s = ingest_scopes.c
+    in_scope = (s.run == run) & (s.flag == flag)
+    conn.execute(update(ingest_scopes).where(in_scope).values(batches=s.batches))
+
+
 def apply_batch(
     conn: Connection,
     pipe: BatchIngest,

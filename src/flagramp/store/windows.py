@@ -41,6 +41,7 @@ from flagramp.store.ingest_scopes import (
     count_actors,
     create_scope,
     forget_batch_keys,
+    lock_scope,
     read_scope,
 )
 from flagramp.store.window_rows import merge_window_row
@@ -146,6 +147,18 @@ class Taken:
         return bool(self.counts) and all(c.duplicate_batch for c in self.counts)
 
 
+@dataclass(frozen=True, slots=True)
+class BatchToTake:
+    """One batch for `WindowStore.take_many`: its environment, the scopes it
+    goes to, and when it was received and its key may be forgotten."""
+
+    environment: str
+    pipes: tuple[BatchIngest, ...]
+    batch: EventBatch
+    received_at: dt.datetime
+    forget_after: dt.datetime
+
+
 class WindowStore:
     """Metric windows in SQL (SQLite or PostgreSQL)."""
 
@@ -247,29 +260,36 @@ class WindowStore:
         scopes). All of it commits or none of it does: a retry after a failure
         counts once. Raises `ScopeClosed` and StoreError as `ingest` does.
         """
-        if len(batch.key) > MAX_BATCH_KEY:
-            raise StoreError(f"batch key is over {MAX_BATCH_KEY} characters")
-        ordered = sorted(pipes, key=lambda p: (p.run, p.flag))
+        one = BatchToTake(environment, tuple(pipes), batch, received_at, forget_after)
+        return self.take_many([one])[0]
+
+    def take_many(self, batches: Sequence[BatchToTake]) -> list[Taken]:
+        """`take` for several batches in one transaction, in their order.
+
+        What each batch does is what `take` alone would do, one after another:
+        a key claimed by an earlier batch of the same call is a duplicate, an
+        unknown environment writes nothing of that batch. One commit for all of
+        them is the point (the server groups concurrent requests this way). The
+        scopes are locked first, in the store's order, so that two such calls
+        never wait on each other. All or nothing: on any error nothing is
+        written, for any of them.
+        """
+        for item in batches:
+            if len(item.batch.key) > MAX_BATCH_KEY:
+                raise StoreError(f"batch key is over {MAX_BATCH_KEY} characters")
+        scopes = sorted(
+            {(p.run, p.flag): p for item in batches for p in item.pipes}.items()
+        )
         conflicts = 0
         while True:
             try:
                 with self._write() as conn:
-                    got = claim(
-                        conn, environment, batch.key, len(batch.events), forget_after
-                    )
-                    if got is not Claim.FRESH:
-                        return Taken(got)  # nothing was written
-                    counts = []
-                    for pipe in ordered:
-                        one = apply_batch(
-                            conn, pipe, batch, received_at, duplicate_ok=True
-                        )
-                        if one is None:
-                            raise _NoScope(pipe)
-                        counts.append(one)
-                return Taken(Claim.FRESH, tuple(counts))
+                    if conn.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE
+                        for (run, flag), _ in scopes:
+                            lock_scope(conn, run, flag)
+                    return [_take_one(conn, item) for item in batches]
             except _NoScope as missing:
-                # Created in a transaction of its own; then the whole batch again.
+                # Created in a transaction of its own; then every batch again.
                 self.open_scope(
                     missing.pipe.run, missing.pipe.flag, missing.pipe.environment
                 )
@@ -378,6 +398,20 @@ class WindowStore:
             raise StoreError(f"nothing was written: {short_reason(exc)}") from exc
         except SQLAlchemyError as exc:
             raise StoreError(f"nothing was written: {short_reason(exc)}") from exc
+
+
+def _take_one(conn: Connection, item: BatchToTake) -> Taken:
+    batch = item.batch
+    got = claim(conn, item.environment, batch.key, len(batch.events), item.forget_after)
+    if got is not Claim.FRESH:
+        return Taken(got)  # nothing of this batch was written
+    counts = []
+    for pipe in sorted(item.pipes, key=lambda p: (p.run, p.flag)):
+        one = apply_batch(conn, pipe, batch, item.received_at, duplicate_ok=True)
+        if one is None:
+            raise _NoScope(pipe)
+        counts.append(one)
+    return Taken(Claim.FRESH, tuple(counts))
 
 
 def _is_transient(exc: OperationalError) -> bool:

@@ -11,6 +11,7 @@ once: it answers `duplicate: true` and counts nothing.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from typing import Annotated, Any
 
@@ -22,11 +23,14 @@ from flagramp.core.event_parsing import MAX_CLOCK_SKEW, MAX_EVENT_AGE, parse_bat
 from flagramp.core.events import EventBatch, Exposure, RejectedEvent
 from flagramp.core.identifiers import check_environment
 from flagramp.server.bodies import LIMITS_KEY, load_json
+from flagramp.server.event_intake import SentBatch, TokenRevoked
 from flagramp.server.identity import EnvironmentIn, Identity, SdkScope, allow
+from flagramp.server.ports import KeyedBatch
 from flagramp.server.problems import (
     BODY_TOO_LARGE,
     INVALID_REQUEST,
     NOT_FOUND,
+    UNAUTHORIZED,
     ProblemError,
     responses,
 )
@@ -43,6 +47,8 @@ JSON_LINES = ("application/x-ndjson", "application/jsonl", "application/json-lin
 #: How long a batch key is kept: after this, every event of a redelivery is
 #: older than the oldest event accepted.
 KEY_LIFETIME = MAX_EVENT_AGE + MAX_CLOCK_SKEW
+#: Bodies up to this size are parsed on the event loop, bigger ones in a thread.
+PARSE_INLINE_BYTES = 16 * 1024
 
 
 class RejectedEventAnswer(BaseModel):
@@ -130,16 +136,15 @@ async def post_events(
             Permission.ENGINEER,
             sdk=SdkScope.EVENTS_WRITE,
             environment=EnvironmentIn.BODY,
+            rechecked=True,  # the events writer checks the token per group
         ),
     ],
     environment: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     body = await request.body()
     _, max_depth = request.scope.get(LIMITS_KEY, (0, DEFAULT_MAX_JSON_DEPTH))
-    # One hop to the thread pool for all of it: reading, parsing and the one
-    # write transaction (each hop costs about as much as a small query).
-    return await anyio.to_thread.run_sync(
-        _take,
+    parse = functools.partial(
+        _parse,
         state,
         who,
         body,
@@ -148,9 +153,31 @@ async def post_events(
         environment,
         max_depth,
     )
+    # A small batch parses faster than a hop to a thread would take; a big
+    # one must not hold up the event loop.
+    if len(body) <= PARSE_INLINE_BYTES:
+        parsed = parse()
+    else:
+        parsed = await anyio.to_thread.run_sync(parse)
+    keyed, rejected, sent = parsed
+    try:
+        taken = await state.event_writer.take(SentBatch(keyed, who.token.id))
+    except TokenRevoked as exc:
+        raise ProblemError(UNAUTHORIZED, str(exc)) from None
+    if not taken.known_environment:
+        raise ProblemError(NOT_FOUND, f"no environment {keyed.environment!r}")
+    metrics = state.metrics.events
+    batch = keyed.batch
+    if taken.duplicate:
+        metrics.labels("duplicate").inc(sent)
+        return _answer(batch.key, 0, True, 0, [])
+    metrics.labels("accepted").inc(len(batch.events))
+    metrics.labels("rejected").inc(len(rejected))
+    metrics.labels("unwatched").inc(taken.unwatched)
+    return _answer(batch.key, len(batch.events), False, taken.unwatched, rejected)
 
 
-def _take(
+def _parse(
     state: ServerState,
     who: Identity,
     body: bytes,
@@ -158,7 +185,8 @@ def _take(
     header_key: str | None,
     asked: str | None,
     max_depth: int,
-) -> Response:
+) -> tuple[KeyedBatch, list[RejectedEvent], int]:
+    """The batch to take, the events refused, and how many events were sent."""
     raw = read_batch(body, content_type, max_depth)
     env = who.environment(raw.environment or asked)
     check_environment(env)
@@ -170,19 +198,8 @@ def _take(
     now = state.clock.now()
     parsed = parse_batch(events, key=raw.key or header_key, received_at=now)
     batch, rejected = _in_environment(parsed.batch, list(parsed.rejected), events, env)
-    taken = state.events.take(
-        env, batch, received_at=now, forget_after=now + KEY_LIFETIME
-    )
-    if not taken.known_environment:
-        raise ProblemError(NOT_FOUND, f"no environment {env!r}")
-    metrics = state.metrics.events
-    if taken.duplicate:
-        metrics.labels("duplicate").inc(len(events))
-        return _answer(batch.key, 0, True, 0, [])
-    metrics.labels("accepted").inc(len(batch.events))
-    metrics.labels("rejected").inc(len(rejected))
-    metrics.labels("unwatched").inc(taken.unwatched)
-    return _answer(batch.key, len(batch.events), False, taken.unwatched, rejected)
+    keyed = KeyedBatch(env, batch, received_at=now, forget_after=now + KEY_LIFETIME)
+    return keyed, rejected, len(events)
 
 
 def _answer(
