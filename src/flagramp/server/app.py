@@ -196,6 +196,10 @@ def create_app(
         redoc_url=None,
         lifespan=lifespan,
         middleware=_middleware(settings, metrics),
+        # flagramp's own metrics are Prometheus (`/metrics`); FastAPI's
+        # OpenTelemetry hooks only asked, on every request, whether a provider
+        # was configured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.flagramp = state
     problems.install(app)
