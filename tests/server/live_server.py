@@ -57,11 +57,20 @@ def seed_for_serving(url: str) -> tuple[str, str]:
 
 
 @contextmanager
-def serving(app: ASGIApp, *, lifespan: Literal["on", "off"] = "on") -> Iterator[str]:
+def serving(
+    app: ASGIApp,
+    *,
+    lifespan: Literal["on", "off"] = "on",
+    send_buffer: int | None = None,
+) -> Iterator[str]:
     """Serve `app` (with its lifespan, unless `lifespan="off"`) in a thread;
-    yields its base URL. The one thread server of the tests."""
+    yields its base URL. The one thread server of the tests. `send_buffer`
+    fixes the kernel's send buffer of every connection (bytes; the accepted
+    sockets inherit it), so a client that stops reading blocks the server soon."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if send_buffer is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", lifespan=lifespan)

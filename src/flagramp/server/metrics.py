@@ -43,6 +43,13 @@ class ServerMetrics:
             ["environment"],
             registry=r,
         )
+        self.stream_send_timeouts = Counter(
+            "flagramp_stream_send_timeouts",
+            "SSE streams ended because one send to the client blocked longer "
+            "than the send timeout, by stream (flags, guards)",
+            ["stream"],
+            registry=r,
+        )
         self.stream_events = Counter(
             "flagramp_stream_events",
             "SSE events sent, by kind (snapshot, change)",

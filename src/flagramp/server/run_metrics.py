@@ -3,8 +3,9 @@
 `flagramp_runs{status}`, `flagramp_run_transitions_total`,
 `flagramp_run_rollbacks_total{kind}`, `flagramp_guard_decisions_total{decision,
 mode}` and `flagramp_guard_harmful_total{mode,action,acted}` are read from the
-run tables when Prometheus scrapes (`store.run_totals`), so every replica says
-the same, wherever the controller runs.
+run tables when Prometheus scrapes, so every replica says the same, wherever
+the controller runs; each scrape reads only the run log's entries added since
+the last one (`store.run_totals_counter`).
 The tick figures (`flagramp_controller_ticks_total`,
 `flagramp_controller_tick_duration_seconds`, `flagramp_controller_steps_total`,
 `flagramp_controller_lease_held`, …) are this process's: only the replica
@@ -26,7 +27,7 @@ from flagramp.core.plans import Mode
 from flagramp.engine.controller import TickReport
 from flagramp.engine.run_state import RunStatus
 from flagramp.stats import GuardOutcome
-from flagramp.store.run_totals import run_totals
+from flagramp.store.run_totals_counter import RunTotalsCounter
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class RunTotalsCollector(Collector):
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.counter = RunTotalsCounter(engine)
 
     def describe(self) -> Iterator[Metric]:
         # Described without a query, so registering does not touch the store.
@@ -71,7 +73,7 @@ class RunTotalsCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         try:
-            totals = run_totals(self.engine)
+            totals = self.counter.read()
         except StoreError as exc:  # the scrape still answers the other metrics
             log.warning("run metrics: %s", exc)
             return

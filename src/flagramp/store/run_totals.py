@@ -10,10 +10,11 @@ Guard decisions come from the two places the log keeps them: each
 `stage_left` entry's `guards` (every criterion's mode and the decision the
 stage was left on), and the entries a criterion found harmful writes, once per
 stage attempt (`guard_harmful`, or `would_pause` / `would_roll_back` when it
-only reports). The cost of a scrape: three queries on one connection, two of
-them grouped counts; the third reads the `data` of those entries only (a few
-hundred bytes each; one per stage left and per harm found, over all runs),
-parsed in Python, since the JSON is text in every backend.
+only reports). The cost of `run_totals`: three queries on one connection, two
+of them grouped counts; the third reads the `data` of those entries only (a
+few hundred bytes each; one per stage left and per harm found, over all runs),
+parsed in Python, since the JSON is text in every backend. `/metrics` reads
+the same figures incrementally instead (`run_totals_counter`).
 """
 
 from __future__ import annotations

@@ -12,7 +12,9 @@ to the current id gets nothing until something changes. A `: keep-alive`
 comment comes every `keepalive_seconds` (server settings), and the stream ends
 when the browser goes, its session expires or its token is revoked (the
 session's token id is looked up again at every poll, as `access.viewer` does
-at every request).
+at every request), or when one send to it waits longer than
+`stream_send_timeout_seconds` (a browser that stopped reading must not keep its
+slot).
 
 Why poll: the controller may run in another process (or on another replica),
 and the flag change hub carries flag versions, not run events, so there is
@@ -31,7 +33,7 @@ from typing import Annotated, Any
 import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Depends, Header, Request
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette import ServerSentEvent
 from starlette.background import BackgroundTask
 from starlette.responses import JSONResponse, Response
 
@@ -40,6 +42,7 @@ from flagramp.server.dashboard.access import Viewer, dashboard_state, viewer
 from flagramp.server.dashboard.run_views import guard_series, look_id
 from flagramp.server.dashboard.runs_port import RunsPort
 from flagramp.server.state import server_state
+from flagramp.server.streaming.response import TimedEventSourceResponse
 
 router = APIRouter(include_in_schema=False)
 
@@ -121,14 +124,15 @@ async def run_guards_stream(
         finally:
             slot.release()
 
-    return EventSourceResponse(
+    return TimedEventSourceResponse(
         events(),
+        settings,
+        on_send_timeout=server_state(request)
+        .metrics.stream_send_timeouts.labels("guards")
+        .inc,
         # Should the response end without running `events` (sse-starlette
         # answers HEAD so; the route takes GET only today), this gives it back.
         background=BackgroundTask(slot.release),
-        ping=settings.keepalive_seconds,
-        ping_message_factory=lambda: ServerSentEvent(comment="keep-alive"),
-        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
     )
 
 

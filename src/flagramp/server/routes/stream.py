@@ -13,6 +13,7 @@ from flagramp.server.identity import EnvironmentIn, Identity, SdkScope, allow
 from flagramp.server.problems import NOT_FOUND, ProblemError, responses
 from flagramp.server.routes.common import AUTH_PROBLEMS, State, api_router
 from flagramp.server.streaming.events import parse_last_position, stream_events
+from flagramp.server.streaming.response import TimedEventSourceResponse
 from flagramp.store.tokens import Permission
 
 router = api_router("stream")
@@ -25,7 +26,9 @@ or segments: `{"version": 43, "changes": [{"kind", "key", "action", "after"}]}`,
 after 43 and no snapshot (a fresh snapshot if 43 is not a version of this
 store). After a backup restore every client gets a fresh `snapshot`, and from
 then on ids carry the store's new epoch (`52.3fa29c1b07d4`); a `Last-Event-ID`
-of another epoch gets a snapshot too. A `: keep-alive` comment comes every 15 s."""
+of another epoch gets a snapshot too. A `: keep-alive` comment comes every 15 s.
+A client that stops reading has its stream ended once one send to it has
+waited 30 s (`FLAGRAMP_STREAM_SEND_TIMEOUT`)."""
 
 
 @router.get(
@@ -71,9 +74,8 @@ async def stream(
         finally:
             metrics.stream_clients.labels(env).dec()
 
-    return EventSourceResponse(
+    return TimedEventSourceResponse(
         events(),
-        ping=state.settings.keepalive_seconds,
-        ping_message_factory=lambda: ServerSentEvent(comment="keep-alive"),
-        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        state.settings,
+        on_send_timeout=metrics.stream_send_timeouts.labels("flags").inc,
     )

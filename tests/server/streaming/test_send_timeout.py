@@ -1,0 +1,125 @@
+"""A stream client that stops reading loses its stream once one send to it
+waits past `stream_send_timeout_seconds`; the others go on, missing nothing."""
+
+from __future__ import annotations
+
+import dataclasses
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from flagramp.core.errors import FlagrampError
+from flagramp.core.flags import Flag
+from flagramp.server.app import create_app
+from flagramp.server.settings import ServerSettings
+from flagramp.server.state import ServerState
+from tests.server.conftest import SETUP, Api
+from tests.server.live_server import serving
+from tests.server.sse_client import SseReader
+
+#: Each change carries the flag with a description this long: a few fill the
+#: buffers (the client's 2 KiB receive buffer, the server's 8 KiB send buffer,
+#: uvicorn's 64 KiB before it stops writing).
+DESCRIPTION = 9_000
+CHANGES = 30
+
+
+def _wait_for(condition: Callable[[], bool], what: str, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not in {seconds} s: {what}")
+        time.sleep(0.02)
+
+
+def _describe(n: int) -> Callable[[Flag], Flag]:
+    text = f"{n:04d}" + "x" * (DESCRIPTION - 4)
+    return lambda flag: dataclasses.replace(flag, description=text)
+
+
+def test_a_client_that_never_reads_is_dropped_and_a_reader_gets_every_change(
+    api: Api,
+) -> None:
+    store = api.store
+    store.create_flag(Flag(key="big"), SETUP)
+    settings = ServerSettings(
+        stream_poll_seconds=0.05, keepalive_seconds=0.2, stream_send_timeout_seconds=0.5
+    )
+    app = create_app(settings, store=store)
+    state = app.state.flagramp
+    assert isinstance(state, ServerState)
+    timeouts = {"stream": "flags"}
+    with serving(app, send_buffer=4096) as url:
+        where = urlsplit(url)
+        stalled = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # Before connecting, so the window offered is small from the start.
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        stalled.connect((where.hostname, where.port))
+        auth = api.headers("sdk")["authorization"]
+        stalled.sendall(
+            f"GET /api/v1/stream HTTP/1.1\r\nHost: {where.netloc}\r\n"
+            f"Authorization: {auth}\r\nAccept: text/event-stream\r\n\r\n".encode()
+        )
+        _wait_for(lambda: state.hub.clients() == 1, "the stalled client subscribed")
+        reader = SseReader(f"{url}/api/v1/stream", api.headers("sdk"))
+        try:
+            assert reader.next().event == "snapshot"
+            _wait_for(lambda: state.hub.clients() == 2, "the reader subscribed")
+            first = store.version() + 1
+            for n in range(CHANGES):
+                store.change_flag("big", _describe(n), SETUP)
+            # The stalled client's stream is ended (counted once its generator
+            # is closed): its subscriber (and queue) is gone, the gauge says so.
+            registry = state.metrics.registry
+            _wait_for(
+                lambda: (
+                    registry.get_sample_value(
+                        "flagramp_stream_send_timeouts_total", timeouts
+                    )
+                    == 1
+                ),
+                "the stalled stream ended",
+            )
+            assert state.hub.clients() == 1
+            assert (
+                registry.get_sample_value(
+                    "flagramp_stream_clients", {"environment": "production"}
+                )
+                == 1
+            )
+            # Changes after the drop still reach the reader.
+            for n in range(CHANGES, CHANGES + 3):
+                store.change_flag("big", _describe(n), SETUP)
+            got: list[Any] = []
+            while len(got) < CHANGES + 3:
+                event = reader.next()
+                assert event.event == "change"
+                got.append(event.json())
+        finally:
+            reader.close()
+        # The connection is closed once what was buffered has been read.
+        stalled.settimeout(10)
+        received = b""
+        while chunk := stalled.recv(65536):
+            received += chunk
+        stalled.close()
+    assert [g["version"] for g in got] == list(range(first, first + CHANGES + 3))
+    descriptions = [g["changes"][0]["after"]["description"][:4] for g in got]
+    assert descriptions == [f"{n:04d}" for n in range(CHANGES + 3)]
+    assert received.startswith(b"HTTP/1.1 200")
+    # It got the snapshot and some changes, never the ones after the drop.
+    assert b"event: snapshot" in received
+    assert f"{CHANGES + 2:04d}xx".encode() not in received
+
+
+def test_the_send_timeout_comes_from_the_environment() -> None:
+    assert ServerSettings.from_env({}).stream_send_timeout_seconds == 30.0
+    given = {"FLAGRAMP_STREAM_SEND_TIMEOUT": " 2.5 "}
+    assert ServerSettings.from_env(given).stream_send_timeout_seconds == 2.5
+    for wrong in ("0", "-1", "soon", "inf", "nan"):
+        with pytest.raises(FlagrampError, match="FLAGRAMP_STREAM_SEND_TIMEOUT must"):
+            ServerSettings.from_env({"FLAGRAMP_STREAM_SEND_TIMEOUT": wrong})
