@@ -74,3 +74,22 @@ def test_promote_refuses_a_target_that_is_its_source(cli: Invoke) -> None:
     assert same.exit_code == 1
     assert same.stderr.startswith("error: cannot promote qa to qa")
     assert json.loads(cli("run", "list", "--json").stdout) == []
+
+
+def test_the_promoters_same_vote_again_writes_nothing(
+    cli: Invoke, store: SqlFlagStore
+) -> None:
+    assert cli("flags", "create", "release", "--env", "qa").exit_code == 0
+    assert cli("promote", "qa", "prod").exit_code == 0
+    hold = ("run", "approve", "R1", "--role", "promoter", "--pause")
+    first = cli(*hold, "--comment", "wait for QA")
+    assert first.exit_code == 0, first.output
+    written = store_state(store)
+    again = cli(*hold, "--comment", "wait for QA")
+    assert (again.exit_code, again.stdout) == (0, first.stdout)
+    assert store_state(store) == written
+    no_go = cli("run", "approve", "R1", "--role", "promoter", "--pivot")
+    assert no_go.exit_code == 0, no_go.output
+    log = json.loads(cli("run", "log", "R1", "--json").stdout)
+    votes = [e["data"]["answer"] for e in log if e["kind"] == "promotion_vote"]
+    assert votes == ["pause", "pivot"]

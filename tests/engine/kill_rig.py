@@ -14,16 +14,17 @@ that did land is then seen as done and not sent again).
 
 A killer thread sends SIGKILL to the server or the controller at random
 moments (seeded); the driver restarts whichever it finds dead. The outcome
-(run log, flags, flag audit rows, windows, outbox, the webhook deliveries a
-local receiver accepted) is compared with an uninterrupted run of the same
-steps. Used by `tests/engine/test_kill_anywhere.py` (20 kills) and
+(run log, run rows, flags, flag audit rows, windows, outbox, the webhook
+deliveries a local receiver accepted) is compared with an uninterrupted run of
+the same steps, cell for cell: the guards' running bounds too, since the looks
+they intersect are kept in the run's state (`engine.looks`), not in the
+controller's memory. Used by `tests/engine/test_kill_anywhere.py` (20 kills) and
 `bench/kills.py` (100).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -564,30 +565,6 @@ class Outcome:
     figures: Figures
 
 
-def _drop_running_bounds(document: Any) -> Any:
-    """The document without a sequential test's running bounds (`lower`,
-    `upper` beside its `test`): the controller keeps the looks they intersect
-    in memory (`engine.observe`), so a restarted one reports them looser from
-    its next look. Every other figure, and each decision, must match."""
-    if isinstance(document, dict):
-        bounds = {"lower", "upper"} if "test" in document else set()
-        return {
-            k: _drop_running_bounds(v) for k, v in document.items() if k not in bounds
-        }
-    if isinstance(document, list):
-        return [_drop_running_bounds(v) for v in document]
-    return document
-
-
-def _comparable(cell: object) -> object:
-    if isinstance(cell, str) and cell.startswith("{"):
-        try:
-            return json.dumps(_drop_running_bounds(json.loads(cell)), sort_keys=True)
-        except ValueError:
-            return cell
-    return cell
-
-
 def read_tables(url: str) -> dict[str, list[tuple[object, ...]]]:
     engine = open_engine(url, migrate=False)
     a = audit_log.c
@@ -613,8 +590,7 @@ def read_tables(url: str) -> dict[str, list[tuple[object, ...]]]:
     try:
         with engine.connect() as conn:
             return {
-                name: [tuple(_comparable(c) for c in r) for r in conn.execute(q)]
-                for name, q in chosen.items()
+                name: [tuple(r) for r in conn.execute(q)] for name, q in chosen.items()
             }
     finally:
         engine.dispose()

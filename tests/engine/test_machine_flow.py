@@ -197,6 +197,26 @@ def test_a_pause_vote_pauses() -> None:
     assert run.state.stage == 1
 
 
+def test_the_same_vote_again_changes_nothing_and_a_changed_one_is_recorded() -> None:
+    run = Run(vaos())
+    _at_stage_b_gate(run)
+    first = run.do(Vote(PO, "product_owner", Answer.LAUNCH, "fine"))
+    assert [e.kind for e in first.events] == ["voted"] and not first.repeated
+    run.now += dt.timedelta(minutes=3)
+    again = run.do(Vote(PO, "product_owner", Answer.LAUNCH, "fine"))
+    assert again.repeated and not again.changed and again.notices == ()
+    # The recorded vote keeps its first time: the repeat left no trace.
+    assert again.state.votes == first.state.votes
+    assert first.state.votes[0].at == run.now - dt.timedelta(minutes=3)
+    reworded = run.do(Vote(PO, "product_owner", Answer.LAUNCH, "fine, data checked"))
+    assert not reworded.repeated
+    assert [e.kind for e in reworded.events] == ["voted"]
+    assert [v.comment for v in run.state.votes] == ["fine, data checked"]
+    paused = run.do(Vote(PO, "product_owner", Answer.PAUSE, "fine, data checked"))
+    assert not paused.repeated and run.status() is RunStatus.PAUSED
+    assert run.events().count("voted") == 3
+
+
 def _revise(person: str, loosens: tuple[str, ...] = ()) -> Revise:
     return Revise(person, "name: x", "hash2", "hold 1d -> 2d", loosens)
 

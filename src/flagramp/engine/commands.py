@@ -4,11 +4,13 @@ that the person holds the plan role the command needs (`CommandRefused` if not).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from flagramp.core.errors import EngineError
 from flagramp.core.plans import Answer
 from flagramp.core.severity import Severity
+from flagramp.engine.run_records import VoteRecord
 
 
 class CommandRefused(EngineError):
@@ -52,6 +54,13 @@ class Vote:
     role: str
     answer: Answer
     comment: str = ""
+
+    def repeats(self, votes: Iterable[VoteRecord]) -> bool:
+        """Whether the go/no-go's votes so far hold this very vote: the same
+        person, role, answer and comment (a retried request, a second click).
+        A changed answer or comment is a new vote."""
+        mine = (self.person, self.role, self.answer.value, self.comment)
+        return any((v.person, v.role, v.answer, v.comment) == mine for v in votes)
 
 
 @dataclass(frozen=True, slots=True)

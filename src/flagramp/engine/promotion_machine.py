@@ -119,6 +119,8 @@ class _Draft:
         self.context, self.state, self.now = context, state, now
         self.events: list[RunEventDraft] = []
         self.notices: list[NoticeDraft] = []
+        #: The command repeats one already taken (`Step.repeated`).
+        self.repeated = False
 
     def event(self, kind: str, actor: str | None = None, /, **data: Json) -> None:
         self.events.append(RunEventDraft(kind, actor, dict(data)))
@@ -142,7 +144,13 @@ class _Draft:
         self.state = self.state.with_current(record)
 
     def step(self) -> Step:
-        return Step(self.state, tuple(self.events), (), tuple(self.notices))
+        return Step(
+            self.state,
+            tuple(self.events),
+            (),
+            tuple(self.notices),
+            repeated=self.repeated,
+        )
 
 
 def _environments(context: RunContext) -> list[str]:
@@ -637,6 +645,11 @@ def _vote(d: _Draft, cmd: Vote) -> None:
         raise CommandRefused(
             f"{cmd.person} does not hold {cmd.role}", code="not_allowed"
         )
+    if cmd.repeats(record.votes):
+        # The step's votes so far: the same vote again is a retry (as a
+        # rollout's go/no-go, `transitions.handlers.vote`).
+        d.repeated = True
+        return
     votes = tuple(
         v for v in record.votes if (v.person, v.role) != (cmd.person, cmd.role)
     )

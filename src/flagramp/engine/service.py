@@ -20,7 +20,7 @@ from flagramp.core.errors import EngineError
 from flagramp.core.plans import Plan, diff, load_plan
 from flagramp.core.types import Json
 from flagramp.engine import machine, promotion_machine
-from flagramp.engine.commands import Command, MeetMilestone, Revise
+from flagramp.engine.commands import Command, MeetMilestone, Revise, Vote
 from flagramp.engine.compile import compile_plan, metric_specs
 from flagramp.engine.event_targets import EventRoute, event_targets
 from flagramp.engine.go_live_windows import (
@@ -292,6 +292,8 @@ class RunService:
                 step = promotion_machine.command(context, state, now, cmd)
             else:
                 step = self._decide(context, state, now, cmd)
+            if step.repeated:
+                return self._as_first(row, cmd)
             kind = type(cmd).__name__
             author = Author(cmd.person, f"run {run}: {kind}")
             try:
@@ -318,6 +320,18 @@ class RunService:
                 if attempt == COMMAND_ATTEMPTS:
                     raise RunConflict(exc.run, exc.expected, exc.found) from exc
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _as_first(self, row: RunRow, cmd: Command) -> Applied:
+        """The answer to a command that repeats one the run took
+        (`Step.repeated`), written nothing: the run's version as it is and the
+        event that recorded the first."""
+        first = [e for e in self.reader.events(row.id) if _records(e, cmd)][-1:]
+        return Applied(
+            version=row.version,
+            store_version=first[0].store_version if first else row.watched_version,
+            seqs=tuple(e.seq for e in first),
+            flags_changed=(),
+        )
 
     # --- reads -------------------------------------------------------------------
 
@@ -382,3 +396,15 @@ def _last_evaluation(log: Sequence[RunEvent]) -> dict[str, Json] | None:
         if isinstance(event.data.get("checks"), list):
             return event.data
     return None
+
+
+def _records(event: RunEvent, cmd: Command) -> bool:
+    """Whether `event` is the one that recorded the vote `cmd`."""
+    if not isinstance(cmd, Vote) or event.kind not in ("voted", "promotion_vote"):
+        return False
+    data = event.data
+    return event.actor == cmd.person and (
+        data.get("role"),
+        data.get("answer"),
+        data.get("comment"),
+    ) == (cmd.role, cmd.answer.value, cmd.comment)

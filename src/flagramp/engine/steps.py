@@ -75,6 +75,10 @@ class Step:
     flag_moves: tuple[FlagMove, ...] = ()
     notices: tuple[NoticeDraft, ...] = ()
     incidents: tuple[IncidentDraft, ...] = ()
+    repeated: bool = False
+    """The command repeats one the run has already taken (an identical vote
+    on the go/no-go still asked): nothing is written, and the caller answers
+    as it answered the first (`RunService.command`)."""
 
     @property
     def changed(self) -> bool:

@@ -189,7 +189,8 @@ class FingerprintRow:
 
 @dataclass(frozen=True, slots=True)
 class SampleRatio:
-    """Users per arm against the split the stage set."""
+    """Users per arm against the split the stage set: the χ² look, and what
+    the run's own rule makes of these counts."""
 
     treatment: float
     control: float
@@ -197,11 +198,20 @@ class SampleRatio:
     observed_share: float | None
     chi2: float
     p_value: float
+    """Pearson's χ² p-value at this one look (reported, not acted on)."""
+    mismatch: bool
+    """Whether the run's rule finds the split off: its always-valid test
+    (`stats.check_sample_ratio`), which pauses the run."""
+    threshold: float
+    """The level `α` that test is run at (`stats.SRM_THRESHOLD`)."""
 
     @property
-    def mismatch(self) -> bool:
-        """Whether the split is off at the run's level (p < 0.001)."""
-        return self.p_value < 0.001
+    def rule(self) -> str:
+        """The run's rule in words, so that a small p-value is read against it."""
+        return (
+            "the run pauses when its always-valid sample-ratio test rejects at "
+            f"α = {self.threshold:g}; a χ² p-value alone does not pause it"
+        )
 
 
 @dataclass(frozen=True, slots=True)

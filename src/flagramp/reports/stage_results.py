@@ -59,7 +59,7 @@ from flagramp.reports.values import (
     unit_of,
     users,
 )
-from flagramp.stats.srm import srm_statistic
+from flagramp.stats.srm import SRM_THRESHOLD, check_sample_ratio, srm_statistic
 from flagramp.stats.windows import Window
 
 
@@ -283,10 +283,28 @@ def _sample_ratio(
     share = treatment_share(phase, stage)
     if not 0 < share < 1:
         return None
-    on, off = users(lanes.on), users(lanes.off)
-    chi2, p = srm_statistic((off, on), (1 - share, share))
-    total = on + off
-    return SampleRatio(on, off, share, on / total if total else None, chi2, p)
+    return sample_ratio_of(users(lanes.on), users(lanes.off), share)
+
+
+def sample_ratio_of(treatment: float, control: float, share: float) -> SampleRatio:
+    """The sample-ratio line's figures for users per arm at `share` (0 < share
+    < 1): the χ² look, and the run's own decision on these counts, as
+    `engine.health.sample_ratio` makes it (the always-valid test at
+    `SRM_THRESHOLD`), not `p < SRM_THRESHOLD`."""
+    counts, shares = (control, treatment), (1 - share, share)
+    chi2, p = srm_statistic(counts, shares)
+    total = treatment + control
+    mismatch = total > 0 and check_sample_ratio(counts, shares).is_harmful
+    return SampleRatio(
+        treatment,
+        control,
+        share,
+        treatment / total if total else None,
+        chi2,
+        p,
+        mismatch,
+        SRM_THRESHOLD,
+    )
 
 
 def _health(ctx: ReportContext, index: tuple[int, int]) -> Given:

@@ -7,9 +7,11 @@ import datetime as dt
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from flagramp.engine.run_state import RunState
 from flagramp.engine.scopes import current_scope
+from flagramp.store.notification_tables import notification_outbox
 from flagramp.store.windows import WindowStore
 from tests.server.routes.run_plan import ENG, FLAG, PLAN, PO
 from tests.server.routes.runs_kit import YAML, Runs, runs
@@ -126,6 +128,44 @@ def test_both_roles_launch_at_the_go_no_go_and_the_stage_advances(runs: Runs) ->
     assert percentage is not None and percentage.value == 100.0
     again = runs.command(run, "vote", "po", role="po", answer="launch")
     _problem(again, 409, "not_waiting_for_that")
+
+
+def _outbox(runs: Runs) -> int:
+    with runs.api.store.engine.connect() as conn:
+        found = conn.execute(
+            sa.select(sa.func.count()).select_from(notification_outbox)
+        )
+        return int(found.scalar_one())
+
+
+def test_the_same_vote_sent_again_answers_as_the_first_and_writes_nothing(
+    runs: Runs,
+) -> None:
+    run = runs.start()
+    runs.to_go_no_go(run)
+    first = runs.command(run, "vote", "eng", role="eng", answer="launch", comment="ok")
+    assert first.status_code == 200, first.text
+    written = (runs.api.store.version(), _outbox(runs), runs.show(run)["version"])
+    runs.api.clock.advance(dt.timedelta(minutes=2))
+    again = runs.command(run, "vote", "eng", role="eng", answer="launch", comment="ok")
+    assert again.status_code == 200, again.text
+    assert again.json() == first.json()  # the voted event and the version
+    assert (runs.api.store.version(), _outbox(runs), runs.show(run)["version"]) == (
+        written
+    )
+    reworded = runs.command(
+        run, "vote", "eng", role="eng", answer="launch", comment="ok, dashboards too"
+    )
+    assert reworded.json()["version"] == written[2] + 1
+    assert reworded.json()["events"] > first.json()["events"]
+    log = runs.call("GET", f"/runs/{run}/log", "viewer").json()["events"]
+    voted = [(e["seq"], e["data"]["comment"]) for e in log if e["kind"] == "voted"]
+    assert voted == [
+        (first.json()["events"][0], "ok"),
+        (reworded.json()["events"][0], "ok, dashboards too"),
+    ]
+    # The gate still waits for the product owner: the repeats decided nothing.
+    assert runs.show(run)["waiting_for"]["people"] == [PO]
 
 
 def test_kill_needs_the_kill_role_and_re_enable_the_product_owner(runs: Runs) -> None:

@@ -37,6 +37,8 @@ class Draft:
         self.moves: list[FlagMove] = []
         self.notices: list[NoticeDraft] = []
         self.incidents: list[IncidentDraft] = []
+        #: The command repeats one already taken (`Step.repeated`).
+        self.repeated = False
 
     def update(self, **changes: Any) -> None:
         """Replace fields of the state."""
@@ -111,4 +113,5 @@ class Draft:
             tuple(self.moves),
             tuple(self.notices),
             tuple(self.incidents),
+            self.repeated,
         )

@@ -204,6 +204,11 @@ def vote(d: Draft, cmd: Vote) -> None:
         raise refuse("not_your_role", f"{cmd.person} does not hold {cmd.role}")
     if cmd.role not in ask.roles:
         raise refuse("not_waiting_for_that", f"the go/no-go does not ask {cmd.role}")
+    if cmd.repeats(state.votes):
+        # The votes are this gate's (a new gate starts them afresh): the same
+        # vote again is a retry, not a second decision to log and announce.
+        d.repeated = True
+        return
     votes = tuple(
         v for v in state.votes if (v.role, v.person) != (cmd.role, cmd.person)
     )
