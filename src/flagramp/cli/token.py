@@ -1,7 +1,12 @@
-"""`flagramp token create|list|revoke`: API tokens for people, services and SDKs."""
+"""`flagramp token create|list|revoke`: API tokens for people, services and SDKs.
+
+`create --expires-in 90d` issues a token that stops working then; `list` shows
+each token's expiry and marks the expired ones.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 import typer
@@ -10,7 +15,8 @@ from rich.table import Table
 from flagramp.cli.commands import App
 from flagramp.cli.options import JsonOption, WhoOption, WhyOption, author, open_store
 from flagramp.cli.output import console, emit_json, fail, user_errors
-from flagramp.store.tokens import OwnerKind, Permission, TokenStore
+from flagramp.core.plans import Duration
+from flagramp.store.tokens import OwnerKind, Permission, TokenRecord, TokenStore
 
 token_app = App(help="API tokens: create, list, revoke.")
 
@@ -39,6 +45,14 @@ def create(
     description: Annotated[
         str, typer.Option(metavar="TEXT", help="What the token is for.")
     ] = "",
+    expires_in: Annotated[
+        str | None,
+        typer.Option(
+            "--expires-in",
+            metavar="DURATION",
+            help="It stops working this long from now (30m, 12h, 90d); default: never.",
+        ),
+    ] = None,
     who: WhoOption = None,
     why: WhyOption = "",
     as_json: JsonOption = False,
@@ -53,13 +67,21 @@ def create(
     kind = OwnerKind.PERSON if person is not None else OwnerKind.SERVICE
     owner = person if person is not None else service
     assert owner is not None
+    lifetime = None
+    if expires_in is not None:
+        try:
+            lifetime = Duration.parse(expires_in).delta
+        except ValueError as exc:
+            fail(f"--expires-in: {exc}")
     with user_errors():
-        issued = TokenStore(open_store()).issue(
+        tokens = TokenStore(open_store())
+        issued = tokens.issue(
             owner=owner,
             owner_kind=kind,
             permission=level,
             environment=env,
             description=description,
+            expires_at=None if lifetime is None else tokens.now() + lifetime,
             author=author(who, why),
         )
     if as_json:
@@ -70,6 +92,7 @@ def create(
     typer.echo(
         f"token {issued.record.id} for {owner} ({level.value}"
         + (f", {env}" if env else "")
+        + (f", expires {issued.record.expires_at}" if issued.record.expires_at else "")
         + "): store it now, it is not shown again",
         err=True,
     )
@@ -79,11 +102,15 @@ def create(
 def list_tokens(as_json: JsonOption = False) -> None:
     """List tokens (never their secrets)."""
     with user_errors():
-        records = TokenStore(open_store()).list()
+        tokens = TokenStore(open_store())
+        records = tokens.list()
     if as_json:
         emit_json([r.to_json() for r in records])
         return
-    table = Table("id", "holder", "permission", "environment", "created", "revoked")
+    now = tokens.now()
+    table = Table(
+        "id", "holder", "permission", "environment", "created", "expires", "revoked"
+    )
     for r in records:
         table.add_row(
             r.id,
@@ -91,9 +118,16 @@ def list_tokens(as_json: JsonOption = False) -> None:
             r.permission.value,
             r.environment or "",
             f"{r.created_at} by {r.created_by}",
+            _expiry(r, now),
             f"{r.revoked_at} by {r.revoked_by}" if r.revoked_at else "",
         )
     console.print(table)
+
+
+def _expiry(record: TokenRecord, now: dt.datetime) -> str:
+    if record.expires_at is None:
+        return "never"
+    return record.expires_at + (" (expired)" if record.is_expired(now) else "")
 
 
 @token_app.command("revoke")

@@ -151,7 +151,7 @@ def create_app(
         tokens=tokens,
         batch_keys=EventBatchKeys(store.engine),
         events=intake,
-        event_writer=GroupedIntake(intake, tokens.unrevoked),
+        event_writer=GroupedIntake(intake, tokens.usable),
         alerts=alerts_sink or AuditAlertSink(store),
         hub=hub,
         snapshots=SnapshotCache(store),

@@ -124,7 +124,7 @@ class GroupedIntake:
             for sent, future in live:
                 if sent.token_id is not None and sent.token_id not in usable:
                     future.set_exception(
-                        TokenRevoked("the token is unknown or revoked")
+                        TokenRevoked("the token was revoked or has expired")
                     )
                 else:
                     kept.append((sent, future))

@@ -2,7 +2,7 @@
 
 Every `/api/v1` route declares one `Access` through `allow(...)`, a FastAPI
 dependency that authenticates the bearer token and returns the caller's
-`Identity`, or answers 401 (no token, an unknown or revoked one), 403 (a
+`Identity`, or answers 401 (no token, an unknown, revoked or expired one), 403 (a
 permission below the route's, an SDK token on a route SDKs may not use, or an
 SDK token for another environment), or 429 (too many failed authentications
 from the client's address). The permission × endpoint matrix in
@@ -11,6 +11,7 @@ docs/server.md is generated from these declarations (`server.matrix`).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -149,19 +150,17 @@ class Guard:
         if token is not None and self.rechecked:
             record = state.token_cache.get(token)
         if token is not None and record is None:
-            record = await anyio.to_thread.run_sync(state.tokens.authenticate, token)
-            if record is not None and self.rechecked:
+            record = await anyio.to_thread.run_sync(state.tokens.presented, token)
+            if record is not None and self.rechecked and not record.is_revoked:
                 state.token_cache.put(token, record)
-        if record is None:
+        now = state.tokens.now()
+        if record is None or not record.is_usable(now):
+            reason = _refusal(token, record, now)
             state.auth_limiter.fail(client)
-            state.metrics.auth_failures.labels(
-                "missing" if token is None else "invalid"
-            ).inc()
+            state.metrics.auth_failures.labels(reason).inc()
             raise ProblemError(
                 UNAUTHORIZED,
-                "send a token as `Authorization: Bearer <token>`"
-                if token is None
-                else "the token is unknown or revoked",
+                _REFUSALS[reason],
                 headers={"www-authenticate": 'Bearer realm="flagramp"'},
             )
         identity = Identity(record)
@@ -176,6 +175,24 @@ class Guard:
             identity.environment(_asked_environment(request, self.access.environment))
         request.scope[IDENTITY_KEY] = identity
         return identity
+
+
+#: The 401's detail for each reason a token is refused (the metric's label).
+_REFUSALS = {
+    "missing": "send a token as `Authorization: Bearer <token>`",
+    "invalid": "the token is unknown or revoked",
+    "expired": "the token has expired",
+}
+
+
+def _refusal(token: str | None, record: TokenRecord | None, now: dt.datetime) -> str:
+    """Why a token is refused. "expired" only for a token that was presented
+    with its secret and is not revoked: nobody learns an id's expiry without it."""
+    if token is None:
+        return "missing"
+    if record is not None and not record.is_revoked and record.is_expired(now):
+        return "expired"
+    return "invalid"
 
 
 def _asked_environment(request: Request, where: EnvironmentIn) -> str | None:

@@ -1,9 +1,9 @@
 """The server's tables: API tokens (stored hashed), event batch keys, uploaded plans.
 
 Defined on the store's one `metadata` (so backups and migrations see it);
-created by migration 0009_api_tokens. A token is `frp_<id>_<secret>`: the row is
-found by `id`, and only the SHA-256 of the secret is kept, so a copy of the
-database lets nobody call the server.
+created by migration 0009_api_tokens (0011_token_expiry added `expires_at`). A
+token is `frp_<id>_<secret>`: the row is found by `id`, and only the SHA-256 of
+the secret is kept, so a copy of the database lets nobody call the server.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ api_tokens = Table(
     Column("created_by", Name(AUTHOR_MAX), nullable=False),
     Column("revoked_at", String(40), nullable=True),
     Column("revoked_by", Name(AUTHOR_MAX), nullable=True),
+    #: NULL: the token never expires.
+    Column("expires_at", String(40), nullable=True),
 )
 
 #: Keys of event batches the server has taken (`POST /api/v1/events`), so that a

@@ -8,6 +8,10 @@ address) or a service (a name) and carries one permission: `viewer` <
 write its events). Issuing and revoking are audited (the audit row names the
 token's id, owner and permission, never its secret) in the same unit of work
 as the row itself.
+
+A token may expire (`expires_at`, UTC to the second; NULL never). Expiry is
+judged by a `now` the caller passes or else the store's clock, the one that
+stamps `created_at`, never the wall clock read here.
 """
 
 from __future__ import annotations
@@ -97,11 +101,23 @@ class TokenRecord:
     created_by: str
     revoked_at: str | None = None
     revoked_by: str | None = None
+    expires_at: str | None = None
 
     @property
     def is_revoked(self) -> bool:
         """Whether the token was revoked (it then authenticates nobody)."""
         return self.revoked_at is not None
+
+    def is_expired(self, now: dt.datetime) -> bool:
+        """Whether the token has expired by `now` (timezone-aware)."""
+        return self.expires_at is not None and now >= dt.datetime.fromisoformat(
+            self.expires_at
+        )
+
+    def is_usable(self, now: dt.datetime) -> bool:
+        """Whether the token authenticates at `now`: neither revoked nor expired.
+        (A cached record's `revoked_at` is as old as the cache entry.)"""
+        return not self.is_revoked and not self.is_expired(now)
 
     def to_json(self) -> dict[str, str | None]:
         """The record as JSON (for the API and `token list --json`)."""
@@ -116,6 +132,7 @@ class TokenRecord:
             "created_by": self.created_by,
             "revoked_at": self.revoked_at,
             "revoked_by": self.revoked_by,
+            "expires_at": self.expires_at,
         }
 
 
@@ -153,14 +170,18 @@ class TokenStore:
         author: Author,
         environment: str | None = None,
         description: str = "",
+        expires_at: dt.datetime | None = None,
     ) -> IssuedToken:
         """Create a token; the returned text is the only copy of its secret.
+        With `expires_at` (timezone-aware, kept to the second) it authenticates
+        nobody from then on.
 
         Raises InvalidToken for an owner that is not an e-mail address (person)
-        or a valid name (service), an SDK token without an environment, or an
-        environment on any other token.
+        or a valid name (service), an SDK token without an environment, an
+        environment on any other token, or an `expires_at` not after now.
         """
         _check_request(owner, owner_kind, permission, environment, description)
+        expires = None if expires_at is None else _expiry(expires_at, self.now())
         token_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         now = _stamp(self.store)
@@ -173,6 +194,7 @@ class TokenStore:
             description=description,
             created_at=now,
             created_by=author.who,
+            expires_at=expires,
         )
         with self.store.unit_of_work(author) as unit:
             unit.execute(
@@ -190,21 +212,35 @@ class TokenStore:
             )
         return IssuedToken(record, f"{PREFIX}_{token_id}_{secret}")
 
-    def authenticate(self, token: str) -> TokenRecord | None:
-        """The record of a valid, unrevoked token; None for anything else."""
+    def now(self) -> dt.datetime:
+        """What expiry is judged by when no `now` is given: the store's clock."""
+        return self.store.clock.now()
+
+    def authenticate(
+        self, token: str, now: dt.datetime | None = None
+    ) -> TokenRecord | None:
+        """The record of a valid token, unrevoked and unexpired at `now`
+        (default: the store's clock); None for anything else."""
+        record = self.presented(token)
+        return _if_usable(record, self.now() if now is None else now)
+
+    def presented(self, token: str) -> TokenRecord | None:
+        """The record of the token whose secret `token` carries, revoked and
+        expired ones too; None for a malformed token, an unknown id or a wrong
+        secret. For callers that tell why a token is refused (`is_usable`)."""
         parts = split_token(token)
         token_id, secret = parts if parts is not None else ("", "")
         row = self._row(token_id) if parts is not None else None
         stored = row["secret_sha256"] if row is not None else _NO_SECRET
         matches = hmac.compare_digest(secret_hash(secret), str(stored))
-        if row is None or not matches:
-            return None
-        record = _record(row)
-        return None if record.is_revoked else record
+        return _record(row) if row is not None and matches else None
 
-    def active(self, token_id: str) -> TokenRecord | None:
-        """The record of the unrevoked token `token_id`; None for an unknown or
-        revoked one.
+    def active(
+        self, token_id: str, now: dt.datetime | None = None
+    ) -> TokenRecord | None:
+        """The record of the token `token_id` if it is unrevoked and unexpired at
+        `now` (default: the store's clock); None for an unknown, revoked or
+        expired one.
 
         For callers that already hold proof the token was presented (the
         dashboard's signed session cookie carries only the id): no secret is
@@ -212,15 +248,26 @@ class TokenStore:
         """
         row = self._row(token_id)
         record = None if row is None else _record(row)
-        return None if record is None or record.is_revoked else record
+        return _if_usable(record, self.now() if now is None else now)
 
-    def unrevoked(self, token_ids: Collection[str]) -> set[str]:
-        """The ids among `token_ids` of tokens that exist and are not revoked
-        (one read: the events writer checks its group's senders with it)."""
+    def usable(
+        self, token_ids: Collection[str], now: dt.datetime | None = None
+    ) -> set[str]:
+        """The ids among `token_ids` of tokens that exist and are neither
+        revoked nor expired at `now` (default: the store's clock). One read:
+        the events writer checks its group's senders with it."""
         t = api_tokens.c
-        query = select(t.id).where(t.id.in_(sorted(token_ids)), t.revoked_at.is_(None))
+        query = select(t.id, t.expires_at).where(
+            t.id.in_(sorted(token_ids)), t.revoked_at.is_(None)
+        )
+        at = self.now() if now is None else now
         with reading(self.store.engine, "API tokens") as conn:
-            return {str(row.id) for row in conn.execute(query)}
+            rows = conn.execute(query).all()
+        return {
+            str(row.id)
+            for row in rows
+            if row.expires_at is None or at < dt.datetime.fromisoformat(row.expires_at)
+        }
 
     def get(self, token_id: str) -> TokenRecord:
         """The token's record; raises TokenNotFound."""
@@ -296,8 +343,26 @@ def _check_request(
         )
 
 
+def _if_usable(record: TokenRecord | None, now: dt.datetime) -> TokenRecord | None:
+    return record if record is not None and record.is_usable(now) else None
+
+
 def _stamp(store: SqlFlagStore) -> str:
-    return store.clock.now().astimezone(dt.UTC).isoformat(timespec="seconds")
+    return _iso(store.clock.now())
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def _expiry(expires_at: dt.datetime, now: dt.datetime) -> str:
+    """`expires_at` as stored; raises InvalidToken unless it is after `now`."""
+    if expires_at.tzinfo is None:
+        raise InvalidToken("expires_at", "give the time with its time zone")
+    stored = _iso(expires_at)
+    if dt.datetime.fromisoformat(stored) <= now:
+        raise InvalidToken("expires_at", f"{stored} is not in the future")
+    return stored
 
 
 def _row(record: TokenRecord) -> dict[str, Any]:
@@ -312,6 +377,7 @@ def _row(record: TokenRecord) -> dict[str, Any]:
         "created_by": record.created_by,
         "revoked_at": record.revoked_at,
         "revoked_by": record.revoked_by,
+        "expires_at": record.expires_at,
     }
 
 
@@ -327,6 +393,7 @@ def _record(row: Any) -> TokenRecord:
         created_by=row["created_by"],
         revoked_at=row["revoked_at"],
         revoked_by=row["revoked_by"],
+        expires_at=row["expires_at"],
     )
 
 
@@ -338,4 +405,5 @@ def _audited(record: TokenRecord) -> dict[str, Json]:
         "environment": record.environment,
         "description": record.description,
         "revoked_at": record.revoked_at,
+        "expires_at": record.expires_at,
     }

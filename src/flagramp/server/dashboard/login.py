@@ -78,17 +78,25 @@ async def login(request: Request) -> Response:
             request, error="The form expired; please log in again.", status=403
         )
     token = form.get("token", "").strip()
-    record = (
-        await anyio.to_thread.run_sync(server.tokens.authenticate, token)
+    shown = (
+        await anyio.to_thread.run_sync(server.tokens.presented, token)
         if token
         else None
     )
+    now = server.tokens.now()
+    record = shown if shown is not None and shown.is_usable(now) else None
     if record is None or record.permission is Permission.SDK:
+        # Expired only for a token presented with its secret and not revoked.
+        expired = shown is not None and not shown.is_revoked and shown.is_expired(now)
         server.auth_limiter.fail(client)
-        server.metrics.auth_failures.labels("invalid" if token else "missing").inc()
+        server.metrics.auth_failures.labels(
+            "expired" if expired else "invalid" if token else "missing"
+        ).inc()
         message = (
             "SDK tokens are for applications; log in with a person's token."
             if record is not None
+            else "That token has expired."
+            if expired
             else "That token is unknown or revoked."
         )
         return _login_page(request, error=message, status=401)

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field
 
 from flagramp.core.identifiers import TEXT_MAX
+from flagramp.core.plans import Duration
 from flagramp.server.identity import Identity, SdkScope, allow
 from flagramp.server.problems import responses
 from flagramp.server.routes.common import AUTH_PROBLEMS, State, api_router
@@ -30,6 +31,7 @@ class TokenView(BaseModel):
     created_by: str
     revoked_at: str | None
     revoked_by: str | None
+    expires_at: str | None = Field(description="When it stops working; null: never")
 
 
 class IssuedTokenView(TokenView):
@@ -46,6 +48,9 @@ class TokenRequest(BaseModel):
     permission: Permission
     environment: str | None = Field(None, description="Required for SDK tokens")
     description: str = Field("", max_length=TEXT_MAX)
+    expires_in: Duration | None = Field(
+        None, description="It stops working this long after issue; null: never"
+    )
     why: str = Field("", max_length=TEXT_MAX)
 
 
@@ -69,12 +74,16 @@ def issue_token(
     body: TokenRequest, state: State, who: Annotated[Identity, ADMIN]
 ) -> IssuedTokenView:
     """Issue a token; its text is in this answer and nowhere else, ever."""
+    expires_at = (
+        None if body.expires_in is None else state.tokens.now() + body.expires_in.delta
+    )
     issued = state.tokens.issue(
         owner=body.owner,
         owner_kind=body.owner_kind,
         permission=body.permission,
         environment=body.environment,
         description=body.description,
+        expires_at=expires_at,
         author=who.author(body.why),
     )
     return IssuedTokenView(**_view(issued.record).model_dump(), token=issued.token)
