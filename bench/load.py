@@ -4,6 +4,7 @@
     .venv/bin/python bench/load.py --postgres URL       # the same on PostgreSQL
     .venv/bin/python bench/load.py --clients 100 --rps 200 --seconds 10   # the suite's
     .venv/bin/python bench/load.py --workers 2          # `flagramp serve --workers 2`
+    .venv/bin/python bench/load.py --watched            # a run's scope takes the events
 
 The server is `flagramp serve` (one uvicorn worker, or `--workers N`) in its
 own process, on SQLite or, with `--postgres URL` (a database this run may
@@ -23,11 +24,12 @@ The open-file limit is raised to what the clients need. Bounded: the run lasts
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 import tempfile
 from pathlib import Path
+
+import uvloop
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "src")]
@@ -35,16 +37,61 @@ sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 from tests.server.live_server import serve_process  # noqa: E402
 from tests.server.load_driver import LoadPlan, raise_open_files, run_load  # noqa: E402
 
+from flagramp.core.clock import SystemClock  # noqa: E402
 from flagramp.core.flags import Flag  # noqa: E402
+from flagramp.engine.controller import Controller  # noqa: E402
+from flagramp.engine.service import RunService  # noqa: E402
 from flagramp.store import Author, SqlFlagStore  # noqa: E402
 from flagramp.store.tokens import OwnerKind, Permission, TokenStore  # noqa: E402
+from flagramp.store.windows import WindowStore  # noqa: E402
+
+#: `--watched`: a run at 50 % on `watched_flag`, guarding the load's error rate.
+WATCHING_PLAN = """\
+name: load
+title: Events under load
+owner: eng
+product_owner: po
+environment: production
+traffic: {users_per_day: 576000, requests_per_minute: 60000}
+roles:
+  eng: {people: [eng@va.gov], signs: [go_no_go, kill_switch, revert]}
+  po: {people: [po@va.gov], signs: [go_no_go, re-enable]}
+flags:
+  watched_flag: {create: true}
+events:
+  load_request: {kind: request}
+metrics:
+  error_rate: {kind: ratio, numerator: load_request_failed, denominator: load_request}
+phases:
+  - name: Rollout
+    flags: [watched_flag]
+    stages:
+      - name: Half
+        percentage: 50
+        hold: 1h
+        criteria:
+          - {kind: absolute, metric: error_rate, below: 5, mde: 1,
+             severity: critical, mode: rollback}
+rollback:
+  severities:
+    critical: {action: disable_all}
+  re-enable: {approved_by: [po]}
+  kill_switch: [eng]
+  revert_confirmed_by: [eng]
+"""
 
 
-def prepare(url: str) -> dict[str, str]:
-    """The flag the load changes, and an SDK and an engineer token."""
+def prepare(url: str, *, watched: bool = False) -> dict[str, str]:
+    """The flag the load changes, and an SDK and an engineer token; with
+    `watched`, a run in its first stage whose scope takes every event."""
     store = SqlFlagStore.open(url)
     setup = Author("bench")
     store.create_flag(Flag(key="load_flag"), setup)
+    if watched:
+        windows, clock = WindowStore(store.engine), SystemClock()
+        RunService(store, windows, clock).start(WATCHING_PLAN, person="eng@va.gov")
+        Controller(store, windows, clock).tick()  # the first stage starts
+        assert RunService(store, windows, clock).event_routes("production")
     tokens = TokenStore(store)
     issued = {
         "engineer": tokens.issue(
@@ -78,6 +125,11 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--postgres", metavar="URL", help="a PostgreSQL URL")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn workers")
+    parser.add_argument(
+        "--watched",
+        action="store_true",
+        help="a run in its first stage takes every event into its scope",
+    )
     args = parser.parse_args()
     limit = raise_open_files(4 * args.clients + 256)
     plan = LoadPlan(
@@ -85,26 +137,30 @@ def main() -> int:
         requests_per_second=args.rps,
         seconds=args.seconds,
         connections=args.connections,
+        exposure_flag="watched_flag" if args.watched else "load_flag",
     )
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         url = args.postgres or f"sqlite:///{workdir / 'flagramp.db'}"
         os.environ.setdefault("FLAGRAMP_AUDIT_KEY_FILE", str(workdir / "audit-key"))
-        tokens = prepare(url)
+        tokens = prepare(url, watched=args.watched)
         backend = "PostgreSQL" if args.postgres else "SQLite"
         workers = (
             "one uvicorn worker"
             if args.workers == 1
             else f"{args.workers} uvicorn workers"
         )
+        watching = "events into a run's scope" if args.watched else "no run watching"
         print(
             f"load: {plan.clients:,} stream clients, {plan.requests_per_second:,.0f} "
             f"event requests/s over {plan.connections} connections, "
             f"{plan.seconds:.0f} s; {backend}; {workers}; "
+            f"{watching}; "
             f"open-file limit {limit}; load average {load_average()}"
         )
         with serve_process(url, workdir, workers=args.workers) as (base, process):
-            report = asyncio.run(run_load(base, tokens, plan, server_pid=process.pid))
+            # uvloop, as the server: the driver shares the cores it measures.
+            report = uvloop.run(run_load(base, tokens, plan, server_pid=process.pid))
     print(report.summary())
     print(f"load average at the end: {load_average()}")
     rss = [kib for _, kib in report.rss_kib]

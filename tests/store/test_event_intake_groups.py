@@ -3,6 +3,7 @@ if taken alone and in order, on SQLite, PostgreSQL and MariaDB."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from collections.abc import Iterator
@@ -10,6 +11,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from flagramp.core.events import EventBatch, Exposure, RequestOutcome, Variant
 from flagramp.core.metric_kinds import MetricKind
@@ -156,3 +159,49 @@ def test_groups_racing_with_the_same_keys_count_each_key_once(url: str) -> None:
     state = store.scope_state(RUNS[0], "f")
     assert state is not None and len(state.batch_keys) == 1 + 3 + writers
     store.engine.dispose()
+
+
+ACTORS = st.sampled_from(["ann", "bob", "carl", "dora", "zed", "yan"])
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    group=st.lists(
+        st.tuples(
+            st.sampled_from(["k1", "k2", "k3", "k4", "k5"]),
+            st.lists(ACTORS, min_size=1, max_size=4),
+            st.sampled_from([200, 500]),
+            st.integers(min_value=0, max_value=3),  # minutes after NOW
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_any_group_writes_what_one_by_one_writes(
+    tmp_path_factory: pytest.TempPathFactory,
+    group: list[tuple[str, list[str], int, int]],
+) -> None:
+    folder = tmp_path_factory.mktemp("groups")
+    items = []
+    for key, actors, status, minute in group:
+        at = NOW + dt.timedelta(minutes=minute)
+        events = batch(key, *actors, status=status).events
+        moved = tuple(dataclasses.replace(e, at=at) for e in events)
+        items.append(
+            BatchToTake("production", pipes(), EventBatch(key, moved), at, LATER)
+        )
+    grouped = WindowStore.open(f"sqlite:///{folder / 'grouped.db'}")
+    alone = WindowStore.open(f"sqlite:///{folder / 'alone.db'}")
+    # A batch before the group: some of its rows and actors exist already.
+    for store in (grouped, alone):
+        store.take_many([one("before", "ann", "zed", status=500)])
+    together = grouped.take_many(items)
+    apart = [alone.take_many([item])[0] for item in items]
+    assert together == apart
+    assert stored(grouped) == stored(alone)
+    grouped.engine.dispose()
+    alone.engine.dispose()

@@ -16,7 +16,7 @@ from flagramp.core.errors import StoreError
 from flagramp.stats.batch_ingest import BatchIngest
 from flagramp.store import windows as window_module
 from flagramp.store.event_batches import Claim
-from flagramp.store.ingest_scopes import ScopeClosed, apply_batch
+from flagramp.store.ingest_scopes import ScopeClosed, apply_batches
 from flagramp.store.windows import WindowStore
 from tests.store.test_event_intake import LATER, NOW, batch, exposed, kept_keys, pipe
 
@@ -66,7 +66,7 @@ def test_a_scope_closed_after_the_first_wrote_leaves_nothing(
 def test_a_database_failure_after_the_first_wrote_leaves_nothing(
     sqlite: WindowStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = apply_batch
+    real = apply_batches
     calls: list[str] = []
 
     def failing_second(conn: sa.Connection, p: Any, *args: Any, **kw: Any) -> Any:
@@ -75,12 +75,12 @@ def test_a_database_failure_after_the_first_wrote_leaves_nothing(
             raise sa.exc.OperationalError("INSERT", {}, Exception("disk I/O error"))
         return real(conn, p, *args, **kw)
 
-    monkeypatch.setattr(window_module, "apply_batch", failing_second)
+    monkeypatch.setattr(window_module, "apply_batches", failing_second)
     with pytest.raises(StoreError):
         _take(sqlite)
     assert calls == [FIRST, LAST]
     _nothing_kept(sqlite)
-    monkeypatch.setattr(window_module, "apply_batch", real)
+    monkeypatch.setattr(window_module, "apply_batches", real)
     retry = _take(sqlite)
     assert retry.claim is Claim.FRESH
     assert exposed(sqlite, FIRST) == exposed(sqlite, LAST) == 2

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 
@@ -30,8 +30,8 @@ from flagramp.core.errors import StoreError
 from flagramp.core.events import EventBatch
 from flagramp.stats.batch_ingest import BatchIngest, IngestCounts
 from flagramp.stats.scope_state import ActorState, MarkLayout, ScopeSnapshot
-from flagramp.stats.windows import Lane
-from flagramp.store.window_rows import merge_window_row
+from flagramp.stats.windows import Lane, Window
+from flagramp.store.window_rows import merge_window_rows
 from flagramp.store.window_tables import (
     ingest_actors,
     ingest_batch_keys,
@@ -96,10 +96,31 @@ def apply_batch(
     `duplicate_batch` counts having written nothing but the scope's counter.
     Raises `ScopeClosed` for a closed scope.
     """
+    counts = apply_batches(conn, pipe, [(batch, received_at)])
+    if counts is None:
+        return None
+    if counts[0].duplicate_batch and not duplicate_ok:
+        raise Duplicate
+    return counts[0]
+
+
+def apply_batches(
+    conn: Connection,
+    pipe: BatchIngest,
+    batches: Sequence[tuple[EventBatch, dt.datetime]],
+) -> list[IngestCounts] | None:
+    """Ingest each (batch, received at) into the scope of `pipe`, in turn, as
+    `apply_batch(..., duplicate_ok=True)` would one after another: a key seen
+    before, or earlier in `batches`, counts as a duplicate. Each stored row is
+    read and written once for all of them (the server's groups of requests).
+    None if the scope does not exist; raises `ScopeClosed` for a closed one.
+    """
     s = ingest_scopes.c
     in_scope = (s.run == pipe.run) & (s.flag == pipe.flag)
     # The first statement writes: it takes the scope's lock before anything is read.
-    conn.execute(update(ingest_scopes).where(in_scope).values(batches=s.batches + 1))
+    conn.execute(
+        update(ingest_scopes).where(in_scope).values(batches=s.batches + len(batches))
+    )
     row = conn.execute(
         select(s.id, s.environment, s.marks, s.closed).where(in_scope)
     ).first()
@@ -114,38 +135,61 @@ def apply_batch(
         )
     scope_id: int = row.id
     k = ingest_batch_keys.c
-    seen = conn.execute(
-        select(k.batch_key).where(k.scope_id == scope_id, k.batch_key == batch.key)
-    ).first()
-    if seen is not None:
-        if duplicate_ok:
-            return IngestCounts(duplicate_batch=True)
-        raise Duplicate
-    layout = MarkLayout.from_text(row.marks)
-    known: dict[int, ActorState] = {}
+    keys = sorted({batch.key for batch, _ in batches})
+    seen = {
+        str(key)
+        for (key,) in conn.execute(
+            select(k.batch_key).where(k.scope_id == scope_id, k.batch_key.in_(keys))
+        )
+    }
+    stored_layout = layout = MarkLayout.from_text(row.marks)
+    stored: dict[int, ActorState] = {}  # as the store holds them
+    current: dict[int, ActorState] = {}  # after the batches so far
+    read: set[int] = set()
 
     def lookup(hashes: Collection[int]) -> Mapping[int, ActorState]:
-        known.update(_actor_states(conn, scope_id, hashes))
-        return known
+        missing = [h for h in hashes if h not in read]
+        if missing:
+            found = _actor_states(conn, scope_id, missing)
+            read.update(missing)
+            stored.update(found)
+            for h, state in found.items():
+                current.setdefault(h, state)
+        return current
 
-    result = pipe.aggregate(batch.events, lookup, marks=layout, received_at=received_at)
-    _write_states(conn, scope_id, result.actors, known)
-    if result.marks != layout:
+    counts: list[IngestCounts] = []
+    changed: set[int] = set()
+    windows: list[Window] = []
+    new_keys: list[dict[str, object]] = []
+    for batch, received_at in batches:
+        if batch.key in seen:
+            counts.append(IngestCounts(duplicate_batch=True))
+            continue
+        seen.add(batch.key)
+        result = pipe.aggregate(
+            batch.events, lookup, marks=layout, received_at=received_at
+        )
+        current.update(result.actors)
+        changed.update(result.actors)
+        layout = result.marks
+        windows.extend(result.windows)
+        new_keys.append(
+            {
+                "scope_id": scope_id,
+                "batch_key": batch.key,
+                "forget_after": math.ceil(result.forget_after),
+            }
+        )
+        counts.append(result.counts)
+    _write_states(conn, scope_id, {h: current[h] for h in changed}, stored)
+    if layout != stored_layout:
         conn.execute(
-            update(ingest_scopes)
-            .where(s.id == scope_id)
-            .values(marks=result.marks.to_text())
+            update(ingest_scopes).where(s.id == scope_id).values(marks=layout.to_text())
         )
-    for window in result.windows:
-        merge_window_row(conn, window)
-    conn.execute(
-        insert(ingest_batch_keys).values(
-            scope_id=scope_id,
-            batch_key=batch.key,
-            forget_after=math.ceil(result.forget_after),
-        )
-    )
-    return result.counts
+    merge_window_rows(conn, windows)
+    if new_keys:
+        conn.execute(insert(ingest_batch_keys), new_keys)
+    return counts
 
 
 def _actor_states(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import Connection, and_, insert, select, update
 
-from flagramp.stats.windows import Window, from_bytes, to_bytes
+from flagramp.stats.windows import Window, WindowKey, from_bytes, to_bytes
 from flagramp.store.window_tables import metric_windows
 
 
@@ -34,3 +36,44 @@ def merge_window_row(conn: Connection, window: Window) -> None:
         return
     merged = from_bytes(existing.data).merge(window)
     conn.execute(update(metric_windows).where(where).values(data=to_bytes(merged)))
+
+
+def merge_window_rows(conn: Connection, windows: Sequence[Window]) -> None:
+    """`merge_window_row` for each window in turn, each row read and written
+    once: the windows of one key are merged into it in their order."""
+    by_key: dict[WindowKey, list[Window]] = {}
+    for window in windows:
+        by_key.setdefault(window.key, []).append(window)
+    for same in by_key.values():
+        if len(same) == 1:
+            merge_window_row(conn, same[0])
+            continue
+        k = same[0].key
+        t = metric_windows.c
+        where = and_(
+            t.run == k.run,
+            t.flag == k.flag,
+            t.lane == k.lane.value,
+            t.start_minute == k.start,
+            t.end_minute == k.end,
+        )
+        existing = conn.execute(select(t.data).where(where).with_for_update()).first()
+        # As if each were merged into the stored row: a first one is stored
+        # (and read back) as it is.
+        merged = from_bytes(existing.data if existing else to_bytes(same[0]))
+        for window in same if existing else same[1:]:
+            merged = merged.merge(window)
+        data = to_bytes(merged)
+        if existing is None:
+            conn.execute(
+                insert(metric_windows).values(
+                    run=k.run,
+                    flag=k.flag,
+                    lane=k.lane.value,
+                    start_minute=k.start,
+                    end_minute=k.end,
+                    data=data,
+                )
+            )
+        else:
+            conn.execute(update(metric_windows).where(where).values(data=data))

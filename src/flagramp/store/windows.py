@@ -37,6 +37,7 @@ from flagramp.store.ingest_scopes import (
     MAX_BATCH_KEY,
     Duplicate,
     apply_batch,
+    apply_batches,
     close_scope,
     count_actors,
     create_scope,
@@ -287,7 +288,7 @@ class WindowStore:
                     if conn.dialect.name != "sqlite":  # SQLite: BEGIN IMMEDIATE
                         for (run, flag), _ in scopes:
                             lock_scope(conn, run, flag)
-                    return [_take_one(conn, item) for item in batches]
+                    return _take_all(conn, batches, [p for _, p in scopes])
             except _NoScope as missing:
                 # Created in a transaction of its own; then every batch again.
                 self.open_scope(
@@ -400,18 +401,45 @@ class WindowStore:
             raise StoreError(f"nothing was written: {short_reason(exc)}") from exc
 
 
-def _take_one(conn: Connection, item: BatchToTake) -> Taken:
-    batch = item.batch
-    got = claim(conn, item.environment, batch.key, len(batch.events), item.forget_after)
-    if got is not Claim.FRESH:
-        return Taken(got)  # nothing of this batch was written
-    counts = []
-    for pipe in sorted(item.pipes, key=lambda p: (p.run, p.flag)):
-        one = apply_batch(conn, pipe, batch, item.received_at, duplicate_ok=True)
-        if one is None:
+def _take_all(
+    conn: Connection, batches: Sequence[BatchToTake], pipes: Sequence[BatchIngest]
+) -> list[Taken]:
+    """Each batch's claim in order, then each scope's fresh batches at once:
+    what taking them one after another would write (a claim and a scope's
+    ingest touch different rows, and each scope sees its batches in order)."""
+    claims = [
+        claim(conn, b.environment, b.batch.key, len(b.batch.events), b.forget_after)
+        for b in batches
+    ]
+    counts: dict[tuple[int, str, str], IngestCounts] = {}
+    for pipe in pipes:  # the store's order
+        scope = (pipe.run, pipe.flag)
+        mine = [
+            i
+            for i, (b, c) in enumerate(zip(batches, claims, strict=True))
+            if c is Claim.FRESH and any((p.run, p.flag) == scope for p in b.pipes)
+        ]
+        if not mine:
+            continue
+        got = apply_batches(
+            conn, pipe, [(batches[i].batch, batches[i].received_at) for i in mine]
+        )
+        if got is None:
             raise _NoScope(pipe)
-        counts.append(one)
-    return Taken(Claim.FRESH, tuple(counts))
+        for i, one in zip(mine, got, strict=True):
+            counts[(i, *scope)] = one
+    return [
+        Taken(c)
+        if c is not Claim.FRESH
+        else Taken(
+            c,
+            tuple(
+                counts[(i, p.run, p.flag)]
+                for p in sorted(b.pipes, key=lambda p: (p.run, p.flag))
+            ),
+        )
+        for i, (b, c) in enumerate(zip(batches, claims, strict=True))
+    ]
 
 
 def _is_transient(exc: OperationalError) -> bool:
