@@ -79,13 +79,15 @@ from flagramp.store.windows import WindowStore
 API_PREFIX = "/api/v1"
 #: The routers of /api/v1, in the order they match.
 API_ROUTERS = (
+    # Routes are matched in this order; the events route takes most requests
+    # (every SDK sends batches), so it is tried first.
+    events.router,
     flags.router,
     segments.router,
     environments.router,
     plans.router,
     run_routes.router,
     run_commands.router,
-    events.router,
     stream.router,
     audit.router,
     alerts.router,

@@ -20,6 +20,7 @@ events as at once as it did when every request read its token.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Collection, Sequence
@@ -50,8 +51,6 @@ class SentBatch:
 #: The ids among those given of tokens still usable now.
 UsableTokens = Callable[[Collection[str]], Collection[str]]
 
-_Waiting = tuple[SentBatch, "Future[TakenBatch]"]
-
 
 class GroupedIntake:
     """Takes batches through one writer thread, many requests per transaction."""
@@ -70,19 +69,16 @@ class GroupedIntake:
     async def take(self, sent: SentBatch) -> TakenBatch:
         """The batch taken with whatever else is waiting; raises what the
         intake raised for the group, or `TokenRevoked`."""
-        return await asyncio.wrap_future(self.submit(sent))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[TakenBatch] = loop.create_future()
+        self._put(sent, _LoopReply(loop, future))
+        return await future
 
     def submit(self, sent: SentBatch) -> Future[TakenBatch]:
         """Queue the batch for the writer; the future is done once its group
         committed (or failed)."""
         future: Future[TakenBatch] = Future()
-        with self._lock:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="flagramp events writer", daemon=True
-                )
-                self._thread.start()
-            self._waiting.put((sent, future))
+        self._put(sent, future)
         return future
 
     def close(self, timeout: float = 10.0) -> None:
@@ -93,6 +89,15 @@ class GroupedIntake:
                 self._waiting.put(None)
         if thread is not None:
             thread.join(timeout)
+
+    def _put(self, sent: SentBatch, reply: _Reply) -> None:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="flagramp events writer", daemon=True
+                )
+                self._thread.start()
+            self._waiting.put((sent, reply))
 
     def _run(self) -> None:
         while (first := self._waiting.get()) is not None:
@@ -107,33 +112,70 @@ class GroupedIntake:
                     stop = True
                     break
                 group.append(more)
-            self._take(group)
+            _deliver(self._take(group))
             if stop:
                 return
 
-    def _take(self, group: Sequence[_Waiting]) -> None:
-        live = [
-            (sent, future)
-            for sent, future in group
-            if future.set_running_or_notify_cancel()
-        ]
+    def _take(self, group: Sequence[_Waiting]) -> list[tuple[_Reply, _Outcome]]:
         try:
-            ids = {s.token_id for s, _ in live if s.token_id is not None}
+            ids = {s.token_id for s, _ in group if s.token_id is not None}
             usable = set(self.usable(ids)) if ids else set()
-            kept: list[_Waiting] = []
-            for sent, future in live:
-                if sent.token_id is not None and sent.token_id not in usable:
-                    future.set_exception(
-                        TokenRevoked("the token was revoked or has expired")
-                    )
-                else:
-                    kept.append((sent, future))
+            kept = [
+                (sent, reply)
+                for sent, reply in group
+                if sent.token_id is None or sent.token_id in usable
+            ]
             taken = self.intake.take_many([s.keyed for s, _ in kept]) if kept else []
             self.groups += 1
         except Exception as exc:  # every waiting request gets the group's error
-            for _, future in live:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        for (_, future), one in zip(kept, taken, strict=True):
-            future.set_result(one)
+            return [(reply, exc) for _, reply in group]
+        answers: dict[int, _Outcome] = {
+            id(reply): one for (_, reply), one in zip(kept, taken, strict=True)
+        }
+        revoked = TokenRevoked("the token was revoked or has expired")
+        return [(reply, answers.get(id(reply), revoked)) for _, reply in group]
+
+
+class _LoopReply:
+    """A request's future on its event loop (set from the loop's thread)."""
+
+    __slots__ = ("future", "loop")
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, future: asyncio.Future[TakenBatch]
+    ) -> None:
+        self.loop, self.future = loop, future
+
+
+_Reply = _LoopReply | Future[TakenBatch]
+_Outcome = TakenBatch | Exception
+_Waiting = tuple[SentBatch, _Reply]
+
+
+def _deliver(outcomes: Sequence[tuple[_Reply, _Outcome]]) -> None:
+    """Each reply its outcome: one wake-up per event loop for the whole group
+    (a wake-up per request was a good part of a small request's cost)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_LoopReply, _Outcome]]] = {}
+    for reply, outcome in outcomes:
+        if isinstance(reply, _LoopReply):
+            by_loop.setdefault(reply.loop, []).append((reply, outcome))
+        elif reply.set_running_or_notify_cancel():
+            _settle(reply, outcome)
+    for loop, replies in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(_settle_all, replies)
+
+
+def _settle_all(replies: Sequence[tuple[_LoopReply, _Outcome]]) -> None:
+    for reply, outcome in replies:
+        if not reply.future.done():  # a request cancelled meanwhile
+            _settle(reply.future, outcome)
+
+
+def _settle(
+    future: asyncio.Future[TakenBatch] | Future[TakenBatch], outcome: _Outcome
+) -> None:
+    if isinstance(outcome, Exception):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
