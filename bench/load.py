@@ -164,7 +164,7 @@ def main() -> int:
     print(report.summary())
     print(f"load average at the end: {load_average()}")
     rss = [kib for _, kib in report.rss_kib]
-    whose = " (the supervisor process only)" if args.workers > 1 else ""
+    whose = " (the supervisor and its workers)" if args.workers > 1 else ""
     if rss:
         print(
             f"server RSS{whose}: start {rss[0] / 1024:.0f} MiB, "

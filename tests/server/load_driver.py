@@ -100,6 +100,19 @@ def raise_open_files(needed: int) -> int:
     return target
 
 
+def tree_rss_kib(pid: int) -> int | None:
+    """Resident memory of a process and all its descendants (`serve --workers
+    N`: the supervisor and its workers), from /proc."""
+    own = rss_kib(pid)
+    if own is None:
+        return None
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return own + sum(tree_rss_kib(int(child)) or 0 for child in children)
+
+
 def rss_kib(pid: int) -> int | None:
     """A process's resident memory, from /proc (None where there is none)."""
     try:
@@ -287,7 +300,7 @@ async def _watch_memory(
 ) -> None:
     started = time.perf_counter()
     while pid is not None and not stop.is_set():
-        kib = rss_kib(pid)
+        kib = tree_rss_kib(pid)
         if kib is not None:
             report.rss_kib.append((time.perf_counter() - started, kib))
         await asyncio.sleep(0.5)

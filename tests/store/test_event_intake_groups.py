@@ -205,3 +205,18 @@ def test_any_group_writes_what_one_by_one_writes(
     assert stored(grouped) == stored(alone)
     grouped.engine.dispose()
     alone.engine.dispose()
+
+
+def test_claims_beyond_one_statement_keep_their_order_and_repeats(url: str) -> None:
+    store = WindowStore.open(url)
+    keys = [f"key-{i}" for i in range(450)]
+    keys[300] = keys[10]  # a repeat in another chunk of the claim
+    group = [BatchToTake("production", (), batch(k, "ann"), NOW, LATER) for k in keys]
+    group[7] = BatchToTake("nowhere", (), batch("key-7", "ann"), NOW, LATER)
+    claims = [t.claim for t in store.take_many(group)]
+    expected = [Claim.FRESH] * 450
+    expected[300] = Claim.DUPLICATE
+    expected[7] = Claim.NO_ENVIRONMENT
+    assert claims == expected
+    assert len(stored(store)["keys"]) == 448  # type: ignore[arg-type]
+    store.engine.dispose()

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sqlite3
+from collections.abc import Sequence
 from enum import Enum
 
 from sqlalchemy import Connection, Engine, TextClause, delete, insert, select, text
@@ -32,6 +34,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from flagramp.core.errors import StoreError
 from flagramp.store.connections import reading, short_reason
 from flagramp.store.database import begin_write
+from flagramp.store.tables import environments as environments_table
 from flagramp.store.token_tables import event_batches
 
 
@@ -104,6 +107,81 @@ def claim(
         return Claim.FRESH
     exists = conn.execute(_ENVIRONMENT_EXISTS, {"environment": environment}).first()
     return Claim.DUPLICATE if exists is not None else Claim.NO_ENVIRONMENT
+
+
+#: Keys one multi-row claim carries at most (bound parameters stay well
+#: below every backend's limit).
+CLAIM_CHUNK = 200
+
+
+def claim_many(
+    conn: Connection, keys: Sequence[tuple[str, str, int, dt.datetime]]
+) -> list[Claim]:
+    """`claim` for each (environment, key, accepted, forget_after) in turn, in
+    one statement per `CLAIM_CHUNK` keys where the database can say which rows
+    it inserted (`RETURNING`: PostgreSQL, SQLite); MySQL and MariaDB claim one
+    key at a time. A key given twice is FRESH the first time only."""
+    if not keys:
+        return []
+    if conn.dialect.name in ("mysql", "mariadb") or (
+        conn.dialect.name == "sqlite" and sqlite3.sqlite_version_info < (3, 35)
+    ):
+        return [claim(conn, *one) for one in keys]
+    inserted: set[tuple[str, str]] = set()
+    for start in range(0, len(keys), CLAIM_CHUNK):
+        inserted |= _claim_chunk(conn, keys[start : start + CLAIM_CHUNK])
+    environments = {environment for environment, *_ in keys}
+    existing = {
+        str(name)
+        for (name,) in conn.execute(
+            select(environments_table.c.name).where(
+                environments_table.c.name.in_(sorted(environments))
+            )
+        )
+    }
+    out: list[Claim] = []
+    for environment, key, *_ in keys:
+        if (environment, key) in inserted:
+            inserted.discard((environment, key))  # a repeat is a duplicate
+            out.append(Claim.FRESH)
+        elif environment in existing:
+            out.append(Claim.DUPLICATE)
+        else:
+            out.append(Claim.NO_ENVIRONMENT)
+    return out
+
+
+def _claim_chunk(
+    conn: Connection, keys: Sequence[tuple[str, str, int, dt.datetime]]
+) -> set[tuple[str, str]]:
+    rows: list[str] = []
+    params: dict[str, object] = {}
+    for i, (environment, key, accepted, forget_after) in enumerate(keys):
+        # Typed (no lengths: a cast to VARCHAR(n) truncates): PostgreSQL gives
+        # untyped VALUES parameters the type text.
+        rows.append(
+            f"(CAST(:e{i} AS VARCHAR), CAST(:k{i} AS VARCHAR), "
+            f"CAST(:f{i} AS BIGINT), CAST(:a{i} AS INTEGER))"
+        )
+        params |= {
+            f"e{i}": environment,
+            f"k{i}": key,
+            f"f{i}": math.ceil(forget_after.timestamp()),
+            f"a{i}": accepted,
+        }
+    # SQLite names a VALUES list's columns column1, column2, ...: no aliases.
+    if conn.dialect.name == "sqlite":
+        columns, alias = ("v.column1", "v.column2", "v.column3", "v.column4"), "v"
+    else:
+        columns = ("v.environment", "v.batch_key", "v.forget_after", "v.accepted")
+        alias = "v(environment, batch_key, forget_after, accepted)"
+    statement = text(
+        "INSERT INTO event_batches (environment, batch_key, forget_after, accepted) "
+        f"SELECT {', '.join(columns)} FROM (VALUES {', '.join(rows)}) AS {alias} "
+        "WHERE EXISTS (SELECT 1 FROM environments e WHERE e.name = "
+        f"{columns[0]}) ON CONFLICT DO NOTHING RETURNING environment, batch_key"
+    )
+    return {(str(e), str(k)) for e, k in conn.execute(statement, params)}
 
 
 class EventBatchKeys:

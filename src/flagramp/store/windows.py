@@ -32,7 +32,7 @@ from flagramp.stats.scope_state import ScopeSnapshot
 from flagramp.stats.windows import Lane, Window, compact, from_bytes
 from flagramp.store.connections import reading, short_reason
 from flagramp.store.database import begin_write, open_engine
-from flagramp.store.event_batches import Claim, claim
+from flagramp.store.event_batches import Claim, claim_many
 from flagramp.store.ingest_scopes import (
     MAX_BATCH_KEY,
     Duplicate,
@@ -407,10 +407,13 @@ def _take_all(
     """Each batch's claim in order, then each scope's fresh batches at once:
     what taking them one after another would write (a claim and a scope's
     ingest touch different rows, and each scope sees its batches in order)."""
-    claims = [
-        claim(conn, b.environment, b.batch.key, len(b.batch.events), b.forget_after)
-        for b in batches
-    ]
+    claims = claim_many(
+        conn,
+        [
+            (b.environment, b.batch.key, len(b.batch.events), b.forget_after)
+            for b in batches
+        ],
+    )
     counts: dict[tuple[int, str, str], IngestCounts] = {}
     for pipe in pipes:  # the store's order
         scope = (pipe.run, pipe.flag)
