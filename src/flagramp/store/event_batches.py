@@ -23,6 +23,7 @@ tick).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import sqlite3
 from collections.abc import Sequence
@@ -154,34 +155,41 @@ def claim_many(
 def _claim_chunk(
     conn: Connection, keys: Sequence[tuple[str, str, int, dt.datetime]]
 ) -> set[tuple[str, str]]:
-    rows: list[str] = []
     params: dict[str, object] = {}
     for i, (environment, key, accepted, forget_after) in enumerate(keys):
-        # Typed (no lengths: a cast to VARCHAR(n) truncates): PostgreSQL gives
-        # untyped VALUES parameters the type text.
-        rows.append(
-            f"(CAST(:e{i} AS VARCHAR), CAST(:k{i} AS VARCHAR), "
-            f"CAST(:f{i} AS BIGINT), CAST(:a{i} AS INTEGER))"
-        )
         params |= {
             f"e{i}": environment,
             f"k{i}": key,
             f"f{i}": math.ceil(forget_after.timestamp()),
             f"a{i}": accepted,
         }
+    statement = _claim_statement(conn.dialect.name == "sqlite", len(keys))
+    return {(str(e), str(k)) for e, k in conn.execute(statement, params)}
+
+
+@functools.lru_cache(maxsize=2 * CLAIM_CHUNK)
+def _claim_statement(sqlite: bool, count: int) -> TextClause:
+    """The multi-row claim of `count` keys (kept: parsing the text of a large
+    statement costs more than running it)."""
+    # Typed (no lengths: a cast to VARCHAR(n) truncates): PostgreSQL gives
+    # untyped VALUES parameters the type text.
+    rows = ", ".join(
+        f"(CAST(:e{i} AS VARCHAR), CAST(:k{i} AS VARCHAR), "
+        f"CAST(:f{i} AS BIGINT), CAST(:a{i} AS INTEGER))"
+        for i in range(count)
+    )
     # SQLite names a VALUES list's columns column1, column2, ...: no aliases.
-    if conn.dialect.name == "sqlite":
+    if sqlite:
         columns, alias = ("v.column1", "v.column2", "v.column3", "v.column4"), "v"
     else:
         columns = ("v.environment", "v.batch_key", "v.forget_after", "v.accepted")
         alias = "v(environment, batch_key, forget_after, accepted)"
-    statement = text(
+    return text(
         "INSERT INTO event_batches (environment, batch_key, forget_after, accepted) "
-        f"SELECT {', '.join(columns)} FROM (VALUES {', '.join(rows)}) AS {alias} "
+        f"SELECT {', '.join(columns)} FROM (VALUES {rows}) AS {alias} "
         "WHERE EXISTS (SELECT 1 FROM environments e WHERE e.name = "
         f"{columns[0]}) ON CONFLICT DO NOTHING RETURNING environment, batch_key"
     )
-    return {(str(e), str(k)) for e, k in conn.execute(statement, params)}
 
 
 class EventBatchKeys:
