@@ -30,6 +30,7 @@ from flagramp.core.errors import StoreError
 from flagramp.core.events import EventBatch
 from flagramp.stats.batch_ingest import BatchIngest, IngestCounts
 from flagramp.stats.scope_state import ActorState, MarkLayout, ScopeSnapshot
+from flagramp.stats.sketches import actor_hash
 from flagramp.stats.windows import Lane, Window
 from flagramp.store.window_rows import merge_window_rows
 from flagramp.store.window_tables import (
@@ -157,6 +158,8 @@ def apply_batches(
                 current.setdefault(h, state)
         return current
 
+    # Every actor of the group in one read, not a read per batch.
+    lookup({actor_hash(e.actor) for batch, _ in batches for e in batch.events})
     counts: list[IngestCounts] = []
     changed: set[int] = set()
     windows: list[Window] = []
