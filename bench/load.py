@@ -35,50 +35,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
 from tests.server.live_server import serve_process  # noqa: E402
-from tests.server.load_driver import LoadPlan, raise_open_files, run_load  # noqa: E402
+from tests.server.load_driver import (  # noqa: E402
+    EVENTS_PER_REQUEST,
+    LoadPlan,
+    counted_exposures,
+    raise_open_files,
+    run_load,
+    start_watching_run,
+)
 
-from flagramp.core.clock import SystemClock  # noqa: E402
 from flagramp.core.flags import Flag  # noqa: E402
-from flagramp.engine.controller import Controller  # noqa: E402
-from flagramp.engine.service import RunService  # noqa: E402
 from flagramp.store import Author, SqlFlagStore  # noqa: E402
 from flagramp.store.tokens import OwnerKind, Permission, TokenStore  # noqa: E402
-from flagramp.store.windows import WindowStore  # noqa: E402
-
-#: `--watched`: a run at 50 % on `watched_flag`, guarding the load's error rate.
-WATCHING_PLAN = """\
-name: load
-title: Events under load
-owner: eng
-product_owner: po
-environment: production
-traffic: {users_per_day: 576000, requests_per_minute: 60000}
-roles:
-  eng: {people: [eng@va.gov], signs: [go_no_go, kill_switch, revert]}
-  po: {people: [po@va.gov], signs: [go_no_go, re-enable]}
-flags:
-  watched_flag: {create: true}
-events:
-  load_request: {kind: request}
-metrics:
-  error_rate: {kind: ratio, numerator: load_request_failed, denominator: load_request}
-phases:
-  - name: Rollout
-    flags: [watched_flag]
-    stages:
-      - name: Half
-        percentage: 50
-        hold: 1h
-        criteria:
-          - {kind: absolute, metric: error_rate, below: 5, mde: 1,
-             severity: critical, mode: rollback}
-rollback:
-  severities:
-    critical: {action: disable_all}
-  re-enable: {approved_by: [po]}
-  kill_switch: [eng]
-  revert_confirmed_by: [eng]
-"""
 
 
 def prepare(url: str, *, watched: bool = False) -> dict[str, str]:
@@ -88,10 +56,7 @@ def prepare(url: str, *, watched: bool = False) -> dict[str, str]:
     setup = Author("bench")
     store.create_flag(Flag(key="load_flag"), setup)
     if watched:
-        windows, clock = WindowStore(store.engine), SystemClock()
-        RunService(store, windows, clock).start(WATCHING_PLAN, person="eng@va.gov")
-        Controller(store, windows, clock).tick()  # the first stage starts
-        assert RunService(store, windows, clock).event_routes("production")
+        start_watching_run(store)
     tokens = TokenStore(store)
     issued = {
         "engineer": tokens.issue(
@@ -161,7 +126,16 @@ def main() -> int:
         with serve_process(url, workdir, workers=args.workers) as (base, process):
             # uvloop, as the server: the driver shares the cores it measures.
             report = uvloop.run(run_load(base, tokens, plan, server_pid=process.pid))
+        counted = counted_exposures(url) if args.watched else None
     print(report.summary())
+    lost = False
+    if counted is not None:
+        sent = report.answered * EVENTS_PER_REQUEST // 2
+        lost = counted != sent
+        print(
+            f"the run's scope counted {counted:,} exposure events; the answered "
+            f"requests carried {sent:,}" + (" (MISMATCH)" if lost else " (equal)")
+        )
     print(f"load average at the end: {load_average()}")
     rss = [kib for _, kib in report.rss_kib]
     whose = " (the supervisor and its workers)" if args.workers > 1 else ""
@@ -172,7 +146,7 @@ def main() -> int:
             "growth after 10 s "
             f"{report.rss_growth_kib(warmup=10.0) / 1024:.1f} MiB"
         )
-    return 1 if report.error_count else 0
+    return 1 if report.error_count or lost else 0
 
 
 if __name__ == "__main__":

@@ -26,6 +26,12 @@ from pathlib import Path
 
 import httpx
 
+from flagramp.core.clock import SystemClock
+from flagramp.engine.controller import Controller
+from flagramp.engine.service import RunService
+from flagramp.store import SqlFlagStore
+from flagramp.store.windows import WindowStore
+
 #: Events per request (half exposures, half request outcomes).
 EVENTS_PER_REQUEST = 10
 
@@ -89,6 +95,70 @@ class LoadReport:
             f"{self.changes} changes, "
             f"late {self.late}, errors {dict(self.errors) or 0}, server RSS {memory}"
         )
+
+
+#: A run at 50 % on `watched_flag`, guarding the load's error rate: with it,
+#: every event goes into the run's scope (`start_watching_run`).
+WATCHING_PLAN = """\
+name: load
+title: Events under load
+owner: eng
+product_owner: po
+environment: production
+traffic: {users_per_day: 576000, requests_per_minute: 60000}
+roles:
+  eng: {people: [eng@va.gov], signs: [go_no_go, kill_switch, revert]}
+  po: {people: [po@va.gov], signs: [go_no_go, re-enable]}
+flags:
+  watched_flag: {create: true}
+events:
+  load_request: {kind: request}
+metrics:
+  error_rate: {kind: ratio, numerator: load_request_failed, denominator: load_request}
+phases:
+  - name: Rollout
+    flags: [watched_flag]
+    stages:
+      - name: Half
+        percentage: 50
+        hold: 1h
+        criteria:
+          - {kind: absolute, metric: error_rate, below: 5, mde: 1,
+             severity: critical, mode: rollback}
+rollback:
+  severities:
+    critical: {action: disable_all}
+  re-enable: {approved_by: [po]}
+  kill_switch: [eng]
+  revert_confirmed_by: [eng]
+"""
+
+
+def start_watching_run(store: SqlFlagStore) -> None:
+    """Start `WATCHING_PLAN` and its first stage: from then on the server routes
+    every event of `production` to the stage's scope."""
+    windows, clock = WindowStore(store.engine), SystemClock()
+    RunService(store, windows, clock).start(WATCHING_PLAN, person="eng@va.gov")
+    Controller(store, windows, clock).tick()  # the first stage starts
+    assert RunService(store, windows, clock).event_routes("production")
+
+
+def counted_exposures(url: str) -> int:
+    """Exposure events in the watching run's stored windows (every lane)."""
+    windows = WindowStore.open(url)
+    scopes = [
+        r.scope
+        for r in RunService(
+            SqlFlagStore(windows.engine), windows, SystemClock()
+        ).event_routes("production")
+    ]
+    total = sum(
+        w.exposed.total_denominator
+        for scope in scopes
+        for w in windows.windows(scope, "watched_flag")
+    )
+    windows.engine.dispose()
+    return round(total)
 
 
 def raise_open_files(needed: int) -> int:

@@ -1,13 +1,15 @@
 """The suite's small load: 100 SSE clients and events at 200 requests/s for
 10 s, with a flag change every second, against `flagramp serve` in its own
-process on loopback (bench/load.py is the big version). No errors: every events
+process on loopback (bench/load.py is the big version), with no run watching
+the events and with a run whose scope takes them all. No errors: every events
 request answered 200 with all its events, every stream alive, every client
 seeing every change once and in order; the server keeps the pace; its memory
-stays flat."""
+stays flat; a watching run counts every event exactly once."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,14 @@ import pytest
 from flagramp.core.flags import Flag
 from tests.server.conftest import SETUP, Template, copy_store
 from tests.server.live_server import serve_process
-from tests.server.load_driver import LoadPlan, raise_open_files, run_load
+from tests.server.load_driver import (
+    EVENTS_PER_REQUEST,
+    LoadPlan,
+    counted_exposures,
+    raise_open_files,
+    run_load,
+    start_watching_run,
+)
 
 # The issue's 200/s: one server worker answered 207-317 event requests/s on
 # this 2-core machine under the big load after the ingest path work
@@ -26,19 +35,27 @@ PLAN = LoadPlan(clients=100, requests_per_second=200, seconds=10, connections=4)
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("watched", [False, True], ids=["unwatched", "watched"])
 def test_a_hundred_streams_and_200_event_requests_a_second_without_an_error(
-    server_template: Template, tmp_path: Path
+    server_template: Template, tmp_path: Path, watched: bool
 ) -> None:
     raise_open_files(4 * PLAN.clients + 256)
     store = copy_store(server_template.path, tmp_path)
     store.create_flag(Flag(key="load_flag"), SETUP)
+    if watched:
+        start_watching_run(store)
     store.engine.dispose()
     url = f"sqlite:///{tmp_path / 'flagramp.db'}"
+    plan = replace(PLAN, exposure_flag="watched_flag") if watched else PLAN
     with serve_process(url, tmp_path) as (base, process):
         report = asyncio.run(
-            run_load(base, server_template.tokens, PLAN, server_pid=process.pid)
+            run_load(base, server_template.tokens, plan, server_pid=process.pid)
         )
     print(report.summary())
+    if watched:
+        # Nothing lost, nothing counted twice: every answered request's five
+        # exposures are in the run's windows, once.
+        assert counted_exposures(url) == report.answered * EVENTS_PER_REQUEST // 2
     assert report.error_count == 0, report.summary()
     assert report.clients_connected == PLAN.clients
     assert report.changes == int(PLAN.seconds * PLAN.changes_per_second)
