@@ -18,7 +18,7 @@ from flagramp.core.errors import StoreError
 from flagramp.core.events import EventBatch, Exposure, Variant
 from flagramp.server.event_intake import GroupedIntake, SentBatch, TokenRevoked
 from flagramp.server.ports import KeyedBatch, TakenBatch
-from flagramp.server.token_cache import TokenCache
+from flagramp.server.token_cache import TokenCache, UsableSenders
 from flagramp.store.tokens import OwnerKind, Permission, TokenRecord
 from tests.server.conftest import SETUP, Api
 
@@ -180,3 +180,51 @@ def test_the_cache_never_admits_a_token_the_route_would_refuse(
     for _ in range(2):
         answer = api.client.post("/api/v1/events", json=body, headers=api.headers(who))
         assert answer.status_code in (401, 403)
+
+
+def test_an_idle_writer_ends_and_the_next_batch_starts_another() -> None:
+    intake = SlowIntake(pause=0)
+    writer = GroupedIntake(intake, everyone, idle_seconds=0.05)
+    assert writer.submit(sent("a")).result(timeout=5) == TakenBatch(unwatched=1)
+    deadline = time.monotonic() + 5
+    while writer._thread is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert writer._thread is None  # ended on its own
+    assert writer.submit(sent("b")).result(timeout=5) == TakenBatch(unwatched=1)
+    writer.close()
+    assert [key for g in intake.groups for key in g] == ["a", "b"]
+
+
+class CountingTokens:
+    """A `TokenStore` stand-in: tokens by id with their expiry, reads counted."""
+
+    def __init__(self) -> None:
+        self.unrevoked_ids: dict[str, dt.datetime | None] = {
+            "t1": None,
+            "t2": NOW + dt.timedelta(minutes=5),
+        }
+        self.reads = 0
+        self.clock = NOW
+
+    def unrevoked(self, token_ids: Collection[str]) -> dict[str, dt.datetime | None]:
+        self.reads += 1
+        return {i: e for i, e in self.unrevoked_ids.items() if i in token_ids}
+
+    def now(self) -> dt.datetime:
+        return self.clock
+
+
+def test_senders_are_read_again_only_when_the_store_version_moves() -> None:
+    tokens = CountingTokens()
+    version = [1]
+    check = UsableSenders(tokens, lambda: version[0])  # type: ignore[arg-type]
+    assert check({"t1", "t2", "nobody"}) == {"t1", "t2"}
+    assert check({"t1", "t2", "nobody"}) == {"t1", "t2"}
+    assert tokens.reads == 1  # the second group read nothing
+    tokens.clock = NOW + dt.timedelta(minutes=6)
+    assert check({"t1", "t2"}) == {"t1"}  # expiry needs no read
+    assert tokens.reads == 1
+    del tokens.unrevoked_ids["t1"]  # revoked: a unit of work moves the version
+    version[0] = 2
+    assert check({"t1"}) == set()
+    assert tokens.reads == 2

@@ -71,6 +71,7 @@ from flagramp.server.snapshots import SnapshotCache
 from flagramp.server.state import ServerState
 from flagramp.server.streaming.hub import ChangeHub
 from flagramp.server.streaming.pg_listener import listen
+from flagramp.server.token_cache import UsableSenders
 from flagramp.store import DEFAULT_ENVIRONMENT, SqlFlagStore, backup_directory
 from flagramp.store.event_batches import EventBatchKeys
 from flagramp.store.tokens import Permission, TokenStore
@@ -153,7 +154,7 @@ def create_app(
         tokens=tokens,
         batch_keys=EventBatchKeys(store.engine),
         events=intake,
-        event_writer=GroupedIntake(intake, tokens.usable),
+        event_writer=GroupedIntake(intake, UsableSenders(tokens, store.version)),
         alerts=alerts_sink or AuditAlertSink(store),
         hub=hub,
         snapshots=SnapshotCache(store),

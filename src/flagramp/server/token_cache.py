@@ -9,13 +9,14 @@ every time), under a hash of the token, for `ttl` seconds at most.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
-from flagramp.store.tokens import TokenRecord
+from flagramp.store.tokens import TokenRecord, TokenStore
 
 #: Seconds a verified token is trusted before it is read again.
 DEFAULT_TTL = 30.0
@@ -60,3 +61,41 @@ class TokenCache:
 def _key(token: str) -> bytes:
     # A digest, so that no token's secret stays in a long-lived structure.
     return hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest()
+
+
+class UsableSenders:
+    """`TokenStore.usable` for the events writer, read again only when the
+    store's version moved.
+
+    Issuing and revoking a token are units of work (each moves the version),
+    so what was unrevoked at a version still is while the version stands;
+    expiry is judged against the store's clock at every call. One version
+    read per group instead of a token read."""
+
+    def __init__(
+        self, tokens: TokenStore, version: Callable[[], int], size: int = DEFAULT_SIZE
+    ) -> None:
+        self.tokens, self.version, self.size = tokens, version, size
+        self._at: int | None = None
+        self._unrevoked: dict[str, dt.datetime | None] = {}
+        self._refused: set[str] = set()
+
+    def __call__(self, token_ids: Collection[str]) -> set[str]:
+        at = self.version()
+        kept = len(self._unrevoked) + len(self._refused)
+        if at != self._at or kept > self.size:
+            self._at, self._unrevoked, self._refused = at, {}, set()
+        missing = [
+            i for i in token_ids if i not in self._unrevoked and i not in self._refused
+        ]
+        if missing:
+            found = self.tokens.unrevoked(missing)
+            self._unrevoked.update(found)
+            self._refused.update(i for i in missing if i not in found)
+        now = self.tokens.now()
+        return {
+            i
+            for i in token_ids
+            if i in self._unrevoked
+            and ((expires := self._unrevoked[i]) is None or now < expires)
+        }

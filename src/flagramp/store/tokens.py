@@ -256,17 +256,27 @@ class TokenStore:
         """The ids among `token_ids` of tokens that exist and are neither
         revoked nor expired at `now` (default: the store's clock). One read:
         the events writer checks its group's senders with it."""
+        at = self.now() if now is None else now
+        return {
+            token_id
+            for token_id, expires in self.unrevoked(token_ids).items()
+            if expires is None or at < expires
+        }
+
+    def unrevoked(self, token_ids: Collection[str]) -> dict[str, dt.datetime | None]:
+        """The ids among `token_ids` of tokens that exist and are not revoked,
+        each with its expiry (None: never). One read."""
         t = api_tokens.c
         query = select(t.id, t.expires_at).where(
             t.id.in_(sorted(token_ids)), t.revoked_at.is_(None)
         )
-        at = self.now() if now is None else now
         with reading(self.store.engine, "API tokens") as conn:
             rows = conn.execute(query).all()
         return {
-            str(row.id)
+            str(row.id): None
+            if row.expires_at is None
+            else dt.datetime.fromisoformat(row.expires_at)
             for row in rows
-            if row.expires_at is None or at < dt.datetime.fromisoformat(row.expires_at)
         }
 
     def get(self, token_id: str) -> TokenRecord:
