@@ -119,9 +119,10 @@ def claim_many(
     conn: Connection, keys: Sequence[tuple[str, str, int, dt.datetime]]
 ) -> list[Claim]:
     """`claim` for each (environment, key, accepted, forget_after) in turn, in
-    one statement per `CLAIM_CHUNK` keys where the database can say which rows
-    it inserted (`RETURNING`: PostgreSQL, SQLite); MySQL and MariaDB claim one
-    key at a time. A key given twice is FRESH the first time only."""
+    one statement where the database can say which rows it inserted
+    (`RETURNING`: PostgreSQL, from arrays; SQLite, `CLAIM_CHUNK` keys a
+    statement); MySQL and MariaDB claim one key at a time. A key given twice
+    is FRESH the first time only."""
     if not keys:
         return []
     if conn.dialect.name in ("mysql", "mariadb") or (
@@ -129,8 +130,11 @@ def claim_many(
     ):
         return [claim(conn, *one) for one in keys]
     inserted: set[tuple[str, str]] = set()
-    for start in range(0, len(keys), CLAIM_CHUNK):
-        inserted |= _claim_chunk(conn, keys[start : start + CLAIM_CHUNK])
+    if conn.dialect.name == "postgresql":
+        inserted = _claim_arrays(conn, keys)
+    else:
+        for start in range(0, len(keys), CLAIM_CHUNK):
+            inserted |= _claim_chunk(conn, keys[start : start + CLAIM_CHUNK])
     environments = {environment for environment, *_ in keys}
     existing = {
         str(name)
@@ -150,6 +154,31 @@ def claim_many(
         else:
             out.append(Claim.NO_ENVIRONMENT)
     return out
+
+
+# PostgreSQL: four arrays, one short text for any number of keys (psycopg
+# parses a long statement's text again on every execution).
+_CLAIM_ARRAYS = text(
+    "INSERT INTO event_batches (environment, batch_key, forget_after, accepted) "
+    "SELECT v.environment, v.batch_key, v.forget_after, v.accepted FROM unnest("
+    "CAST(:environments AS VARCHAR[]), CAST(:keys AS VARCHAR[]), "
+    "CAST(:forget_after AS BIGINT[]), CAST(:accepted AS INTEGER[])"
+    ") AS v(environment, batch_key, forget_after, accepted) "
+    "WHERE EXISTS (SELECT 1 FROM environments e WHERE e.name = v.environment) "
+    "ON CONFLICT DO NOTHING RETURNING environment, batch_key"
+)
+
+
+def _claim_arrays(
+    conn: Connection, keys: Sequence[tuple[str, str, int, dt.datetime]]
+) -> set[tuple[str, str]]:
+    params = {
+        "environments": [environment for environment, _, _, _ in keys],
+        "keys": [key for _, key, _, _ in keys],
+        "forget_after": [math.ceil(f.timestamp()) for _, _, _, f in keys],
+        "accepted": [accepted for _, _, accepted, _ in keys],
+    }
+    return {(str(e), str(k)) for e, k in conn.execute(_CLAIM_ARRAYS, params)}
 
 
 def _claim_chunk(
