@@ -12,9 +12,10 @@ every scope of the environment, where those of actors never exposed to its
 flag count as unattributed. Exposures of a flag no scope watches, and every
 event of an environment without scopes, are `unwatched`.
 
-`ScopeSink.take` is what `POST /api/v1/events` calls: the server's batch key
-(with the environment's existence checked in the same statement) and every
-scope's ingest in one transaction (`store.WindowStore.take`). `KeyedSink`
+`ScopeSink.take_many` is what `POST /api/v1/events` calls (through the events
+writer, `server.event_intake`): the server's batch keys (with the environment's
+existence checked in the same statement) and every scope's ingest, for a group
+of requests, in one transaction (`store.WindowStore.take_many`). `KeyedSink`
 gives any other `EventSink` the same `take`, in three steps (key seen?,
 accept, remember), for sinks that keep nothing in the store.
 """
