@@ -80,7 +80,6 @@ class GroupedIntake:
         self._waiting: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self.groups = 0  # transactions so far, for tests and the benchmark
 
     async def take(self, sent: SentBatch) -> TakenBatch:
         """The batch taken with whatever else is waiting; raises what the
@@ -155,7 +154,6 @@ class GroupedIntake:
                 if sent.token_id is None or sent.token_id in usable
             ]
             taken = self.intake.take_many([s.keyed for s, _ in kept]) if kept else []
-            self.groups += 1
         except Exception as exc:  # every waiting request gets the group's error
             return [(reply, exc) for _, reply in group]
         answers: dict[int, _Outcome] = {

@@ -155,7 +155,7 @@ class Guard:
                 state.token_cache.put(token, record)
         now = state.tokens.now()
         if record is None or not record.is_usable(now):
-            reason = _refusal(token, record, now)
+            reason = refusal_reason(token, record, now)
             state.auth_limiter.fail(client)
             state.metrics.auth_failures.labels(reason).inc()
             raise ProblemError(
@@ -185,8 +185,11 @@ _REFUSALS = {
 }
 
 
-def _refusal(token: str | None, record: TokenRecord | None, now: dt.datetime) -> str:
-    """Why a token is refused. "expired" only for a token that was presented
+def refusal_reason(
+    token: str | None, record: TokenRecord | None, now: dt.datetime
+) -> str:
+    """Why a token is refused (`missing`, `invalid` or `expired`, the
+    `flagramp_auth_failures_total` label). "expired" only for a token that was presented
     with its secret and is not revoked: nobody learns an id's expiry without it."""
     if token is None:
         return "missing"

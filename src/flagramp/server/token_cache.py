@@ -64,8 +64,8 @@ def _key(token: str) -> bytes:
 
 
 class UsableSenders:
-    """`TokenStore.usable` for the events writer, read again only when the
-    store's version moved.
+    """The usable tokens among a group's senders, for the events writer: read
+    (`TokenStore.unrevoked`) again only when the store's version moved.
 
     Issuing and revoking a token are units of work (each moves the version),
     so what was unrevoked at a version still is while the version stands;

@@ -250,22 +250,10 @@ class TokenStore:
         record = None if row is None else _record(row)
         return _if_usable(record, self.now() if now is None else now)
 
-    def usable(
-        self, token_ids: Collection[str], now: dt.datetime | None = None
-    ) -> set[str]:
-        """The ids among `token_ids` of tokens that exist and are neither
-        revoked nor expired at `now` (default: the store's clock). One read:
-        the events writer checks its group's senders with it."""
-        at = self.now() if now is None else now
-        return {
-            token_id
-            for token_id, expires in self.unrevoked(token_ids).items()
-            if expires is None or at < expires
-        }
-
     def unrevoked(self, token_ids: Collection[str]) -> dict[str, dt.datetime | None]:
         """The ids among `token_ids` of tokens that exist and are not revoked,
-        each with its expiry (None: never). One read."""
+        each with its expiry (None: never). One read: the events writer checks
+        its group's senders with it (`server.token_cache.UsableSenders`)."""
         t = api_tokens.c
         query = select(t.id, t.expires_at).where(
             t.id.in_(sorted(token_ids)), t.revoked_at.is_(None)

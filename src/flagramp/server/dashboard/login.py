@@ -32,6 +32,7 @@ from flagramp.server.dashboard.session import (
     delete_cookie,
     set_cookie,
 )
+from flagramp.server.identity import refusal_reason
 from flagramp.server.state import server_state
 from flagramp.store.tokens import Permission
 
@@ -86,17 +87,14 @@ async def login(request: Request) -> Response:
     now = server.tokens.now()
     record = shown if shown is not None and shown.is_usable(now) else None
     if record is None or record.permission is Permission.SDK:
-        # Expired only for a token presented with its secret and not revoked.
-        expired = shown is not None and not shown.is_revoked and shown.is_expired(now)
+        reason = refusal_reason(token or None, shown, now)
         server.auth_limiter.fail(client)
-        server.metrics.auth_failures.labels(
-            "expired" if expired else "invalid" if token else "missing"
-        ).inc()
+        server.metrics.auth_failures.labels(reason).inc()
         message = (
             "SDK tokens are for applications; log in with a person's token."
             if record is not None
             else "That token has expired."
-            if expired
+            if reason == "expired"
             else "That token is unknown or revoked."
         )
         return _login_page(request, error=message, status=401)
