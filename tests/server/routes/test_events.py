@@ -9,9 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import APIRouter, Request, Response
 
 from flagramp.core.metric_kinds import MetricKind
 from flagramp.server.event_sinks import ScopeSink
+from flagramp.server.routes.common import State
+from flagramp.server.routes.events import ENVIRONMENT_QUERY_MAX, EventsRoute
 from flagramp.stats.batch_ingest import BatchIngest, MetricSpec
 from flagramp.store.tokens import OwnerKind, Permission, TokenStore
 from tests.server.conftest import SETUP, Api
@@ -212,3 +215,57 @@ def test_one_batch_sent_four_times_at_once_counts_once(api: Api) -> None:
     assert state is not None
     assert len(state.actors) == 2
     assert list(state.batch_keys) == ["same"]
+
+
+def test_the_environment_query_names_the_batchs_environment(api: Api) -> None:
+    body = [exposure("u1", environment="staging")]
+    engineer = api.client.post(
+        "/api/v1/events",
+        params={"environment": "staging"},
+        json=body,
+        headers=api.headers("engineer"),
+    )
+    assert (engineer.status_code, engineer.json()["accepted"]) == (200, 1)
+    # The production SDK token may not ask for staging, even in the query.
+    sdk = api.client.post(
+        "/api/v1/events",
+        params={"environment": "staging"},
+        json=body,
+        headers=api.headers("sdk"),
+    )
+    assert (sdk.status_code, sdk.json()["code"]) == (403, "wrong_environment")
+
+
+def test_an_overlong_environment_query_is_refused_as_its_declaration_says(
+    api: Api,
+) -> None:
+    answer = api.client.post(
+        "/api/v1/events",
+        params={"environment": "e" * (ENVIRONMENT_QUERY_MAX + 1)},
+        json=[exposure("u1")],
+        headers=api.headers("engineer"),
+    )
+    assert answer.status_code == 422
+    problem = answer.json()
+    assert problem["code"] == "invalid_request"
+    assert [(e["loc"], e["type"]) for e in problem["errors"]] == [
+        ("query.environment", "string_too_long")
+    ]
+    # Exactly at the limit the name is read (and is no environment).
+    at_limit = api.client.post(
+        "/api/v1/events",
+        params={"environment": "e" * ENVIRONMENT_QUERY_MAX},
+        json=[exposure("u1")],
+        headers=api.headers("engineer"),
+    )
+    assert (at_limit.status_code, at_limit.json()["code"]) == (404, "not_found")
+
+
+def test_the_events_route_class_refuses_an_endpoint_it_would_call_wrongly() -> None:
+    router = APIRouter(route_class=EventsRoute)
+
+    async def other(request: Request, state: State, who: Any) -> Response:
+        raise AssertionError("never called")
+
+    with pytest.raises(TypeError, match="EventsRoute passes"):
+        router.post("/events")(other)
