@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
@@ -101,11 +101,17 @@ def server_process(database_url: str, workdir: Path) -> Iterator[str]:
 
 @contextmanager
 def serve_process(
-    database_url: str, workdir: Path, *, workers: int = 1, port: int | None = None
+    database_url: str,
+    workdir: Path,
+    *,
+    workers: int = 1,
+    port: int | None = None,
+    options: Sequence[str] = (),
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`flagramp serve` (`--workers N`) in a process of its own, on `port` (a
-    free one by default; a test restarting a server passes the same one);
-    yields its base URL and the process (for its pid)."""
+    """`flagramp serve` (`--workers N`, and `options`) in a process of its own,
+    on `port` (a free one by default; a test restarting a server passes the
+    same one); yields its base URL and the process (for its pid). Its output
+    goes to `serve-<port>-<n>.log` in `workdir`."""
     port = free_port() if port is None else port
     env = {**os.environ, "FLAGRAMP_DATABASE_URL": database_url}
     # A log per start: a server restarted on the same port must not overwrite it.
@@ -113,7 +119,7 @@ def serve_process(
     log = log_path.open("wb")
     extra = ["--workers", str(workers)] if workers > 1 else []
     process = subprocess.Popen(
-        [sys.executable, "-c", _MAIN, "serve", "--port", str(port), *extra],
+        [sys.executable, "-c", _MAIN, "serve", "--port", str(port), *extra, *options],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

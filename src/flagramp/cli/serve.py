@@ -68,6 +68,12 @@ def serve(
             help="Worker processes, each a replica (any store but in-memory SQLite).",
         ),
     ] = 1,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            help="A line per answered request on stderr (method, path, status).",
+        ),
+    ] = True,
 ) -> None:
     """Serve /api/v1, /flipper/api, /dashboard and /metrics."""
     with user_errors():  # a setting from the environment that is wrong
@@ -81,7 +87,14 @@ def serve(
             app = create_app(settings, store=open_store())
         # Rationale: uvicorn's access log shows method, path and status, never
         # headers, so tokens (sent only as headers) are never logged.
-        uvicorn.run(app, host=host, port=port, log_level="info", server_header=False)
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=access_log,
+            server_header=False,
+        )
         return
     with user_errors():
         store = open_store()  # migrated once, here, before the workers race to
@@ -99,6 +112,7 @@ def serve(
         host=host,
         port=port,
         log_level="info",
+        access_log=access_log,
         server_header=False,
         # A worker imports flagramp and opens the store before it answers the
         # supervisor: seconds on a busy machine, past uvicorn's 5 s default,
