@@ -209,6 +209,8 @@ def create_app(
     openapi.install(app)
     for prefix, router in ROUTE_TABLE:
         app.include_router(router, prefix=prefix)
+    # The busiest route, first and matched by its own pattern (see EventsRoute).
+    app.router.routes.insert(0, events.direct_route(API_PREFIX))
     _mount_flipper(app, state)
     app.state.controller = loop
     install_dashboard(app, settings, runs if runs is not None else service)

@@ -269,3 +269,26 @@ def test_the_events_route_class_refuses_an_endpoint_it_would_call_wrongly() -> N
 
     with pytest.raises(TypeError, match="EventsRoute passes"):
         router.post("/events")(other)
+
+
+def test_the_direct_events_route_answers_as_the_declared_one_would(api: Api) -> None:
+    # POST is taken by the direct route at the top of the app's router; the
+    # request counter still names the route's template, and other methods
+    # still get the 405 problem.
+    sent = api.client.post(
+        "/api/v1/events", json=[exposure("u1")], headers=api.headers("sdk")
+    )
+    assert sent.status_code == 200
+    assert sent.headers["x-content-type-options"] == "nosniff"
+    wrong = api.client.get("/api/v1/events", headers=api.headers("sdk"))
+    assert (wrong.status_code, wrong.json()["code"]) == (405, "method_not_allowed")
+    metrics = api.client.get("/metrics", headers=api.headers("viewer")).text
+    assert (
+        'flagramp_http_requests_total{method="POST",route="/api/v1/events",'
+        'status="200"} 1.0'
+    ) in metrics
+    unauthorized = api.client.post("/api/v1/events", json=[exposure("u1")])
+    assert (unauthorized.status_code, unauthorized.json()["code"]) == (
+        401,
+        "unauthorized",
+    )

@@ -14,13 +14,15 @@ import dataclasses
 import functools
 import inspect
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Annotated, Any
 
 import anyio.to_thread
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
+from starlette.routing import Match, Route
+from starlette.types import Receive, Scope, Send
 
 from flagramp.core.event_parsing import MAX_CLOCK_SKEW, MAX_EVENT_AGE, parse_batch
 from flagramp.core.events import EventBatch, Exposure, RejectedEvent
@@ -123,14 +125,18 @@ class EventsRoute(ApiRoute):
     """The events route, its parameters passed without FastAPI's solving.
 
     It is the server's busiest route (every SDK sends a batch every few
-    seconds), and solving its dependencies took an eighth of a small batch's
-    time. Its parameters are fixed: the request, the state, the caller (the
-    route's `Guard` authenticates as on every route) and the `environment`
-    query, checked here as its `Query` declares. The declaration stays
-    FastAPI's, so the OpenAPI document, the access matrix and the fuzzing see
-    the route as it is; a handler is refused for an endpoint whose parameters
-    are not exactly those four.
+    seconds): solving its dependencies took an eighth of a small batch's
+    time, and finding it through the included routers another tenth. Its
+    parameters are fixed: the request, the state, the caller (the route's
+    `Guard` authenticates as on every route) and the `environment` query,
+    checked here as its `Query` declares. The declaration stays FastAPI's,
+    so the OpenAPI document, the access matrix and the fuzzing see the route
+    as it is; a handler is refused for an endpoint whose parameters are not
+    exactly those four. `direct_route` is the same handler as a plain route
+    for the top of the app's router.
     """
+
+    handler: Callable[[Request], Coroutine[Any, Any, Response]]
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         names = tuple(inspect.signature(self.endpoint).parameters)
@@ -143,7 +149,11 @@ class EventsRoute(ApiRoute):
         endpoint = self.endpoint
 
         async def handler(request: Request) -> Response:
-            api_request = ApiRequest(request.scope, request.receive)
+            api_request = (
+                request
+                if isinstance(request, ApiRequest)
+                else ApiRequest(request.scope, request.receive)
+            )
             who = await guard.authenticate(api_request)
             response: Response = await endpoint(
                 request=api_request,
@@ -153,7 +163,38 @@ class EventsRoute(ApiRoute):
             )
             return response
 
+        self.handler = handler
         return handler
+
+    def direct_route(self, prefix: str) -> Route:
+        """This route below `prefix` as a Starlette route of the app's own
+        router: matched by one pattern, called with no wrapper between the
+        router and the handler (errors still reach the app's handlers)."""
+        return _DirectRoute(
+            prefix + self.path, _HandlerApp(self.handler), methods=self.methods
+        )
+
+
+class _DirectRoute(Route):
+    """A route that names itself in the scope, as FastAPI's routes do (the
+    request metrics label a request by its route's template)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        if match is not Match.NONE:
+            child_scope["route"] = self
+        return match, child_scope
+
+
+class _HandlerApp:
+    """An ASGI app of a request handler."""
+
+    def __init__(self, handler: Callable[[Request], Awaitable[Response]]) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handler(ApiRequest(scope, receive))
+        await response(scope, receive, send)
 
 
 _DIRECT_PARAMETERS = ("request", "state", "who", "environment")
@@ -327,3 +368,9 @@ def _in_environment(
         kept.append(event)
     rejected.sort(key=lambda r: r.index)
     return EventBatch(batch.key, tuple(kept)), rejected
+
+
+def direct_route(prefix: str) -> Route:
+    """`POST /events` below `prefix` for the top of the app's router."""
+    (route,) = (r for r in router.routes if isinstance(r, EventsRoute))
+    return route.direct_route(prefix)
