@@ -12,13 +12,22 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import dataclass
+from difflib import get_close_matches
+from typing import Any, ClassVar
 
 import typer
 
 # Typer vendors Click since 0.26; its exceptions are reachable only from there.
+from typer._click import Command as ClickCommand
 from typer._click import Context, HelpFormatter
-from typer._click.exceptions import ClickException, NoArgsIsHelpError, NoSuchOption
+from typer._click.exceptions import (
+    ClickException,
+    NoArgsIsHelpError,
+    NoSuchOption,
+    UsageError,
+)
+from typer._click.utils import make_default_short_help
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from typer.models import CommandFunctionType
 
@@ -76,9 +85,74 @@ def _usage_piece(param: TyperArgument) -> str:
     return piece + ("..." if param.nargs != 1 else "")
 
 
+@dataclass(frozen=True, slots=True)
+class LazyCommand:
+    """A command of a group that is built (its module imported) only when it
+    is called or its own help is asked; `help` is its line in the group's."""
+
+    name: str
+    load: Callable[[], ClickCommand]
+    help: str
+    hidden: bool = False
+
+
 class Group(TyperGroup):
     """A group of commands; as the root, the boundary that turns every failure
-    into one line and an exit code."""
+    into one line and an exit code. A subclass may name `lazy_commands`."""
+
+    lazy_commands: ClassVar[Sequence[LazyCommand]] = ()
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        names = list(super().list_commands(ctx))
+        return names + [c.name for c in self.lazy_commands if c.name not in names]
+
+    def get_command(self, ctx: Context, cmd_name: str) -> ClickCommand | None:
+        command = super().get_command(ctx, cmd_name)
+        lazy = self._lazy(cmd_name) if command is None else None
+        if lazy is not None:
+            command = lazy.load()
+            self.add_command(command, cmd_name)
+        return command
+
+    def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
+        # A command not loaded yet shows its written line: listing the
+        # commands must not import them all.
+        listed: list[tuple[str, ClickCommand | LazyCommand]] = []
+        for name in self.list_commands(ctx):
+            command = self.commands.get(name) or self._lazy(name)
+            if command is not None and not command.hidden:
+                listed.append((name, command))
+        if not listed:
+            return
+        limit = formatter.width - 6 - max(len(name) for name, _ in listed)
+        rows = [
+            (
+                name,
+                make_default_short_help(command.help, limit)
+                if isinstance(command, LazyCommand)
+                else command.get_short_help_str(limit),
+            )
+            for name, command in listed
+        ]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def resolve_command(
+        self, ctx: Context, args: list[str]
+    ) -> tuple[str | None, ClickCommand | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except UsageError as exc:
+            # Typer suggests among the commands loaded; suggest among all.
+            if self.lazy_commands and args and "Did you mean" not in exc.message:
+                matches = get_close_matches(args[0], self.list_commands(ctx))
+                if matches:
+                    names = ", ".join(repr(m) for m in matches)
+                    exc.message = f"{exc.message.rstrip('.')}. Did you mean {names}?"
+            raise
+
+    def _lazy(self, name: str) -> LazyCommand | None:
+        return next((c for c in self.lazy_commands if c.name == name), None)
 
     def main(
         self,
