@@ -177,9 +177,3 @@ def _read_lines(file: str) -> list[object]:
         except ValueError:
             fail(f"{file}:{number}: not a JSON object")
     return events
-
-
-def register_controller(app: typer.Typer) -> None:
-    """Add `controller` and `events` to the root command."""
-    app.command("controller")(controller)
-    app.add_typer(events_app, name="events")

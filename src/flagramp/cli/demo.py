@@ -67,7 +67,7 @@ from flagramp.sim import World
 from flagramp.sim.examples import secure_messaging_world, uae_world, vaos_world
 from flagramp.store import Author, SqlFlagStore
 
-__all__ = ["DEFAULT_PLAN", "INJECTIONS", "demo", "register_demo", "world_for"]
+__all__ = ["DEFAULT_PLAN", "INJECTIONS", "demo", "world_for"]
 
 DEFAULT_PLAN = Path("examples/vaos-service-integration.yaml")
 #: What `--inject` may name: the regression and how far it moves.
@@ -393,8 +393,3 @@ def _fresh_sqlite(out: Path) -> str:
     ):
         stale.unlink(missing_ok=True)
     return f"sqlite:///{path}"
-
-
-def register_demo(app: typer.Typer) -> None:
-    """Add `demo` to the app."""
-    app.command("demo")(demo)

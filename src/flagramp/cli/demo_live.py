@@ -29,7 +29,6 @@ from typing import IO, Annotated
 import httpx
 import typer
 
-from flagramp.cli.commands import App
 from flagramp.cli.output import console, fail, user_errors
 from flagramp.core.clock import SystemClock
 from flagramp.engine.controller import ACTIVE
@@ -311,9 +310,3 @@ def demo_live(
     if seen.status in ACTIVE:
         fail(f"the run is still {seen.status} after {timeout:g} s")
     console.print(f"the run ended {seen.status}")
-
-
-def register_demo_live(app: App) -> None:
-    """Add `demo-live` to the app: what `flagramp demo --live` runs, with the
-    load's options; not listed in `flagramp --help` (`demo --live` is)."""
-    app.command("demo-live", hidden=True)(demo_live)

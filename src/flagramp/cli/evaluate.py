@@ -74,8 +74,3 @@ def evaluate(
     console.print(
         f"{flag} for {who}:", verdict, f"— {result.gate}: {result.reason}", sep=" "
     )
-
-
-def register_eval(app: typer.Typer) -> None:
-    """Add `eval` to the app."""
-    app.command("eval")(evaluate)

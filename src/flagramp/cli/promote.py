@@ -22,7 +22,6 @@ from typing import Annotated
 
 import typer
 
-from flagramp.cli.commands import App
 from flagramp.cli.options import WhoOption, WhyOption, author, open_store
 from flagramp.cli.output import console, fail, user_errors
 from flagramp.cli.text import count
@@ -168,8 +167,3 @@ def _count(document: dict[str, Json], key: str, noun: str) -> str:
 def _int(document: dict[str, Json], key: str) -> int:
     value = document.get(key)
     return value if isinstance(value, int) else 0
-
-
-def register_promote(app: App) -> None:
-    """Add `promote` to the app."""
-    app.command("promote")(promote)

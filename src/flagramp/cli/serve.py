@@ -25,7 +25,6 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
-from flagramp.cli.commands import App
 from flagramp.cli.connect import open_store
 from flagramp.cli.output import user_errors
 from flagramp.core.errors import StoreError
@@ -144,8 +143,3 @@ def _check_shareable(url: str) -> None:
             "an in-memory SQLite database cannot be shared by several workers; "
             "use a file or PostgreSQL, or --workers 1"
         )
-
-
-def register_serve(app: App) -> None:
-    """Add `serve` to the app."""
-    app.command("serve")(serve)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 from importlib import resources
 
-import typer
 from rich.panel import Panel
 from rich.table import Table
 
@@ -123,8 +122,3 @@ def _share_enabled(evaluator: Evaluator, flag: Flag) -> float:
     compiled = evaluator.compile(flag)
     hits = sum(compiled.is_enabled(f"veteran-{i}@va.gov") for i in range(10_000))
     return hits / 100
-
-
-def register_tour(app: typer.Typer) -> None:
-    """Add `tour` to the app."""
-    app.command("tour")(tour)
