@@ -9,6 +9,8 @@ errors, database and file failures, and, as a last resort, bugs.
 
 from __future__ import annotations
 
+import functools
+import importlib
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -17,6 +19,7 @@ from difflib import get_close_matches
 from typing import Any, ClassVar
 
 import typer
+import typer.main
 
 # Typer vendors Click since 0.26; its exceptions are reachable only from there.
 from typer._click import Command as ClickCommand
@@ -87,13 +90,32 @@ def _usage_piece(param: TyperArgument) -> str:
 
 @dataclass(frozen=True, slots=True)
 class LazyCommand:
-    """A command of a group that is built (its module imported) only when it
-    is called or its own help is asked; `help` is its line in the group's."""
+    """A command of a group, built (its module imported) only when it is
+    called or its own help is asked. `target` is `module:attribute`: a
+    `typer.Typer` becomes a group, a function a command; `help` is its line
+    in the group's help."""
 
     name: str
-    load: Callable[[], ClickCommand]
+    target: str
     help: str
     hidden: bool = False
+
+    def load(self) -> ClickCommand:
+        """The command (built once per process)."""
+        return _built(self)
+
+
+@functools.cache
+def _built(lazy: LazyCommand) -> ClickCommand:
+    module, _, attribute = lazy.target.partition(":")
+    found = getattr(importlib.import_module(module), attribute)
+    if isinstance(found, typer.Typer):
+        group = typer.main.get_group(found)  # a group even with one command
+        group.name = lazy.name
+        return group
+    holder = App()
+    holder.command(lazy.name, hidden=lazy.hidden)(found)
+    return typer.main.get_command(holder)
 
 
 class Group(TyperGroup):

@@ -18,7 +18,7 @@ from rich.table import Table
 from flagramp.cli.commands import App
 from flagramp.cli.options import JsonOption, author, open_store
 from flagramp.cli.output import console, emit_json, fail, user_errors
-from flagramp.cli.plan import read_plan_text
+from flagramp.cli.plan import plan_app, read_plan_text
 from flagramp.cli.text import count
 from flagramp.core.clock import SystemClock
 from flagramp.core.plans import Answer, PlanInvalid
@@ -101,9 +101,9 @@ def plan_start(
     )
 
 
-def register_plan_start(plan_app: typer.Typer) -> None:
-    """Add `plan start` to the plan commands."""
-    plan_app.command("start")(plan_start)
+# `plan start` is a plan command made of the runs' code: the root loads the
+# plan commands from here (`cli/app.COMMANDS`), so that they always have it.
+plan_app.command("start")(plan_start)
 
 
 # --- reads --------------------------------------------------------------------------
@@ -418,4 +418,4 @@ def _row_json(row: RunRow) -> dict[str, object]:
     }
 
 
-__all__ = ["register_plan_start", "run_app", "service"]
+__all__ = ["plan_app", "run_app", "service"]
