@@ -101,7 +101,7 @@ def claim(
         "environment": environment,
         "named": environment,
         "batch_key": key,
-        "forget_after": math.ceil(forget_after.timestamp()),
+        "forget_after": _stored_time(forget_after),
         "accepted": accepted,
     }
     if conn.execute(statement, params).rowcount == 1:
@@ -175,7 +175,7 @@ def _claim_arrays(
     params = {
         "environments": [environment for environment, _, _, _ in keys],
         "keys": [key for _, key, _, _ in keys],
-        "forget_after": [math.ceil(f.timestamp()) for _, _, _, f in keys],
+        "forget_after": [_stored_time(f) for _, _, _, f in keys],
         "accepted": [accepted for _, _, accepted, _ in keys],
     }
     return {(str(e), str(k)) for e, k in conn.execute(_CLAIM_ARRAYS, params)}
@@ -189,7 +189,7 @@ def _claim_chunk(
         params |= {
             f"e{i}": environment,
             f"k{i}": key,
-            f"f{i}": math.ceil(forget_after.timestamp()),
+            f"f{i}": _stored_time(forget_after),
             f"a{i}": accepted,
         }
     statement = _claim_statement(conn.dialect.name == "sqlite", len(keys))
@@ -244,7 +244,7 @@ class EventBatchKeys:
             "environment": environment,
             "batch_key": key,
             "accepted": accepted,
-            "forget_after": math.ceil(forget_after.timestamp()),
+            "forget_after": _stored_time(forget_after),
         }
         try:
             with begin_write(self.engine) as conn:
@@ -290,3 +290,9 @@ class EventBatchKeys:
                 f"old batch keys were not deleted: {short_reason(exc)}"
             ) from exc
         return int(done.rowcount or 0)
+
+
+def _stored_time(forget_after: dt.datetime) -> int:
+    """`forget_after` as stored: whole epoch seconds, rounded up, so that a
+    key is never forgotten before its time (retention cuts round down)."""
+    return math.ceil(forget_after.timestamp())
