@@ -55,9 +55,13 @@ class TimedEventSourceResponse(EventSourceResponse):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
             await super().__call__(scope, receive, send)
-        except SendTimeoutError:
+        except* SendTimeoutError:
             # The client stopped reading; the generator is closed by now. One
-            # line, no traceback: it is the client's doing, not a fault.
+            # line, no traceback: it is the client's doing, not a fault. The
+            # event's send and the keep-alive's run side by side, and on a
+            # busy loop both can time out in one turn: the library then
+            # raises a group of two, which a plain `except` would let through
+            # as an ASGI error with the stream's place never given back.
             logger.warning(
                 "stream %s ended: a send blocked for more than %g s",
                 scope.get("path", "?"),
