@@ -43,6 +43,7 @@ from flagramp.server.event_intake import GroupedIntake
 from flagramp.server.event_sinks import KeyedSink, ScopeSink, VersionedRoutes
 from flagramp.server.flipper_api import Caller, flipper_api, token_from_headers
 from flagramp.server.flipper_failures import FlipperFailureLimit
+from flagramp.server.group_version import GroupVersion
 from flagramp.server.identity import Identity
 from flagramp.server.metrics import ServerMetrics
 from flagramp.server.middleware.body_limit import BodyLimit
@@ -146,7 +147,8 @@ def create_app(
             interval=settings.controller_interval,
         )
     tokens = TokenStore(store)
-    intake = _intake(store, windows, service, events_sink)
+    version = GroupVersion(store.version)
+    intake = _intake(version, windows, service, events_sink, store)
     state = ServerState(
         settings=settings,
         store=store,
@@ -154,7 +156,9 @@ def create_app(
         tokens=tokens,
         batch_keys=EventBatchKeys(store.engine),
         events=intake,
-        event_writer=GroupedIntake(intake, UsableSenders(tokens, store.version)),
+        event_writer=GroupedIntake(
+            intake, UsableSenders(tokens, version), per_group=version.held
+        ),
         alerts=alerts_sink or AuditAlertSink(store),
         hub=hub,
         snapshots=SnapshotCache(store),
@@ -224,15 +228,16 @@ def _backup_dir(store: SqlFlagStore) -> Path:
 
 
 def _intake(
-    store: SqlFlagStore,
+    version: GroupVersion,
     windows: WindowStore,
     service: RunService,
     sink: EventSink | None,
+    store: SqlFlagStore,
 ) -> BatchIntake:
     """The events route's intake: the runs' scopes (one transaction with the
     batch key), or a given sink behind the batch keys."""
     if sink is None:
-        routes = VersionedRoutes(store.version, service.event_routes)
+        routes = VersionedRoutes(version, service.event_routes)
         return ScopeSink(windows, routes=routes)
     if isinstance(sink, ScopeSink):
         return sink

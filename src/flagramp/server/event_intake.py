@@ -26,6 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 from flagramp.core.errors import FlagrampError
@@ -61,19 +62,24 @@ UsableTokens = Callable[[Collection[str]], Collection[str]]
 
 
 class GroupedIntake:
-    """Takes batches through one writer thread, many requests per transaction."""
+    """Takes batches through one writer thread, many requests per transaction.
+
+    Each group's token check and take run inside `per_group()` (the server
+    passes `GroupVersion.held`: one store version read for both)."""
 
     def __init__(
         self,
         intake: BatchIntake,
         usable: UsableTokens,
         *,
+        per_group: Callable[[], AbstractContextManager[object]] = nullcontext,
         max_group: int = MAX_GROUP,
         gather_seconds: float = GATHER_SECONDS,
         idle_seconds: float = IDLE_SECONDS,
     ) -> None:
         self.intake = intake
         self.usable = usable
+        self.per_group = per_group
         self.max_group = max_group
         self.gather_seconds = gather_seconds
         self.idle_seconds = idle_seconds
@@ -146,14 +152,16 @@ class GroupedIntake:
 
     def _take(self, group: Sequence[_Waiting]) -> list[tuple[_Reply, _Outcome]]:
         try:
-            ids = {s.token_id for s, _ in group if s.token_id is not None}
-            usable = set(self.usable(ids)) if ids else set()
-            kept = [
-                (sent, reply)
-                for sent, reply in group
-                if sent.token_id is None or sent.token_id in usable
-            ]
-            taken = self.intake.take_many([s.keyed for s, _ in kept]) if kept else []
+            with self.per_group():
+                ids = {s.token_id for s, _ in group if s.token_id is not None}
+                usable = set(self.usable(ids)) if ids else set()
+                kept = [
+                    (sent, reply)
+                    for sent, reply in group
+                    if sent.token_id is None or sent.token_id in usable
+                ]
+                keyed = [s.keyed for s, _ in kept]
+                taken = self.intake.take_many(keyed) if kept else []
         except Exception as exc:  # every waiting request gets the group's error
             return [(reply, exc) for _, reply in group]
         answers: dict[int, _Outcome] = {
