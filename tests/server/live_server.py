@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
@@ -18,6 +19,7 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from flagramp.core.flags import Flag
+from flagramp.server.uvicorn_protocol import HTTP_PROTOCOL
 from flagramp.store import SqlFlagStore
 from flagramp.store.tokens import OwnerKind, Permission, TokenStore
 from tests.server.conftest import SETUP
@@ -62,6 +64,7 @@ def serving(
     *,
     lifespan: Literal["on", "off"] = "on",
     send_buffer: int | None = None,
+    http: type[asyncio.Protocol] | str = HTTP_PROTOCOL,
 ) -> Iterator[str]:
     """Serve `app` (with its lifespan, unless `lifespan="off"`) in a thread;
     yields its base URL. The one thread server of the tests. `send_buffer`
@@ -73,7 +76,7 @@ def serving(
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan=lifespan)
+    config = uvicorn.Config(app, http=http, log_level="warning", lifespan=lifespan)
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, daemon=True

@@ -32,6 +32,7 @@ from sse_starlette.sse import AppStatus
 from flagramp.core.clock import Clock, SystemClock
 from flagramp.server.app import create_app
 from flagramp.server.settings import ServerSettings
+from flagramp.server.uvicorn_protocol import HTTP_PROTOCOL
 from flagramp.store import Author, SqlFlagStore
 from flagramp.store.tokens import OwnerKind, Permission, TokenStore
 
@@ -111,7 +112,11 @@ def serving(store: SqlFlagStore, clock: Clock, port: int = 0) -> Iterator[DemoSe
     # Quiet: the demo's own display owns the terminal (the access log would
     # tear it); warnings and errors still show.
     config = uvicorn.Config(
-        app, log_level="warning", access_log=False, server_header=False
+        app,
+        http=HTTP_PROTOCOL,
+        log_level="warning",
+        access_log=False,
+        server_header=False,
     )
     server = uvicorn.Server(config)
     # uvicorn installs no signal handlers off the main thread: Ctrl-C stays

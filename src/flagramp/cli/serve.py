@@ -30,6 +30,7 @@ from flagramp.cli.output import user_errors
 from flagramp.core.errors import StoreError
 from flagramp.server.app import create_app
 from flagramp.server.settings import ServerSettings
+from flagramp.server.uvicorn_protocol import HTTP_PROTOCOL
 
 #: How `serve` tells its worker processes to run the controller: the interval.
 WORKER_CONTROLLER = "FLAGRAMP_SERVE_CONTROLLER_INTERVAL"
@@ -90,6 +91,7 @@ def serve(
             app,
             host=host,
             port=port,
+            http=HTTP_PROTOCOL,
             log_level="info",
             access_log=access_log,
             server_header=False,
@@ -110,6 +112,7 @@ def serve(
         workers=workers,
         host=host,
         port=port,
+        http=HTTP_PROTOCOL,
         log_level="info",
         access_log=access_log,
         server_header=False,

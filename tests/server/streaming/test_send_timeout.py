@@ -17,6 +17,7 @@ from flagramp.core.flags import Flag
 from flagramp.server.app import create_app
 from flagramp.server.settings import ServerSettings
 from flagramp.server.state import ServerState
+from flagramp.server.uvicorn_protocol import AbortingHttpProtocol
 from tests.server.conftest import SETUP, Api
 from tests.server.live_server import serving
 from tests.server.sse_client import SseReader
@@ -123,3 +124,70 @@ def test_the_send_timeout_comes_from_the_environment() -> None:
     for wrong in ("0", "-1", "soon", "inf", "nan"):
         with pytest.raises(FlagrampError, match="FLAGRAMP_STREAM_SEND_TIMEOUT must"):
             ServerSettings.from_env({"FLAGRAMP_STREAM_SEND_TIMEOUT": wrong})
+
+
+class QuickAbort(AbortingHttpProtocol):
+    close_grace_seconds = 0.5
+
+
+def _tcp_state(sock: socket.socket) -> int:
+    """The kernel's TCP state of `sock` (`tcpi_state`, TCP_INFO's first byte)."""
+    return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
+
+
+TCP_ESTABLISHED, TCP_CLOSE = 1, 7
+
+
+def test_the_dropped_clients_connection_is_reset_after_the_grace(api: Api) -> None:
+    store = api.store
+    store.create_flag(Flag(key="big"), SETUP)
+    settings = ServerSettings(
+        stream_poll_seconds=0.05, keepalive_seconds=0.2, stream_send_timeout_seconds=0.5
+    )
+    app = create_app(settings, store=store)
+    state = app.state.flagramp
+    assert isinstance(state, ServerState)
+    with serving(app, send_buffer=4096, http=QuickAbort) as url:
+        where = urlsplit(url)
+        auth = api.headers("sdk")["authorization"]
+        # A client that reads its whole answer: closed in time, not reset.
+        polite = socket.create_connection((where.hostname, where.port))
+        polite.sendall(
+            f"GET /api/v1/flags HTTP/1.1\r\nHost: {where.netloc}\r\n"
+            f"Authorization: {auth}\r\nConnection: close\r\n\r\n".encode()
+        )
+        polite.settimeout(10)
+        answer = b""
+        while chunk := polite.recv(65536):
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200")
+        stalled = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        stalled.connect((where.hostname, where.port))
+        stalled.sendall(
+            f"GET /api/v1/stream HTTP/1.1\r\nHost: {where.netloc}\r\n"
+            f"Authorization: {auth}\r\nAccept: text/event-stream\r\n\r\n".encode()
+        )
+        _wait_for(lambda: state.hub.clients() == 1, "the stalled client subscribed")
+        try:
+            for n in range(CHANGES):
+                store.change_flag("big", _describe(n), SETUP)
+            registry = state.metrics.registry
+            _wait_for(
+                lambda: (
+                    registry.get_sample_value(
+                        "flagramp_stream_send_timeouts_total", {"stream": "flags"}
+                    )
+                    == 1
+                ),
+                "the stalled stream ended",
+            )
+            # Closed, but the client took nothing: the server still holds it...
+            assert _tcp_state(stalled) == TCP_ESTABLISHED
+            # ...until the grace is over, when the server resets it.
+            _wait_for(
+                lambda: _tcp_state(stalled) == TCP_CLOSE, "the connection was reset"
+            )
+        finally:
+            stalled.close()
+            polite.close()

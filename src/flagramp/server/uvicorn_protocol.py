@@ -1,0 +1,87 @@
+"""uvicorn's HTTP protocol, with a close that cannot wait for ever.
+
+uvicorn ends a connection with `transport.close()`, which first sends what is
+still buffered. A client that stopped reading never takes it, so a stream
+dropped for it (`streaming.response`) kept its socket, its buffers and its
+place in the server's connections as long as the client kept the connection
+open. Here a close still flushes, but a connection not gone
+`CLOSE_GRACE_SECONDS` after its close is aborted (the peer gets a reset).
+
+`flagramp serve` names the class by `HTTP_PROTOCOL` (a string, so that worker
+processes import it as they import the app).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import struct
+from typing import Any, cast
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+#: uvicorn's `http` option for this protocol.
+HTTP_PROTOCOL = "flagramp.server.uvicorn_protocol:AbortingHttpProtocol"
+
+#: Seconds a closed connection may still take to send what it holds.
+CLOSE_GRACE_SECONDS = 30.0
+
+
+class AbortingHttpProtocol(HttpToolsProtocol):
+    """`HttpToolsProtocol` whose connection is aborted when a close has not
+    finished within `close_grace_seconds`."""
+
+    close_grace_seconds = CLOSE_GRACE_SECONDS
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._abort: asyncio.TimerHandle | None = None
+        self._closed = False
+        # A stand-in, not a subclass: `asyncio.Transport`'s methods would
+        # shadow the delegation with their NotImplementedError.
+        super().connection_made(cast(asyncio.Transport, _GracedClose(transport, self)))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        if self._abort is not None:
+            self._abort.cancel()  # gone in time: nothing kept for the grace
+        super().connection_lost(exc)
+
+    def closing(self, transport: asyncio.Transport) -> None:
+        """Its transport was asked to close: abort it if still open later."""
+        if self._abort is None and not self._closed:
+            self._abort = self.loop.call_later(
+                self.close_grace_seconds, _reset, transport
+            )
+
+
+def _reset(transport: asyncio.Transport) -> None:
+    """Close at once, with a reset: with unsent data, a plain close of the
+    socket would leave the kernel trying to deliver it."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_OFF)
+    transport.abort()
+
+
+#: SO_LINGER on, for 0 s: `close` sends a reset and drops what is unsent.
+_LINGER_OFF = struct.pack("ii", 1, 0)
+
+
+class _GracedClose:
+    """The connection's transport as the protocol sees it: all of it, but a
+    `close` also tells the protocol."""
+
+    def __init__(
+        self, transport: asyncio.Transport, protocol: AbortingHttpProtocol
+    ) -> None:
+        self._transport = transport
+        self._protocol = protocol
+
+    def close(self) -> None:
+        self._transport.close()
+        self._protocol.closing(self._transport)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
