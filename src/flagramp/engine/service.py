@@ -20,7 +20,13 @@ from flagramp.core.errors import EngineError
 from flagramp.core.plans import Plan, diff, load_plan
 from flagramp.core.types import Json
 from flagramp.engine import machine, promotion_machine
-from flagramp.engine.commands import Command, MeetMilestone, Revise, Vote
+from flagramp.engine.commands import (
+    Command,
+    CommandRefused,
+    MeetMilestone,
+    Revise,
+    Vote,
+)
 from flagramp.engine.compile import compile_plan, metric_specs
 from flagramp.engine.event_targets import EventRoute, event_targets
 from flagramp.engine.go_live_windows import (
@@ -282,16 +288,25 @@ class RunService:
             cmd = make(row, context.plan)
             now = self.clock.now()
             state = self._load_state(row.state)
-            if isinstance(cmd, MeetMilestone):
-                # Not a transition of either machine: an event of the run.
-                met = met_milestones(
-                    (e.kind, e.actor, e.data) for e in self.reader.events(run)
-                )
-                step = meet_milestone(context, state, now, cmd, met)
-            elif isinstance(state, PromotionState):
-                step = promotion_machine.command(context, state, now, cmd)
-            else:
-                step = self._decide(context, state, now, cmd)
+            try:
+                if isinstance(cmd, MeetMilestone):
+                    # Not a transition of either machine: an event of the run.
+                    met = met_milestones(
+                        (e.kind, e.actor, e.data) for e in self.reader.events(run)
+                    )
+                    step = meet_milestone(context, state, now, cmd, met)
+                elif isinstance(state, PromotionState):
+                    step = promotion_machine.command(context, state, now, cmd)
+                else:
+                    step = self._decide(context, state, now, cmd)
+            except CommandRefused as refused:
+                if refused.code in _PAST_THE_GATE and _counted_at_last_gate(
+                    self.reader.events(run), cmd
+                ):
+                    # The vote that closed the gate, sent again (its answer
+                    # was lost): answered as the first was, not refused.
+                    return self._as_first(row, cmd)
+                raise
             if step.repeated:
                 return self._as_first(row, cmd)
             kind = type(cmd).__name__
@@ -396,6 +411,22 @@ def _last_evaluation(log: Sequence[RunEvent]) -> dict[str, Json] | None:
         if isinstance(event.data.get("checks"), list):
             return event.data
     return None
+
+
+#: Events that open a go/no-go (a rollout's gate, a promotion step's).
+_GATE_OPENED = frozenset({"go_no_go_asked", "promotion_verified"})
+#: Refusals of a vote that came after its go/no-go closed (or the run ended).
+_PAST_THE_GATE = frozenset({"not_waiting_for_that", "run_finished", "run_final"})
+
+
+def _counted_at_last_gate(log: Sequence[RunEvent], cmd: Command) -> bool:
+    """Whether `cmd` is a vote the last go/no-go asked already counted."""
+    for event in reversed(log):
+        if _records(event, cmd):
+            return True
+        if event.kind in _GATE_OPENED:
+            return False
+    return False
 
 
 def _records(event: RunEvent, cmd: Command) -> bool:
