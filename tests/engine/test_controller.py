@@ -229,19 +229,52 @@ def test_a_person_moving_the_run_meanwhile_is_a_conflict_not_an_overwrite(
     script, evaluator = Script(), Evaluator()
     inner = Script()
 
+    decided_on: list[RunStatus] = []
+
     def racing(c: RunContext, st: RunState, now: dt.datetime, obs: Observation) -> Step:
+        decided_on.append(st.status)
         step = inner(c, st, now, obs)
-        # a person pauses the run while the controller decides
-        paused = dataclasses.replace(step, events=(RunEventDraft("paused", "x", {}),))
-        apply(store, ctx, 1, dataclasses.replace(paused, flag_moves=()), now, PERSON)
+        if len(decided_on) == 1:
+            # a person moves the run on while the controller decides
+            paused = dataclasses.replace(
+                step, events=(RunEventDraft("paused", "x", {}), *step.events)
+            )
+            apply(
+                store, ctx, 1, dataclasses.replace(paused, flag_moves=()), now, PERSON
+            )
         return step
 
     controller, _ = _controller(store, VirtualClock(T0), script, evaluator)
     controller._tick = racing
     report = controller.tick()
     assert report.conflicts == ["R1"]
-    assert event_kinds(store) == ["run_started", "paused"]
+    assert event_kinds(store) == ["run_started", "paused", "stage_entered"]
     assert store.get_flag(UAE_FLAG) is None  # the controller's move never happened
+    # It decided again at once, from what the person wrote (not a tick later).
+    assert decided_on == [RunStatus.WAITING_PREREQUISITES, RunStatus.STAGE_RUNNING]
+
+
+def test_a_run_that_people_keep_moving_is_left_after_three_conflicts(
+    store: SqlFlagStore,
+) -> None:
+    ctx = start_run(store)
+    script, evaluator = Script(), Evaluator()
+    decisions = 0
+
+    def overtaken(
+        c: RunContext, st: RunState, now: dt.datetime, obs: Observation
+    ) -> Step:
+        nonlocal decisions
+        decisions += 1
+        note = Step(st, events=(RunEventDraft("noted", "x", {}),))
+        apply(store, ctx, decisions, note, now, PERSON)
+        return Step(st, events=(RunEventDraft("never_written", None, {}),))
+
+    controller, _ = _controller(store, VirtualClock(T0), script, evaluator)
+    controller._tick = overtaken
+    report = controller.tick()
+    assert report.conflicts == ["R1"] * 3 and decisions == 3
+    assert event_kinds(store) == ["run_started", "noted", "noted", "noted"]
 
 
 def test_final_runs_are_not_ticked(store: SqlFlagStore) -> None:

@@ -88,6 +88,8 @@ CONTROLLER = "flagramp-controller"
 ACTIVE = tuple(s.value for s in RunStatus if not s.is_final)
 #: Attempts at one run's transition when the store fails, and the first wait.
 STORE_ATTEMPTS = 5
+#: Decisions of one run in a tick that people's commands may overtake.
+CONFLICT_ATTEMPTS = 3
 STORE_BACKOFF_SECONDS = 0.5
 #: Transitions one run may make in one tick before the rest waits for the next.
 MAX_STEPS_PER_TICK = 20
@@ -296,15 +298,21 @@ class Controller:
         log.warning("run %s still moving after %d steps", run, MAX_STEPS_PER_TICK)
 
     def _run_once(self, run: str, now: dt.datetime, report: TickReport) -> None:
-        for attempt in range(1, STORE_ATTEMPTS + 1):
+        attempt = conflicts = 0
+        while True:
             try:
                 applied = self._decide_and_write(run, now)
             except RunConflict:
-                # A person's command moved the run meanwhile: the next tick
-                # decides again from what they wrote.
+                # A person's command moved the run meanwhile: decide again at
+                # once from what they wrote. Waiting for the next tick lost
+                # this tick's looks, and with them a harm this minute showed.
                 report.conflicts.append(run)
-                return
+                conflicts += 1
+                if conflicts == CONFLICT_ATTEMPTS:
+                    return
+                continue
             except StoreError as exc:
+                attempt += 1
                 if attempt == STORE_ATTEMPTS:
                     report.failed[run] = str(exc)
                     log.warning("run %s: %s", run, exc)
