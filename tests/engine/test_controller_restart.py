@@ -16,6 +16,7 @@ import pytest
 
 from flagramp.core.clock import VirtualClock
 from flagramp.core.severity import Severity
+from flagramp.engine.commands import RaiseIncident
 from flagramp.engine.compiled import CompiledStage
 from flagramp.engine.controller import Controller
 from flagramp.engine.evaluate import evaluate_stage
@@ -160,3 +161,48 @@ def test_looks_read_back_equal_with_infinite_bounds() -> None:
     assert looks.previous("another attempt") == {}
     previous = looks.previous("R1/p0/s0/m1")["a"]
     assert previous.is_harmful and previous.evidence.lower == 0.012
+
+
+def test_looks_of_a_run_a_person_moved_during_the_tick_are_kept(
+    worlds: tuple[World, World],
+) -> None:
+    world, _ = worlds
+    service = RunService(world.store, world.windows, world.clock)
+    reader = RunReader(world.store.engine)
+    act = False
+
+    def evaluate_then_a_person_acts(
+        stage: CompiledStage, *args: Any, **kw: Any
+    ) -> StageEvaluation:
+        nonlocal act
+        found = world.evaluate(stage, *args, **kw)
+        if act:
+            # Between this tick's decision and the save of its looks.
+            act = False
+            service.command(
+                "R1", RaiseIncident("eng@example.org", Severity.LOW, "seen on a call")
+            )
+        return found
+
+    controller = Controller(
+        world.store,
+        world.windows,
+        world.clock,
+        evaluate=evaluate_then_a_person_acts,
+        send=None,
+    )
+    for k in range(4):
+        world.traffic(k * TICK)
+        controller.tick()
+    before = RunState.from_json(reader.load("R1").state).looks
+    world.traffic(4 * TICK)
+    act = True
+    report = controller.tick()
+    assert not act  # the person acted in this tick
+    state = RunState.from_json(reader.load("R1").state)
+    assert state.looks is not None and before is not None
+    # This tick's looks, not the last tick's that the command's state held.
+    assert state.looks.minute == int(world.clock.now().timestamp() // 60)
+    assert state.looks.minute != before.minute
+    assert "incident_raised" in [e.kind for e in reader.events("R1")]
+    assert report.conflicts == ["R1"]  # decided again from what the person wrote

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -178,7 +179,7 @@ class Controller:
             report.runs += 1
             self._run_until_settled(row.id, now, report)
         self.observer.forget_except([row.id for row in active])
-        self._save_observed()
+        self._save_observed(now, report)
         report.backups = self._run_due_backups(now)
         report.batch_keys_deleted = self._expire_batch_keys(now)
         self._dispatch(report)
@@ -387,16 +388,25 @@ class Controller:
             self._compacted.pop(run, None)
         return applied
 
-    def _save_observed(self) -> None:
-        observed, self._observed = list(self._observed.values()), {}
-        # Retried as a transition is: looks not saved make the next tick
-        # decide from older ones. If the store stays away, the next tick
-        # evaluates with the looks the state has (the same in this process and
-        # in a restarted one) and saves its own.
-        self._retrying(
-            "the tick's looks were not saved",
-            lambda: save_observed(self.store.engine, observed),
-        )
+    def _save_observed(self, now: dt.datetime, report: TickReport) -> None:
+        for _ in range(CONFLICT_ATTEMPTS):
+            observed, self._observed = list(self._observed.values()), {}
+            # Retried as a transition is: looks not saved make the next tick
+            # decide from older ones. If the store stays away, the next tick
+            # evaluates with the looks the state has (the same in this process
+            # and in a restarted one) and saves its own.
+            moved = self._retrying(
+                "the tick's looks were not saved",
+                functools.partial(save_observed, self.store.engine, observed),
+            )
+            if not moved:
+                return
+            # A person's command moved these runs since they were decided:
+            # decided again now from what it wrote, so this tick's looks (a
+            # harm they showed) are kept rather than lost to the command.
+            for run in moved:
+                report.conflicts.append(run)
+                self._run_until_settled(run, now, report)
 
     # --- the go-live scope -----------------------------------------------------
 

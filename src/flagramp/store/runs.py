@@ -248,14 +248,14 @@ class ObservedState:
     watched_version: int
 
 
-def save_observed(engine: Engine, observed: Sequence[ObservedState]) -> int:
+def save_observed(engine: Engine, observed: Sequence[ObservedState]) -> list[str]:
     """Write each run's state and watched version in one transaction, without
     a new version (no transition happened: no event, no audit row). A run whose
     row moved since (a person's command) is left as that command wrote it.
-    Returns how many rows were written; raises StoreError (nothing written)."""
+    Returns those runs, not written; raises StoreError (nothing written)."""
+    moved: list[str] = []
     if not observed:
-        return 0
-    written = 0
+        return moved
     try:
         with begin_write(engine) as conn:
             for item in observed:
@@ -267,10 +267,11 @@ def save_observed(engine: Engine, observed: Sequence[ObservedState]) -> int:
                         watched_version=item.watched_version,
                     )
                 )
-                written += done.rowcount
+                if done.rowcount == 0:
+                    moved.append(item.run)
     except SQLAlchemyError as exc:
         raise StoreError(f"run states not saved: {short_reason(exc)}") from exc
-    return written
+    return moved
 
 
 def append_events(
