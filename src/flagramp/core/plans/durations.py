@@ -28,7 +28,7 @@ UNITS: dict[str, int] = {
     "w": 7 * 86_400,
     "mo": 30 * 86_400,
 }
-#: The longest duration a plan may write: two years (730 days).
+#: The longest duration flagramp takes (in a plan, `--expires-in`): two years.
 MAX_SECONDS = 730 * 86_400
 _PART = r"(\d+(?:\.\d+)?)\s*(mo|s|m|h|d|w)"
 _DURATION = re.compile(rf"^\s*(?:{_PART}\s*)+$")
@@ -74,7 +74,7 @@ class Duration:
             raise ValueError("a duration must be longer than zero")
         if seconds > MAX_SECONDS:
             raise ValueError(
-                f"{text.strip()!r} is longer than the most a plan may write, "
+                f"{text.strip()!r} is over the longest duration, "
                 "2 years (730d)"
             )
         return cls(round(seconds), "".join(text.split()))

@@ -47,9 +47,9 @@ def test_percentage(text: str, value: float | None, why_not: str) -> None:
         ("1 hour, then 2 days", None, "", "several lengths of time"),
         ("2", None, "", "2 has no unit"),
         ("1 year", "365d", "", ""),
-        ("3 years", None, "", "'1095d' is longer than the most a plan may write, "
+        ("3 years", None, "", "'1095d' is over the longest duration, "
          "2 years (730d)"),
-        ("800 days", None, "", "'800d' is longer than the most a plan may write, "
+        ("800 days", None, "", "'800d' is over the longest duration, "
          "2 years (730d)"),
         ("XX", None, "", ""),
     ],
