@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from fastapi import FastAPI
 
 from flagramp.core.errors import FlagrampError
 from flagramp.core.flags import Flag
@@ -42,29 +43,55 @@ def _describe(n: int) -> Callable[[Flag], Flag]:
     return lambda flag: dataclasses.replace(flag, description=text)
 
 
+def _app_with_a_big_flag(api: Api) -> tuple[FastAPI, ServerState]:
+    """The app, with streams that give up a send after 0.5 s, and a flag whose
+    changes fill the buffers."""
+    api.store.create_flag(Flag(key="big"), SETUP)
+    settings = ServerSettings(
+        stream_poll_seconds=0.05, keepalive_seconds=0.2, stream_send_timeout_seconds=0.5
+    )
+    app = create_app(settings, store=api.store)
+    state = app.state.flagramp
+    assert isinstance(state, ServerState)
+    return app, state
+
+
+def _wait_for_the_drop(state: ServerState) -> None:
+    """Until the stalled client's flag stream is ended (counted once its
+    generator is closed)."""
+    registry = state.metrics.registry
+    _wait_for(
+        lambda: (
+            registry.get_sample_value(
+                "flagramp_stream_send_timeouts_total", {"stream": "flags"}
+            )
+            == 1
+        ),
+        "the stalled stream ended",
+    )
+
+
+def _stalled_client(url: str, auth: str) -> socket.socket:
+    """A flag stream's client that will never read."""
+    where = urlsplit(url)
+    stalled = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # Before connecting, so the window offered is small from the start.
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+    stalled.connect((where.hostname, where.port))
+    stalled.sendall(
+        f"GET /api/v1/stream HTTP/1.1\r\nHost: {where.netloc}\r\n"
+        f"Authorization: {auth}\r\nAccept: text/event-stream\r\n\r\n".encode()
+    )
+    return stalled
+
+
 def test_a_client_that_never_reads_is_dropped_and_a_reader_gets_every_change(
     api: Api,
 ) -> None:
     store = api.store
-    store.create_flag(Flag(key="big"), SETUP)
-    settings = ServerSettings(
-        stream_poll_seconds=0.05, keepalive_seconds=0.2, stream_send_timeout_seconds=0.5
-    )
-    app = create_app(settings, store=store)
-    state = app.state.flagramp
-    assert isinstance(state, ServerState)
-    timeouts = {"stream": "flags"}
+    app, state = _app_with_a_big_flag(api)
     with serving(app, send_buffer=4096) as url:
-        where = urlsplit(url)
-        stalled = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        # Before connecting, so the window offered is small from the start.
-        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
-        stalled.connect((where.hostname, where.port))
-        auth = api.headers("sdk")["authorization"]
-        stalled.sendall(
-            f"GET /api/v1/stream HTTP/1.1\r\nHost: {where.netloc}\r\n"
-            f"Authorization: {auth}\r\nAccept: text/event-stream\r\n\r\n".encode()
-        )
+        stalled = _stalled_client(url, api.headers("sdk")["authorization"])
         _wait_for(lambda: state.hub.clients() == 1, "the stalled client subscribed")
         reader = SseReader(f"{url}/api/v1/stream", api.headers("sdk"))
         try:
@@ -75,16 +102,8 @@ def test_a_client_that_never_reads_is_dropped_and_a_reader_gets_every_change(
                 store.change_flag("big", _describe(n), SETUP)
             # The stalled client's stream is ended (counted once its generator
             # is closed): its subscriber (and queue) is gone, the gauge says so.
+            _wait_for_the_drop(state)
             registry = state.metrics.registry
-            _wait_for(
-                lambda: (
-                    registry.get_sample_value(
-                        "flagramp_stream_send_timeouts_total", timeouts
-                    )
-                    == 1
-                ),
-                "the stalled stream ended",
-            )
             assert state.hub.clients() == 1
             assert (
                 registry.get_sample_value(
@@ -140,13 +159,7 @@ TCP_ESTABLISHED, TCP_CLOSE = 1, 7
 
 def test_the_dropped_clients_connection_is_reset_after_the_grace(api: Api) -> None:
     store = api.store
-    store.create_flag(Flag(key="big"), SETUP)
-    settings = ServerSettings(
-        stream_poll_seconds=0.05, keepalive_seconds=0.2, stream_send_timeout_seconds=0.5
-    )
-    app = create_app(settings, store=store)
-    state = app.state.flagramp
-    assert isinstance(state, ServerState)
+    app, state = _app_with_a_big_flag(api)
     with serving(app, send_buffer=4096, http=QuickAbort) as url:
         where = urlsplit(url)
         auth = api.headers("sdk")["authorization"]
@@ -161,27 +174,12 @@ def test_the_dropped_clients_connection_is_reset_after_the_grace(api: Api) -> No
         while chunk := polite.recv(65536):
             answer += chunk
         assert answer.startswith(b"HTTP/1.1 200")
-        stalled = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
-        stalled.connect((where.hostname, where.port))
-        stalled.sendall(
-            f"GET /api/v1/stream HTTP/1.1\r\nHost: {where.netloc}\r\n"
-            f"Authorization: {auth}\r\nAccept: text/event-stream\r\n\r\n".encode()
-        )
+        stalled = _stalled_client(url, auth)
         _wait_for(lambda: state.hub.clients() == 1, "the stalled client subscribed")
         try:
             for n in range(CHANGES):
                 store.change_flag("big", _describe(n), SETUP)
-            registry = state.metrics.registry
-            _wait_for(
-                lambda: (
-                    registry.get_sample_value(
-                        "flagramp_stream_send_timeouts_total", {"stream": "flags"}
-                    )
-                    == 1
-                ),
-                "the stalled stream ended",
-            )
+            _wait_for_the_drop(state)
             # Closed, but the client took nothing: the server still holds it...
             assert _tcp_state(stalled) == TCP_ESTABLISHED
             # ...until the grace is over, when the server resets it.

@@ -74,8 +74,7 @@ class Duration:
             raise ValueError("a duration must be longer than zero")
         if seconds > MAX_SECONDS:
             raise ValueError(
-                f"{text.strip()!r} is over the longest duration, "
-                "2 years (730d)"
+                f"{text.strip()!r} is over the longest duration, 2 years (730d)"
             )
         return cls(round(seconds), "".join(text.split()))
 
