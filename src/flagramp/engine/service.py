@@ -300,13 +300,21 @@ class RunService:
                 else:
                     step = self._decide(context, state, now, cmd)
             except CommandRefused as refused:
-                if refused.code in _PAST_THE_GATE and _counted_at_last_gate(
-                    self.reader.events(run), cmd
-                ):
-                    # The vote that closed the gate, sent again (its answer
-                    # was lost): answered as the first was, not refused.
-                    return self._as_first(row, cmd)
-                raise
+                counted = (
+                    _counted_at_last_gate(self.reader.events(run), cmd)
+                    if isinstance(cmd, Vote) and refused.code in _PAST_THE_GATE
+                    else None
+                )
+                if counted is None:
+                    raise
+                # Still refused: the same vote may be meant for a gate not yet
+                # asked. But a client whose answer to the vote that closed the
+                # gate was lost learns that it counted.
+                raise CommandRefused(
+                    f"{refused.reason}; this vote was counted at the last "
+                    f"go/no-go (event {counted.seq}, {counted.at})",
+                    code=refused.code,
+                ) from None
             if step.repeated:
                 return self._as_first(row, cmd)
             kind = type(cmd).__name__
@@ -419,14 +427,20 @@ _GATE_OPENED = frozenset({"go_no_go_asked", "promotion_verified"})
 _PAST_THE_GATE = frozenset({"not_waiting_for_that", "run_finished", "run_final"})
 
 
-def _counted_at_last_gate(log: Sequence[RunEvent], cmd: Command) -> bool:
-    """Whether `cmd` is a vote the last go/no-go asked already counted."""
+def _counted_at_last_gate(log: Sequence[RunEvent], cmd: Vote) -> RunEvent | None:
+    """The event of the person's last vote for the role at the last go/no-go
+    asked, if it is `cmd` (same answer and comment)."""
     for event in reversed(log):
-        if _records(event, cmd):
-            return True
         if event.kind in _GATE_OPENED:
-            return False
-    return False
+            return None
+        data = event.data
+        if (
+            event.kind in ("voted", "promotion_vote")
+            and event.actor == cmd.person
+            and data.get("role") == cmd.role
+        ):
+            return event if _records(event, cmd) else None
+    return None
 
 
 def _records(event: RunEvent, cmd: Command) -> bool:
