@@ -206,3 +206,38 @@ def test_looks_of_a_run_a_person_moved_during_the_tick_are_kept(
     assert state.looks.minute != before.minute
     assert "incident_raised" in [e.kind for e in reader.events("R1")]
     assert report.conflicts == ["R1"]  # decided again from what the person wrote
+
+
+def test_a_person_acting_at_every_decision_leaves_nothing_for_the_next_tick(
+    worlds: tuple[World, World],
+) -> None:
+    world, _ = worlds
+    service = RunService(world.store, world.windows, world.clock)
+    act = False
+
+    def evaluate_then_a_person_acts(
+        stage: CompiledStage, *args: Any, **kw: Any
+    ) -> StageEvaluation:
+        found = world.evaluate(stage, *args, **kw)
+        if act:
+            service.command(
+                "R1", RaiseIncident("eng@example.org", Severity.LOW, "again")
+            )
+        return found
+
+    controller = Controller(
+        world.store,
+        world.windows,
+        world.clock,
+        evaluate=evaluate_then_a_person_acts,
+        send=None,
+    )
+    world.traffic(0)
+    controller.tick()
+    world.traffic(TICK)
+    act = True
+    report = controller.tick()
+    # Decided again twice after the first save; the last save is the tick's
+    # end whatever it found: no looks wait for the next tick's save.
+    assert report.conflicts == ["R1", "R1"]
+    assert controller._observed == {}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,6 +30,7 @@ from flagramp.engine.notifications.webhooks import WebhookFormat, add_webhook
 from flagramp.engine.probes import HookRegistry
 from flagramp.engine.promotion_state import PromotionState
 from flagramp.engine.run_state import RunStatus
+from flagramp.engine.runner import RunConflict
 from flagramp.engine.service import RunService
 from flagramp.reports import collect
 from flagramp.reports.stored import read_record
@@ -346,3 +348,22 @@ def test_hooks_come_from_the_modules_flagramp_hooks_names() -> None:
         load_hooks({"FLAGRAMP_HOOKS": "tests.engine.no_such_module"})
     with pytest.raises(HookLoadError):
         load_hooks({"FLAGRAMP_HOOKS": "tests.engine.run_support"})
+
+
+def test_a_promotion_a_person_overtook_is_decided_again_next_tick_not_at_once(
+    store: SqlFlagStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tmp = Tmp(store)
+    tmp.start()
+    advance = tmp.controller.promotions.advance
+    calls = 0
+
+    def overtaken(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        advance(*args, **kwargs)  # the step's hooks ran...
+        raise RunConflict("R1", 1, 2)  # ...and a person moved the run
+
+    monkeypatch.setattr(tmp.controller.promotions, "advance", overtaken)
+    report = tmp.controller.tick()
+    assert report.conflicts == ["R1"] and calls == 1  # hooks not run again now

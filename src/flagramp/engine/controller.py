@@ -303,6 +303,9 @@ class Controller:
         while True:
             try:
                 applied = self._decide_and_write(run, now)
+            except _DecideNextTick:
+                report.conflicts.append(run)
+                return
             except RunConflict:
                 # A person's command moved the run meanwhile: decide again at
                 # once from what they wrote. Waiting for the next tick lost
@@ -339,7 +342,12 @@ class Controller:
         state = self._load_state(row.state)
         if isinstance(state, PromotionState):
             author = Author(self.name, f"run {run}: promotion")
-            return self.promotions.advance(context, row.version, state, now, author)
+            try:
+                return self.promotions.advance(context, row.version, state, now, author)
+            except RunConflict as exc:
+                # Its hooks (a backup, a restore, the probes) ran for this
+                # decision: they are not run again at once.
+                raise _DecideNextTick(run) from exc
         cached = self._watched.get(run)
         watched_from = (
             cached[1]
@@ -389,7 +397,7 @@ class Controller:
         return applied
 
     def _save_observed(self, now: dt.datetime, report: TickReport) -> None:
-        for _ in range(CONFLICT_ATTEMPTS):
+        for attempt in range(1, CONFLICT_ATTEMPTS + 1):
             observed, self._observed = list(self._observed.values()), {}
             # Retried as a transition is: looks not saved make the next tick
             # decide from older ones. If the store stays away, the next tick
@@ -399,8 +407,8 @@ class Controller:
                 "the tick's looks were not saved",
                 functools.partial(save_observed, self.store.engine, observed),
             )
-            if not moved:
-                return
+            if not moved or attempt == CONFLICT_ATTEMPTS:
+                return  # nothing left over for the next tick's save
             # A person's command moved these runs since they were decided:
             # decided again now from what it wrote, so this tick's looks (a
             # harm they showed) are kept rather than lost to the command.
@@ -426,6 +434,10 @@ class Controller:
             log.warning("run %s: compaction failed: %s", context.run, exc)
             return
         self._compacted[context.run] = minute
+
+
+class _DecideNextTick(Exception):
+    """A promotion a person's command overtook: decided again next tick."""
 
 
 def _looks(
