@@ -4,8 +4,8 @@ uvicorn ends a connection with `transport.close()`, which first sends what is
 still buffered. A client that stopped reading never takes it, so a stream
 dropped for it (`streaming.response`) kept its socket, its buffers and its
 place in the server's connections as long as the client kept the connection
-open. Here a close still flushes, but a connection not gone
-`CLOSE_GRACE_SECONDS` after its close is aborted (the peer gets a reset).
+open. Here a close still flushes, but a connection whose buffer has not
+shrunk for `CLOSE_GRACE_SECONDS` after its close is reset.
 
 `flagramp serve` names the class by `HTTP_PROTOCOL` (a string, so that worker
 processes import it as they import the app).
@@ -29,8 +29,9 @@ CLOSE_GRACE_SECONDS = 30.0
 
 
 class AbortingHttpProtocol(HttpToolsProtocol):
-    """`HttpToolsProtocol` whose connection is aborted when a close has not
-    finished within `close_grace_seconds`."""
+    """`HttpToolsProtocol` whose connection is reset when, after a close, its
+    buffer has not shrunk for `close_grace_seconds` (a client still reading
+    a long answer keeps it)."""
 
     close_grace_seconds = CLOSE_GRACE_SECONDS
 
@@ -48,21 +49,30 @@ class AbortingHttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def closing(self, transport: asyncio.Transport) -> None:
-        """Its transport was asked to close: abort it if still open later."""
+        """Its transport was asked to close: watch that it goes."""
         if self._abort is None and not self._closed:
-            self._abort = self.loop.call_later(
-                self.close_grace_seconds, _reset, transport
-            )
+            self._watch(transport, transport.get_write_buffer_size())
 
+    def _watch(self, transport: asyncio.Transport, left: int) -> None:
+        self._abort = self.loop.call_later(
+            self.close_grace_seconds, self._gone_or_reset, transport, left
+        )
 
-def _reset(transport: asyncio.Transport) -> None:
-    """Close at once, with a reset: with unsent data, a plain close of the
-    socket would leave the kernel trying to deliver it."""
-    sock = transport.get_extra_info("socket")
-    if sock is not None:
-        with contextlib.suppress(OSError):
+    def _gone_or_reset(self, transport: asyncio.Transport, left: int) -> None:
+        sock = transport.get_extra_info("socket")
+        if self._closed or sock is None or sock.fileno() < 0:
+            # Gone (after an upgrade, the lost connection is told to the
+            # WebSocket protocol, not to this one).
+            return
+        now = transport.get_write_buffer_size()
+        if now < left:
+            self._watch(transport, now)  # the client is taking it: more time
+            return
+        with contextlib.suppress(OSError, ValueError):
+            # A reset, not a close: with unsent data the kernel would keep
+            # trying to deliver it.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _LINGER_OFF)
-    transport.abort()
+        transport.abort()
 
 
 #: SO_LINGER on, for 0 s: `close` sends a reset and drops what is unsent.

@@ -4,6 +4,7 @@ waits past `stream_send_timeout_seconds`; the others go on, missing nothing."""
 from __future__ import annotations
 
 import dataclasses
+import logging
 import socket
 import time
 from collections.abc import Callable
@@ -189,3 +190,56 @@ def test_the_dropped_clients_connection_is_reset_after_the_grace(api: Api) -> No
         finally:
             stalled.close()
             polite.close()
+
+
+def test_a_slow_client_still_reading_a_long_answer_gets_all_of_it(api: Api) -> None:
+    for n in range(40):
+        api.store.create_flag(
+            Flag(key=f"long_{n}", description=f"{n:04d}" + "y" * 9_000), SETUP
+        )
+    app = create_app(ServerSettings(), store=api.store)
+    with serving(app, send_buffer=4096, http=QuickAbort) as url:
+        where = urlsplit(url)
+        client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        client.connect((where.hostname, where.port))
+        auth = api.headers("sdk")["authorization"]
+        client.sendall(
+            f"GET /api/v1/flags HTTP/1.1\r\nHost: {where.netloc}\r\n"
+            f"Authorization: {auth}\r\nConnection: close\r\n\r\n".encode()
+        )
+        client.settimeout(10)
+        began, answer = time.monotonic(), b""
+        try:
+            # 2 KiB every 10 ms: the 360 KB take seconds, past the 0.5 s grace.
+            while chunk := client.recv(2048):
+                answer += chunk
+                time.sleep(0.01)
+        finally:
+            client.close()
+    assert time.monotonic() - began > 4 * QuickAbort.close_grace_seconds
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert body.count(b"yyyy" * 2_250) == 40  # every flag, whole
+
+
+def test_an_upgraded_connection_closed_leaves_no_error_behind(
+    api: Api, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(ServerSettings(), store=api.store)
+    with serving(app, http=QuickAbort) as url:
+        where = urlsplit(url)
+        client = socket.create_connection((where.hostname, where.port))
+        client.sendall(
+            f"GET /flipper/api/features HTTP/1.1\r\nHost: {where.netloc}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        client.settimeout(10)
+        answer = client.recv(65536)
+        client.close()
+        time.sleep(3 * QuickAbort.close_grace_seconds)  # past the watch's grace
+    assert answer.startswith(b"HTTP/1.1 ")
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]
