@@ -209,7 +209,7 @@ def test_looks_of_a_run_a_person_moved_during_the_tick_are_kept(
 
 
 def test_a_person_acting_at_every_decision_leaves_nothing_for_the_next_tick(
-    worlds: tuple[World, World],
+    worlds: tuple[World, World], caplog: pytest.LogCaptureFixture
 ) -> None:
     world, _ = worlds
     service = RunService(world.store, world.windows, world.clock)
@@ -237,7 +237,8 @@ def test_a_person_acting_at_every_decision_leaves_nothing_for_the_next_tick(
     world.traffic(TICK)
     act = True
     report = controller.tick()
-    # Decided again twice after the first save; the last save is the tick's
+    # Decided again twice after the first save; the third save is the tick's
     # end whatever it found: no looks wait for the next tick's save.
-    assert report.conflicts == ["R1", "R1"]
+    assert report.conflicts == ["R1", "R1", "R1"]
     assert controller._observed == {}
+    assert "moved by commands 3 times" in caplog.text

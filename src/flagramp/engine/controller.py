@@ -407,13 +407,23 @@ class Controller:
                 "the tick's looks were not saved",
                 functools.partial(save_observed, self.store.engine, observed),
             )
-            if not moved or attempt == CONFLICT_ATTEMPTS:
-                return  # nothing left over for the next tick's save
+            if not moved:
+                return
+            report.conflicts.extend(moved)
+            if attempt == CONFLICT_ATTEMPTS:
+                # Nothing is left over for the next tick's save, which would
+                # write these older looks.
+                log.warning(
+                    "run %s moved by commands %d times in a tick; its looks "
+                    "are decided again next tick",
+                    ", ".join(moved),
+                    CONFLICT_ATTEMPTS,
+                )
+                return
             # A person's command moved these runs since they were decided:
             # decided again now from what it wrote, so this tick's looks (a
             # harm they showed) are kept rather than lost to the command.
             for run in moved:
-                report.conflicts.append(run)
                 self._run_until_settled(run, now, report)
 
     # --- the go-live scope -----------------------------------------------------

@@ -312,7 +312,8 @@ class RunService:
                 # gate was lost learns that it counted.
                 raise CommandRefused(
                     f"{refused.reason}; this vote was counted at the last "
-                    f"go/no-go (event {counted.seq}, {counted.at})",
+                    f"go/no-go (event {counted.seq}, "
+                    f"{dt.datetime.fromisoformat(counted.at).isoformat()})",
                     code=refused.code,
                 ) from None
             if step.repeated:

@@ -5,7 +5,8 @@ still buffered. A client that stopped reading never takes it, so a stream
 dropped for it (`streaming.response`) kept its socket, its buffers and its
 place in the server's connections as long as the client kept the connection
 open. Here a close still flushes, but a connection whose buffer has not
-shrunk for `CLOSE_GRACE_SECONDS` after its close is reset.
+shrunk for `CLOSE_GRACE_SECONDS`, or that is not gone `CLOSE_MAX_SECONDS`
+after its close, is reset.
 
 `flagramp serve` names the class by `HTTP_PROTOCOL` (a string, so that worker
 processes import it as they import the app).
@@ -24,16 +25,20 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 #: uvicorn's `http` option for this protocol.
 HTTP_PROTOCOL = "flagramp.server.uvicorn_protocol:AbortingHttpProtocol"
 
-#: Seconds a closed connection may still take to send what it holds.
+#: Seconds a closed connection may go without its unsent data shrinking.
 CLOSE_GRACE_SECONDS = 30.0
+#: Seconds a closed connection may take in all to send what it holds.
+CLOSE_MAX_SECONDS = 300.0
 
 
 class AbortingHttpProtocol(HttpToolsProtocol):
     """`HttpToolsProtocol` whose connection is reset when, after a close, its
     buffer has not shrunk for `close_grace_seconds` (a client still reading
-    a long answer keeps it)."""
+    a long answer keeps it), or is still not empty `close_max_seconds` after
+    the close (a trickle must not hold it, or a shutdown, for ever)."""
 
     close_grace_seconds = CLOSE_GRACE_SECONDS
+    close_max_seconds = CLOSE_MAX_SECONDS
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._abort: asyncio.TimerHandle | None = None
@@ -51,6 +56,7 @@ class AbortingHttpProtocol(HttpToolsProtocol):
     def closing(self, transport: asyncio.Transport) -> None:
         """Its transport was asked to close: watch that it goes."""
         if self._abort is None and not self._closed:
+            self._close_by = self.loop.time() + self.close_max_seconds
             self._watch(transport, transport.get_write_buffer_size())
 
     def _watch(self, transport: asyncio.Transport, left: int) -> None:
@@ -65,7 +71,7 @@ class AbortingHttpProtocol(HttpToolsProtocol):
             # WebSocket protocol, not to this one).
             return
         now = transport.get_write_buffer_size()
-        if now < left:
+        if now < left and self.loop.time() < self._close_by:
             self._watch(transport, now)  # the client is taking it: more time
             return
         with contextlib.suppress(OSError, ValueError):

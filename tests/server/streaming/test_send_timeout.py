@@ -192,13 +192,19 @@ def test_the_dropped_clients_connection_is_reset_after_the_grace(api: Api) -> No
             polite.close()
 
 
-def test_a_slow_client_still_reading_a_long_answer_gets_all_of_it(api: Api) -> None:
+class QuickCap(QuickAbort):
+    close_max_seconds = 1.5
+
+
+def _read_slowly(api: Api, protocol: type[AbortingHttpProtocol]) -> tuple[bytes, float]:
+    """A long answer (40 flags of 9 KB) read 2 KiB every 10 ms over a small
+    window, after a `Connection: close`: what arrived and how long it took."""
     for n in range(40):
         api.store.create_flag(
             Flag(key=f"long_{n}", description=f"{n:04d}" + "y" * 9_000), SETUP
         )
     app = create_app(ServerSettings(), store=api.store)
-    with serving(app, send_buffer=4096, http=QuickAbort) as url:
+    with serving(app, send_buffer=4096, http=protocol) as url:
         where = urlsplit(url)
         client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
@@ -211,16 +217,30 @@ def test_a_slow_client_still_reading_a_long_answer_gets_all_of_it(api: Api) -> N
         client.settimeout(10)
         began, answer = time.monotonic(), b""
         try:
-            # 2 KiB every 10 ms: the 360 KB take seconds, past the 0.5 s grace.
             while chunk := client.recv(2048):
                 answer += chunk
                 time.sleep(0.01)
+        except ConnectionResetError:
+            pass
         finally:
             client.close()
-    assert time.monotonic() - began > 4 * QuickAbort.close_grace_seconds
+    return answer, time.monotonic() - began
+
+
+def test_a_slow_client_still_reading_a_long_answer_gets_all_of_it(api: Api) -> None:
+    answer, took = _read_slowly(api, QuickAbort)
+    assert took > 2 * QuickAbort.close_grace_seconds  # outlived graces: re-armed
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
     assert body.count(b"yyyy" * 2_250) == 40  # every flag, whole
+
+
+def test_a_trickle_is_reset_once_the_closes_time_is_up(api: Api) -> None:
+    answer, took = _read_slowly(api, QuickCap)
+    # Reset about 1.5 s after the close, long before the answer was read.
+    assert QuickCap.close_max_seconds <= took < 4 * QuickCap.close_max_seconds
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert answer.count(b"yyyy" * 2_250) < 40
 
 
 def test_an_upgraded_connection_closed_leaves_no_error_behind(
