@@ -163,42 +163,51 @@ def test_looks_read_back_equal_with_infinite_bounds() -> None:
     assert previous.is_harmful and previous.evidence.lower == 0.012
 
 
-def test_looks_of_a_run_a_person_moved_during_the_tick_are_kept(
-    worlds: tuple[World, World],
-) -> None:
-    world, _ = worlds
-    service = RunService(world.store, world.windows, world.clock)
-    reader = RunReader(world.store.engine)
-    act = False
+@dataclasses.dataclass
+class Interrupted:
+    """A controller on `world` whose evaluations are each followed by a
+    person's command (a low incident) for as many as `actions` says."""
 
-    def evaluate_then_a_person_acts(
-        stage: CompiledStage, *args: Any, **kw: Any
-    ) -> StageEvaluation:
-        nonlocal act
-        found = world.evaluate(stage, *args, **kw)
-        if act:
-            # Between this tick's decision and the save of its looks.
-            act = False
-            service.command(
+    world: World
+    actions: int = 0
+
+    def __post_init__(self) -> None:
+        self.service = RunService(
+            self.world.store, self.world.windows, self.world.clock
+        )
+        self.controller = Controller(
+            self.world.store,
+            self.world.windows,
+            self.world.clock,
+            evaluate=self.evaluate,
+            send=None,
+        )
+
+    def evaluate(self, stage: CompiledStage, *args: Any, **kw: Any) -> StageEvaluation:
+        found = self.world.evaluate(stage, *args, **kw)
+        if self.actions:
+            # Between this decision and the save of its looks.
+            self.actions -= 1
+            self.service.command(
                 "R1", RaiseIncident("eng@example.org", Severity.LOW, "seen on a call")
             )
         return found
 
-    controller = Controller(
-        world.store,
-        world.windows,
-        world.clock,
-        evaluate=evaluate_then_a_person_acts,
-        send=None,
-    )
+
+def test_looks_of_a_run_a_person_moved_during_the_tick_are_kept(
+    worlds: tuple[World, World],
+) -> None:
+    world, _ = worlds
+    reader = RunReader(world.store.engine)
+    interrupted = Interrupted(world)
     for k in range(4):
         world.traffic(k * TICK)
-        controller.tick()
+        interrupted.controller.tick()
     before = RunState.from_json(reader.load("R1").state).looks
     world.traffic(4 * TICK)
-    act = True
-    report = controller.tick()
-    assert not act  # the person acted in this tick
+    interrupted.actions = 1
+    report = interrupted.controller.tick()
+    assert interrupted.actions == 0  # the person acted in this tick
     state = RunState.from_json(reader.load("R1").state)
     assert state.looks is not None and before is not None
     # This tick's looks, not the last tick's that the command's state held.
@@ -212,33 +221,14 @@ def test_a_person_acting_at_every_decision_leaves_nothing_for_the_next_tick(
     worlds: tuple[World, World], caplog: pytest.LogCaptureFixture
 ) -> None:
     world, _ = worlds
-    service = RunService(world.store, world.windows, world.clock)
-    act = False
-
-    def evaluate_then_a_person_acts(
-        stage: CompiledStage, *args: Any, **kw: Any
-    ) -> StageEvaluation:
-        found = world.evaluate(stage, *args, **kw)
-        if act:
-            service.command(
-                "R1", RaiseIncident("eng@example.org", Severity.LOW, "again")
-            )
-        return found
-
-    controller = Controller(
-        world.store,
-        world.windows,
-        world.clock,
-        evaluate=evaluate_then_a_person_acts,
-        send=None,
-    )
+    interrupted = Interrupted(world)
     world.traffic(0)
-    controller.tick()
+    interrupted.controller.tick()
     world.traffic(TICK)
-    act = True
-    report = controller.tick()
+    interrupted.actions = 99
+    report = interrupted.controller.tick()
     # Decided again twice after the first save; the third save is the tick's
     # end whatever it found: no looks wait for the next tick's save.
     assert report.conflicts == ["R1", "R1", "R1"]
-    assert controller._observed == {}
+    assert interrupted.controller._observed == {}
     assert "moved by commands 3 times" in caplog.text

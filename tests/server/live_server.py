@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 import httpx
 import uvicorn
@@ -32,6 +33,20 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def stalled_get(url: str, path: str, headers: str) -> socket.socket:
+    """A GET of `path` (with header lines `headers`, each ending in CRLF) on
+    a new connection to the server at `url` whose answer will not be read:
+    its receive window is small from the start."""
+    where = urlsplit(url)
+    stalled = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+    stalled.connect((where.hostname, where.port))
+    stalled.sendall(
+        f"GET {path} HTTP/1.1\r\nHost: {where.netloc}\r\n{headers}\r\n".encode()
+    )
+    return stalled
 
 
 def seed_for_serving(url: str) -> tuple[str, str]:

@@ -8,7 +8,6 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -16,7 +15,7 @@ from flagramp.core.types import Json
 from flagramp.server.dashboard.stream_slots import STREAMS_PER_TOKEN
 from tests.server.dashboard.conftest import Dashboard, csrf_of
 from tests.server.dashboard.fake_runs import CHECK, RUN, Event
-from tests.server.live_server import serving
+from tests.server.live_server import serving, stalled_get
 from tests.server.sse_client import SseReader
 
 STREAM = f"/dashboard/runs/{RUN}/guards/stream"
@@ -78,14 +77,7 @@ def test_a_stream_never_read_gives_its_slot_back(dashboard: Dashboard) -> None:
     with serving(dashboard.app, send_buffer=4096) as live:
         url = f"{live}{STREAM}"
         cookie = _cookie(live, dashboard.tokens["viewer"])
-        where = urlsplit(live)
-        stalled = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
-        stalled.connect((where.hostname, where.port))
-        stalled.sendall(
-            f"GET {STREAM} HTTP/1.1\r\nHost: {where.netloc}\r\n"
-            f"Cookie: {cookie}\r\n\r\n".encode()
-        )
+        stalled = stalled_get(live, STREAM, f"Cookie: {cookie}\r\n")
         stalled.settimeout(10)
         # Its answer has begun (peeked, not read): its slot is taken.
         assert stalled.recv(12, socket.MSG_PEEK) == b"HTTP/1.1 200"

@@ -21,7 +21,7 @@ from flagramp.server.settings import ServerSettings
 from flagramp.server.state import ServerState
 from flagramp.server.uvicorn_protocol import AbortingHttpProtocol
 from tests.server.conftest import SETUP, Api
-from tests.server.live_server import serving
+from tests.server.live_server import serving, stalled_get
 from tests.server.sse_client import SseReader
 
 #: Each change carries the flag with a description this long: a few fill the
@@ -74,16 +74,8 @@ def _wait_for_the_drop(state: ServerState) -> None:
 
 def _stalled_client(url: str, auth: str) -> socket.socket:
     """A flag stream's client that will never read."""
-    where = urlsplit(url)
-    stalled = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    # Before connecting, so the window offered is small from the start.
-    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
-    stalled.connect((where.hostname, where.port))
-    stalled.sendall(
-        f"GET /api/v1/stream HTTP/1.1\r\nHost: {where.netloc}\r\n"
-        f"Authorization: {auth}\r\nAccept: text/event-stream\r\n\r\n".encode()
-    )
-    return stalled
+    headers = f"Authorization: {auth}\r\nAccept: text/event-stream\r\n"
+    return stalled_get(url, "/api/v1/stream", headers)
 
 
 def test_a_client_that_never_reads_is_dropped_and_a_reader_gets_every_change(
