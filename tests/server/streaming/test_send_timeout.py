@@ -142,6 +142,12 @@ class QuickAbort(AbortingHttpProtocol):
     close_grace_seconds = 0.5
 
 
+class ResetIn2s(AbortingHttpProtocol):
+    #: Long enough for the test to see the connection still open after the
+    #: drop on a busy machine, short enough to wait for.
+    close_grace_seconds = 2.0
+
+
 def _tcp_state(sock: socket.socket) -> int:
     """The kernel's TCP state of `sock` (`tcpi_state`, TCP_INFO's first byte)."""
     return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
@@ -153,7 +159,7 @@ TCP_ESTABLISHED, TCP_CLOSE = 1, 7
 def test_the_dropped_clients_connection_is_reset_after_the_grace(api: Api) -> None:
     store = api.store
     app, state = _app_with_a_big_flag(api)
-    with serving(app, send_buffer=4096, http=QuickAbort) as url:
+    with serving(app, send_buffer=4096, http=ResetIn2s) as url:
         where = urlsplit(url)
         auth = api.headers("sdk")["authorization"]
         # A client that reads its whole answer: closed in time, not reset.
@@ -188,9 +194,12 @@ class QuickCap(QuickAbort):
     close_max_seconds = 1.5
 
 
-def _read_slowly(api: Api, protocol: type[AbortingHttpProtocol]) -> tuple[bytes, float]:
-    """A long answer (40 flags of 9 KB) read 2 KiB every 10 ms over a small
-    window, after a `Connection: close`: what arrived and how long it took."""
+def _read_slowly(
+    api: Api, protocol: type[AbortingHttpProtocol], pause: float
+) -> tuple[bytes, float]:
+    """A long answer (40 flags of 9 KB, 370 KB) read at most 2 KiB every
+    `pause` seconds over a small window, after a `Connection: close`: what
+    arrived and how long it took."""
     for n in range(40):
         api.store.create_flag(
             Flag(key=f"long_{n}", description=f"{n:04d}" + "y" * 9_000), SETUP
@@ -211,7 +220,7 @@ def _read_slowly(api: Api, protocol: type[AbortingHttpProtocol]) -> tuple[bytes,
         try:
             while chunk := client.recv(2048):
                 answer += chunk
-                time.sleep(0.01)
+                time.sleep(pause)
         except ConnectionResetError:
             pass
         finally:
@@ -220,7 +229,7 @@ def _read_slowly(api: Api, protocol: type[AbortingHttpProtocol]) -> tuple[bytes,
 
 
 def test_a_slow_client_still_reading_a_long_answer_gets_all_of_it(api: Api) -> None:
-    answer, took = _read_slowly(api, QuickAbort)
+    answer, took = _read_slowly(api, QuickAbort, pause=0.01)
     assert took > 2 * QuickAbort.close_grace_seconds  # outlived graces: re-armed
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200")
@@ -228,7 +237,8 @@ def test_a_slow_client_still_reading_a_long_answer_gets_all_of_it(api: Api) -> N
 
 
 def test_a_trickle_is_reset_once_the_closes_time_is_up(api: Api) -> None:
-    answer, took = _read_slowly(api, QuickCap)
+    # At most 41 KB/s: the whole answer would take 9 s.
+    answer, took = _read_slowly(api, QuickCap, pause=0.05)
     # Reset about 1.5 s after the close, long before the answer was read.
     assert QuickCap.close_max_seconds <= took < 4 * QuickCap.close_max_seconds
     assert answer.startswith(b"HTTP/1.1 200")
