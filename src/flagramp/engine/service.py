@@ -424,6 +424,8 @@ def _last_evaluation(log: Sequence[RunEvent]) -> dict[str, Json] | None:
 
 #: Events that open a go/no-go (a rollout's gate, a promotion step's).
 _GATE_OPENED = frozenset({"go_no_go_asked", "promotion_verified"})
+#: Events that record a vote (a rollout's, a promotion step's).
+_VOTED = frozenset({"voted", "promotion_vote"})
 #: Refusals of a vote that came after its go/no-go closed (or the run ended).
 _PAST_THE_GATE = frozenset({"not_waiting_for_that", "run_finished", "run_final"})
 
@@ -436,7 +438,7 @@ def _counted_at_last_gate(log: Sequence[RunEvent], cmd: Vote) -> RunEvent | None
             return None
         data = event.data
         if (
-            event.kind in ("voted", "promotion_vote")
+            event.kind in _VOTED
             and event.actor == cmd.person
             and data.get("role") == cmd.role
         ):
@@ -446,7 +448,7 @@ def _counted_at_last_gate(log: Sequence[RunEvent], cmd: Vote) -> RunEvent | None
 
 def _records(event: RunEvent, cmd: Command) -> bool:
     """Whether `event` is the one that recorded the vote `cmd`."""
-    if not isinstance(cmd, Vote) or event.kind not in ("voted", "promotion_vote"):
+    if not isinstance(cmd, Vote) or event.kind not in _VOTED:
         return False
     data = event.data
     return event.actor == cmd.person and (

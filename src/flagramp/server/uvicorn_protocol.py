@@ -41,26 +41,26 @@ class AbortingHttpProtocol(HttpToolsProtocol):
     close_max_seconds = CLOSE_MAX_SECONDS
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        self._abort: asyncio.TimerHandle | None = None
+        self._watching: asyncio.TimerHandle | None = None
         self._closed = False
-        # A stand-in, not a subclass: `asyncio.Transport`'s methods would
-        # shadow the delegation with their NotImplementedError.
+        # A stand-in, not a subclass: `asyncio.Transport`'s methods are stubs
+        # that raise, and would shadow the delegation.
         super().connection_made(cast(asyncio.Transport, _GracedClose(transport, self)))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._closed = True
-        if self._abort is not None:
-            self._abort.cancel()  # gone in time: nothing kept for the grace
+        if self._watching is not None:
+            self._watching.cancel()  # gone in time: nothing kept for the grace
         super().connection_lost(exc)
 
     def closing(self, transport: asyncio.Transport) -> None:
         """Its transport was asked to close: watch that it goes."""
-        if self._abort is None and not self._closed:
+        if self._watching is None and not self._closed:
             self._close_by = self.loop.time() + self.close_max_seconds
             self._watch(transport, transport.get_write_buffer_size())
 
     def _watch(self, transport: asyncio.Transport, left: int) -> None:
-        self._abort = self.loop.call_later(
+        self._watching = self.loop.call_later(
             self.close_grace_seconds, self._gone_or_reset, transport, left
         )
 
@@ -94,6 +94,10 @@ class _GracedClose:
     ) -> None:
         self._transport = transport
         self._protocol = protocol
+        # What each request calls, bound here rather than looked up through
+        # `__getattr__` every time.
+        self.write = transport.write
+        self.is_closing = transport.is_closing
 
     def close(self) -> None:
         self._transport.close()
